@@ -1,0 +1,202 @@
+"""`Cluster`: the small interface the dashboard (and tests, and benchmarks) drive.
+
+    cluster = Cluster(ClusterConfig(name="demo", seed=1))
+    cluster.advance(2 * SECOND)                       # virtual time, as fast as the CPU allows
+    cluster.command({"type": "fault", "action": "crash", "target": "etcd-1"})
+    cluster.snapshot()                                # JSON-safe picture for the view
+    cluster.events_since(0, limit=100)                # the event log, or None after a gap
+
+Everything a user does goes through `command`: it is validated, stamped with the current
+position (virtual time and actions processed) and appended to `command_log` before it is
+applied. `Cluster.replay(config, command_log, ...)` therefore rebuilds a cluster exactly:
+the same seed and command log give a byte-identical event log.
+"""
+
+import copy
+import pickle
+from dataclasses import asdict, dataclass
+
+from . import commands as check
+from .commands import CommandError
+from .kernel import SECOND, Simulation, state_hash
+from .net import Network
+from .profiles import PROFILES
+
+MAX_MEMBERS = 7
+MAX_NODES = 5000
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    name: str
+    seed: int = 1
+    etcd_members: int = 3
+    nodes: int = 3
+    profile: str = "teaching"
+
+    def validate(self) -> "ClusterConfig":
+        check.require(isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**63, "seed must be a whole number from 0 to 2^63-1", "seed")
+        check.require(isinstance(self.etcd_members, int) and not isinstance(self.etcd_members, bool) and 1 <= self.etcd_members <= MAX_MEMBERS, f"etcd_members must be a whole number from 1 to {MAX_MEMBERS}", "etcd_members")
+        check.require(isinstance(self.nodes, int) and not isinstance(self.nodes, bool) and 0 <= self.nodes <= MAX_NODES, f"nodes must be a whole number from 0 to {MAX_NODES}", "nodes")
+        check.require(self.profile in PROFILES, f"profile must be one of: {', '.join(PROFILES)}", "profile")
+        return self
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class Cluster:
+    def __init__(self, config: ClusterConfig):
+        self.config = config.validate()
+        self.profile = PROFILES[config.profile]
+        self.sim = Simulation(seed=config.seed)
+        self.sim.net = Network(self.sim, base_latency_us=self.profile.net_latency_us, jitter_us=self.profile.net_jitter_us)
+        self.sim.handlers["cluster"] = self
+        self.command_log: list[dict] = []
+        self._build()
+        self.sim.emit("cluster.created", "cluster", f"cluster {config.name} created: {config.etcd_members} etcd member(s), {config.nodes} node(s), {config.profile} timing", config=config.as_dict())
+
+    def _build(self) -> None:
+        """Create the components. Each issue that adds a component wires it in here."""
+
+    # --- position and time ------------------------------------------------------------
+    @property
+    def now(self) -> int:
+        return self.sim.now
+
+    @property
+    def time(self) -> float:
+        return self.sim.now / SECOND
+
+    def advance(self, delta_us: int) -> None:
+        self.sim.run_until(self.sim.now + max(0, int(delta_us)))
+
+    def advance_to(self, time_us: int) -> None:
+        self.sim.run_until(time_us)
+
+    def step(self) -> bool:
+        """Execute exactly one scheduled action (a single step for a teacher)."""
+        return self.sim.step()
+
+    # --- commands ---------------------------------------------------------------------
+    def command(self, cmd: dict) -> dict:
+        """Validate, record and apply one user command. Raises CommandError when invalid."""
+        check.require(isinstance(cmd, dict), "a command must be an object")
+        kind = check.string(cmd, "type", choices=sorted(self._handlers()))
+        handler = self._handlers()[kind]
+        normalized = handler["validate"](self, cmd)
+        entry = {"at": self.sim.now, "after": self.sim.processed, "command": normalized}
+        self.command_log.append(entry)
+        return handler["apply"](self, normalized)
+
+    @classmethod
+    def _handlers(cls) -> dict:
+        return {"fault": {"validate": cls._validate_fault, "apply": cls._apply_fault}}
+
+    FAULT_ACTIONS = ("crash", "restart", "isolate", "partition", "heal", "loss", "latency")
+
+    def _validate_fault(self, cmd: dict) -> dict:
+        check.no_unknown_fields(cmd, {"type", "action", "target", "peer", "groups", "percent", "ms"})
+        action = check.string(cmd, "action", choices=self.FAULT_ACTIONS)
+        out = {"type": "fault", "action": action}
+        names = set(self.sim.components)
+        if action in ("crash", "restart", "isolate", "loss", "latency") or cmd.get("target") is not None:
+            if action != "partition" and action != "heal":
+                target = check.string(cmd, "target")
+                check.require(target in names, f"unknown target: {target}", "target", status=404)
+                out["target"] = target
+        if action in ("loss", "latency") and cmd.get("peer") is not None:
+            peer = check.string(cmd, "peer")
+            check.require(peer in names, f"unknown peer: {peer}", "peer", status=404)
+            check.require(peer != out["target"], "peer must differ from target", "peer")
+            out["peer"] = peer
+        if action == "loss":
+            out["percent"] = check.number(cmd, "percent", low=0, high=100)
+        if action == "latency":
+            out["ms"] = check.number(cmd, "ms", low=0, high=600_000)
+        if action == "partition":
+            groups = cmd.get("groups")
+            check.require(isinstance(groups, list) and len(groups) >= 2, "groups must be a list of at least two lists of names", "groups")
+            seen = set()
+            for group in groups:
+                check.require(isinstance(group, list) and group, "each group must be a non-empty list of names", "groups")
+                for name in group:
+                    check.require(isinstance(name, str), "group members must be names", "groups")
+                    check.require(name in names, f"unknown endpoint in groups: {name}", "groups", status=404)
+                    check.require(name not in seen, f"{name} is in more than one group", "groups")
+                    seen.add(name)
+            out["groups"] = [list(g) for g in groups]
+        return out
+
+    def _apply_fault(self, cmd: dict) -> dict:
+        net, action = self.sim.net, cmd["action"]
+        if action == "crash":
+            self.sim.crash(cmd["target"])
+        elif action == "restart":
+            self.sim.restart(cmd["target"])
+        elif action == "isolate":
+            others = [n for n in net.endpoints if n != cmd["target"]]
+            net.partition([[cmd["target"]], others])
+        elif action == "partition":
+            net.partition(cmd["groups"])
+        elif action == "heal":
+            net.heal()
+        elif action == "loss":
+            net.set_fault(loss=cmd["percent"] / 100, target=cmd["target"], peer=cmd.get("peer"))
+        elif action == "latency":
+            net.set_fault(latency_us=int(cmd["ms"] * 1000), target=cmd["target"], peer=cmd.get("peer"))
+        return {"ok": True, "time": self.time}
+
+    # --- reading ----------------------------------------------------------------------
+    def events_since(self, after: int, limit: int | None = None) -> list[dict] | None:
+        return self.sim.log.since(after, limit)
+
+    @property
+    def last_seq(self) -> int:
+        return self.sim.log.last_seq
+
+    def event_digest(self) -> str:
+        return self.sim.log.digest()
+
+    def state_hash(self) -> str:
+        return state_hash(self.sim)
+
+    def counts(self) -> dict:
+        return {"components": len(self.sim.components), "events": self.sim.log.last_seq, "commands": len(self.command_log)}
+
+    def snapshot(self) -> dict:
+        """Everything the view needs to draw this moment (JSON-safe)."""
+        return {
+            "name": self.config.name,
+            "time": self.time,
+            "seq": self.last_seq,
+            "profile": self.profile.as_dict(),
+            "network": self.sim.net.view(),
+            "components": [c.view() for c in self.sim.components.values()],
+        }
+
+    # --- checkpoints and replay ----------------------------------------------------------
+    def checkpoint(self) -> bytes:
+        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def restore(blob: bytes) -> "Cluster":
+        return pickle.loads(blob)
+
+    def clone(self) -> "Cluster":
+        return copy.deepcopy(self)
+
+    @classmethod
+    def replay(cls, config: ClusterConfig, command_log: list[dict], until_us: int | None = None) -> "Cluster":
+        """Rebuild a cluster from its configuration and command log, then run to until_us."""
+        cluster = cls(config)
+        for entry in command_log:
+            cluster.sim.run_actions(entry["after"])
+            cluster.sim.move_clock(entry["at"])
+            cluster.command(copy.deepcopy(entry["command"]))
+        if until_us is not None:
+            cluster.advance_to(until_us)
+        return cluster
+
+
+__all__ = ["Cluster", "ClusterConfig", "CommandError"]

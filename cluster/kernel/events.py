@@ -1,0 +1,70 @@
+"""The event log: everything that happens, in order, with contiguous sequence numbers.
+
+An event is a JSON-safe dict, fixed by shared/DESIGN.md section 4:
+
+    {"seq": 17, "time": 1.25, "kind": "raft.send", "source": "etcd-0", "target": "etcd-2",
+     "summary": "etcd-0 asks etcd-2 for its vote (term 2)", "data": {...}}
+
+The log keeps a bounded window of the newest events (older ones are dropped, never
+renumbered) and a chained digest of every event ever appended (digest = sha256(previous
+digest + encoded event)), so two runs can be compared byte for byte without keeping whole
+logs. The digest is a plain string, so it survives a checkpoint.
+"""
+
+import hashlib
+import json
+from collections import deque
+
+US_PER_SECOND = 1_000_000
+
+
+def encode_event(event: dict) -> bytes:
+    return json.dumps(event, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+class EventLog:
+    # The window of recent events is history, not state: the chain digest stands for it.
+    _unhashed = ("events",)
+
+    def __init__(self, window: int = 200_000):
+        self.window = window
+        self.events: deque = deque()
+        self.last_seq = 0
+        self.chain = "0" * 64
+
+    def append(self, time_us: int, kind: str, source: str, target: str | None, summary: str, data: dict) -> dict:
+        self.last_seq += 1
+        event = {
+            "seq": self.last_seq,
+            "time": time_us / US_PER_SECOND,
+            "kind": kind,
+            "source": source,
+            "target": target,
+            "summary": summary,
+            "data": data,
+        }
+        self.chain = hashlib.sha256(self.chain.encode() + encode_event(event)).hexdigest()
+        self.events.append(event)
+        if len(self.events) > self.window:
+            self.events.popleft()
+        return event
+
+    @property
+    def first_seq(self) -> int:
+        """The oldest sequence number still held (last_seq + 1 when empty)."""
+        return self.events[0]["seq"] if self.events else self.last_seq + 1
+
+    def since(self, after: int, limit: int | None = None) -> list[dict] | None:
+        """Events with seq > after, oldest first; None when some of them are gone."""
+        after = max(after, 0)
+        if after >= self.last_seq:
+            return []
+        if after + 1 < self.first_seq:
+            return None
+        start = after + 1 - self.first_seq
+        stop = len(self.events) if limit is None else min(len(self.events), start + limit)
+        return [self.events[i] for i in range(start, stop)]
+
+    def digest(self) -> str:
+        """The chained sha256 of every event appended so far."""
+        return self.chain

@@ -1,0 +1,3 @@
+from .network import Message, Network
+
+__all__ = ["Message", "Network"]

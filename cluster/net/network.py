@@ -1,0 +1,181 @@
+"""The simulated network: every message between components crosses it.
+
+Each send becomes a `net.send` event and either a later `net.deliver` or a `net.drop`
+(with the reason: loss, partition, a crashed sender or receiver). Faults apply here, so
+they apply to every component the same way.
+
+Latency of one message = base + a uniform jitter draw + extra latency configured for the
+sender, the receiver and the link. Links are FIFO like the TCP streams etcd and
+Kubernetes use: a message never overtakes an earlier one on the same directed link
+(turn off with `fifo=False` to let latency reorder a link's messages too).
+
+Partitions are a list of groups of endpoint names. Two endpoints can talk when no
+partition is set, when they share a group, or when either of them is in no group at all
+(an endpoint that the partition does not mention stays reachable by everyone).
+A message is checked when it is sent and again when it arrives: a partition or crash that
+happens while it is in flight drops it.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Message:
+    id: int
+    source: str
+    target: str
+    kind: str
+    payload: object
+    sent: int
+    arrives: int
+
+
+@dataclass
+class LinkFault:
+    loss: float = 0.0  # probability in [0, 1] that a message is dropped
+    latency_us: int = 0  # added to every message
+
+    def is_clear(self) -> bool:
+        return self.loss == 0.0 and self.latency_us == 0
+
+
+@dataclass
+class Network:
+    sim: object
+    base_latency_us: int
+    jitter_us: int
+    fifo: bool = True
+    endpoints: list = field(default_factory=list)
+    partitions: list = field(default_factory=list)  # [[names...], ...]
+    endpoint_faults: dict = field(default_factory=dict)  # name -> LinkFault
+    link_faults: dict = field(default_factory=dict)  # "a|b" (undirected, sorted) -> LinkFault
+    _last_arrival: dict = field(default_factory=dict)  # "a>b" -> time
+    _next_id: int = 0
+    in_flight: dict = field(default_factory=dict)  # id -> Message, for the view
+
+    def __post_init__(self):
+        self.rng = self.sim.stream("net")
+
+    # --- topology --------------------------------------------------------------------
+    def add_endpoint(self, name: str) -> None:
+        if name not in self.endpoints:
+            self.endpoints.append(name)
+
+    def group_of(self, name: str) -> int | None:
+        for index, group in enumerate(self.partitions):
+            if name in group:
+                return index
+        return None
+
+    def connected(self, a: str, b: str) -> bool:
+        if not self.partitions or a == b:
+            return True
+        ga, gb = self.group_of(a), self.group_of(b)
+        return ga is None or gb is None or ga == gb
+
+    @staticmethod
+    def link_key(a: str, b: str) -> str:
+        return "|".join(sorted((a, b)))
+
+    def _faults_on(self, a: str, b: str) -> list[LinkFault]:
+        found = [self.endpoint_faults.get(a), self.endpoint_faults.get(b), self.link_faults.get(self.link_key(a, b))]
+        return [f for f in found if f is not None]
+
+    # --- faults ----------------------------------------------------------------------
+    def partition(self, groups: list[list[str]]) -> None:
+        self.partitions = [sorted(group) for group in groups]
+        self.sim.emit("net.partition", "network", "network partitioned into " + " | ".join(", ".join(g) for g in self.partitions), groups=self.partitions)
+
+    def heal(self) -> None:
+        self.partitions = []
+        self.endpoint_faults = {}
+        self.link_faults = {}
+        self.sim.emit("net.heal", "network", "network healed: every link restored", groups=[])
+
+    def set_fault(self, *, loss: float | None = None, latency_us: int | None = None, target: str | None = None, peer: str | None = None) -> None:
+        """Set loss and/or extra latency on an endpoint (target) or a link (target and peer)."""
+        if peer is not None:
+            table, key = self.link_faults, self.link_key(target, peer)
+        else:
+            table, key = self.endpoint_faults, target
+        fault = table.get(key) or LinkFault()
+        if loss is not None:
+            fault.loss = loss
+        if latency_us is not None:
+            fault.latency_us = latency_us
+        if fault.is_clear():
+            table.pop(key, None)
+        else:
+            table[key] = fault
+        where = f"{target}↔{peer}" if peer else target
+        self.sim.emit("net.fault", "network", f"{where}: {fault.loss:.0%} loss, +{fault.latency_us // 1000} ms latency", target=target, peer=peer, loss=fault.loss, latency_ms=fault.latency_us / 1000)
+
+    # --- messages --------------------------------------------------------------------
+    def send(self, source: str, target: str, kind: str, payload=None, summary: str | None = None, info: dict | None = None) -> Message | None:
+        sim = self.sim
+        self._next_id += 1
+        msg_id = self._next_id
+        summary = summary or f"{source} → {target}: {kind}"
+        data = {"msg": msg_id, "kind": kind}
+        if info:
+            data.update(info)
+        if target not in sim.components:
+            sim.emit("net.drop", source, summary, target=target, reason="unknown endpoint", **data)
+            return None
+        faults = self._faults_on(source, target)
+        latency = self.base_latency_us + (self.rng.randint(0, self.jitter_us) if self.jitter_us else 0)
+        latency += sum(f.latency_us for f in faults)
+        arrives = sim.now + max(1, latency)
+        link = f"{source}>{target}"
+        if self.fifo:
+            arrives = max(arrives, self._last_arrival.get(link, 0))
+            self._last_arrival[link] = arrives
+        msg = Message(msg_id, source, target, kind, payload, sim.now, arrives)
+        sim.emit("net.send", source, summary, target=target, arrives=arrives / 1_000_000, **data)
+        reason = self._blocked(source, target)
+        if reason is None:
+            for fault in faults:
+                if self.rng.chance(fault.loss):
+                    reason = "loss"
+                    break
+        if reason is not None:
+            # Lost messages still fly part of the way in the view; the drop is an event.
+            sim.emit("net.drop", source, summary, target=target, reason=reason, **data)
+            return None
+        self.in_flight[msg_id] = msg
+        sim.schedule_delivery(arrives, msg)
+        return msg
+
+    def _blocked(self, source: str, target: str) -> str | None:
+        components = self.sim.components
+        if not components[source].alive:
+            return f"{source} is down"
+        if not components[target].alive:
+            return f"{target} is down"
+        if not self.connected(source, target):
+            return "partition"
+        return None
+
+    def deliver(self, msg: Message) -> None:
+        sim = self.sim
+        self.in_flight.pop(msg.id, None)
+        reason = self._blocked(msg.source, msg.target)
+        if reason is not None:
+            sim.emit("net.drop", msg.source, f"{msg.source} → {msg.target}: {msg.kind} lost", target=msg.target, reason=reason, msg=msg.id, kind=msg.kind)
+            return
+        sim.emit("net.deliver", msg.source, f"{msg.target} received {msg.kind} from {msg.source}", target=msg.target, msg=msg.id, kind=msg.kind)
+        sim.components[msg.target].on_message(msg)
+
+    # --- view ------------------------------------------------------------------------
+    def view(self) -> dict:
+        return {
+            "partitions": self.partitions,
+            "faults": {
+                "endpoints": {k: {"loss": f.loss, "latency_ms": f.latency_us / 1000} for k, f in sorted(self.endpoint_faults.items())},
+                "links": {k: {"loss": f.loss, "latency_ms": f.latency_us / 1000} for k, f in sorted(self.link_faults.items())},
+            },
+            "in_flight": [
+                {"id": m.id, "source": m.source, "target": m.target, "kind": m.kind, "sent": m.sent / 1_000_000, "arrives": m.arrives / 1_000_000}
+                for m in self.in_flight.values()
+            ],
+        }

@@ -150,13 +150,22 @@ class Simulation:
         self._execute(action)
         return True
 
-    def run_until(self, time_us: int) -> None:
-        """Execute every action due at or before `time_us`, then set the clock to it."""
+    def run_until(self, time_us: int, max_actions: int | None = None) -> bool:
+        """Execute every action due at or before `time_us`, then set the clock to it.
+
+        With max_actions, stop early after that many actions and return False (the clock
+        then stands at the last action executed); True once `time_us` is reached.
+        """
         heap = self._heap
+        done = 0
         while heap and heap[0][0] <= time_us:
+            if max_actions is not None and done >= max_actions:
+                return False
             self.step()
+            done += 1
         if time_us > self.now:
             self.now = time_us
+        return True
 
     def run_actions(self, count: int) -> None:
         """Execute actions until `processed` reaches `count` (used by exact replay)."""

@@ -1,0 +1,164 @@
+"""The live stream of one cluster: /ws/clusters/<name>/[?after=<seq>]
+
+Frames (shared/DESIGN.md section 4):
+  {"type": "snapshot", "seq": n, "state": {...}}      first, and again after a gap
+  {"type": "events", "events": [...], "clock": {...}}  contiguous seq order
+  {"type": "clock", "clock": {...}}                    when time moves with no events
+  {"type": "error", "error": "..."}                    then the socket closes
+
+Each consumer keeps its own cursor (the last seq it sent) and pulls from the cluster's
+event log when the runner wakes it, so one wake-up covers any number of events:
+updates coalesce by construction. A browser that acknowledges frames
+({"type": "ack", "seq": n}) gets flow control: at most WINDOW frames unacknowledged;
+while it lags, events pile up in the log, not in the socket, and if more than
+RESNAPSHOT_AFTER are waiting it gets one fresh snapshot instead. A slow client
+therefore never slows the simulation or the other clients.
+"""
+
+import asyncio
+import json
+from urllib.parse import parse_qs
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from .runner import registry
+
+WINDOW = 4  # unacknowledged frames allowed to a client that acknowledges
+MAX_BATCH = 2000  # events per frame
+RESNAPSHOT_AFTER = 20_000  # pending events beyond which a snapshot is cheaper
+CLOCK_EVERY_SECONDS = 0.25
+MAX_INBOUND_BYTES = 4096
+
+
+def dumps(frame: dict) -> str:
+    return json.dumps(frame, separators=(",", ":"), allow_nan=False)
+
+
+class ClusterStreamConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.name = self.scope["url_route"]["kwargs"]["name"]
+        registry.ensure_demo()
+        registry.ensure_ticker()
+        self.handle = registry.get(self.name)
+        await self.accept()
+        if self.handle is None:
+            await self.send(dumps({"type": "error", "error": f"cluster {self.name} not found"}))
+            await self.close(code=4404)
+            return
+        self.cursor = None
+        self.acks_enabled = False
+        self.unacked = 0
+        self.last_clock_sent = 0.0
+        self.last_clock = None
+        self._flushing = False
+        self._again = False
+        after = self._after_param()
+        if after is not None and self.handle.cluster.events_since(after, 1) is not None:
+            self.cursor = after  # resume: missed events follow
+        self.handle.subscribers.add(self)
+        await self.flush()
+
+    def _after_param(self) -> int | None:
+        query = parse_qs(self.scope.get("query_string", b"").decode(errors="replace"))
+        raw = (query.get("after") or [None])[0]
+        try:
+            value = int(raw) if raw is not None else None
+        except ValueError:
+            return None
+        return value if value is not None and value >= 0 else None
+
+    async def disconnect(self, code):
+        handle = getattr(self, "handle", None)
+        if handle is not None:
+            handle.subscribers.discard(self)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if bytes_data is not None or text_data is None or len(text_data) > MAX_INBOUND_BYTES:
+            await self.send(dumps({"type": "error", "error": "frames must be small JSON text"}))
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            await self.send(dumps({"type": "error", "error": "frames must be JSON"}))
+            return
+        if not isinstance(message, dict):
+            await self.send(dumps({"type": "error", "error": "frames must be JSON objects"}))
+            return
+        if message.get("type") == "ack" and isinstance(message.get("seq"), int):
+            self.acks_enabled = True
+            self.unacked = max(0, self.unacked - 1)
+            await self.flush()
+        elif message.get("type") == "resync":
+            self.cursor = None
+            await self.flush()
+        else:
+            await self.send(dumps({"type": "error", "error": "unknown frame type; expected ack or resync"}))
+
+    # --- called by the runner (synchronously, on the loop) --------------------------------
+    def wake(self) -> None:
+        if self._flushing:
+            self._again = True
+        else:
+            asyncio.get_running_loop().create_task(self.flush())
+
+    def cluster_gone(self) -> None:
+        asyncio.get_running_loop().create_task(self._gone())
+
+    async def _gone(self):
+        await self.send(dumps({"type": "error", "error": f"cluster {self.name} was deleted"}))
+        await self.close(code=4404)
+
+    # --- sending ---------------------------------------------------------------------------
+    async def flush(self) -> None:
+        if self._flushing:
+            self._again = True
+            return
+        self._flushing = True
+        try:
+            while True:
+                self._again = False
+                await self._send_pending()
+                if not self._again:
+                    break
+        finally:
+            self._flushing = False
+
+    async def _send_pending(self) -> None:
+        handle = self.handle
+        if handle is None or registry.get(self.name) is not handle:
+            return
+        cluster = handle.cluster
+        while not (self.acks_enabled and self.unacked >= WINDOW):
+            if self.cursor is None or cluster.last_seq - self.cursor > RESNAPSHOT_AFTER:
+                await self._send_snapshot()
+                continue
+            batch = cluster.events_since(self.cursor, MAX_BATCH)
+            if batch is None:  # fell out of the kept window
+                self.cursor = None
+                continue
+            if not batch:
+                await self._maybe_send_clock()
+                return
+            self.cursor = batch[-1]["seq"]
+            await self._send_frame({"type": "events", "events": batch, "clock": handle.clock()})
+
+    async def _send_snapshot(self) -> None:
+        state = self.handle.cluster.snapshot()
+        state["clock"] = self.handle.clock()
+        self.cursor = state["seq"]
+        await self._send_frame({"type": "snapshot", "seq": state["seq"], "state": state})
+
+    async def _maybe_send_clock(self) -> None:
+        clock = self.handle.clock()
+        now = asyncio.get_running_loop().time()
+        changed = self.last_clock is None or clock["paused"] != self.last_clock["paused"] or clock["speed"] != self.last_clock["speed"]
+        if changed or (clock != self.last_clock and now - self.last_clock_sent >= CLOCK_EVERY_SECONDS):
+            await self._send_frame({"type": "clock", "clock": clock})
+
+    async def _send_frame(self, frame: dict) -> None:
+        if "clock" in frame or frame["type"] == "snapshot":
+            self.last_clock = frame.get("clock") or frame["state"]["clock"]
+            self.last_clock_sent = asyncio.get_running_loop().time()
+        if self.acks_enabled:
+            self.unacked += 1
+        await self.send(dumps(frame))

@@ -1,0 +1,70 @@
+"""Actions on clusters (writes). Views and consumers parse and serialize; this module acts.
+
+Every function takes keyword-only arguments and raises CommandError (with an HTTP status
+and the offending field) for anything the caller got wrong.
+"""
+
+from cluster.cluster import ClusterConfig
+from cluster.commands import CommandError
+
+from .runner import MAX_SPEED, MIN_SPEED, ClusterHandle, registry
+
+MAX_ADVANCE_SECONDS = 3600.0
+
+
+def get_handle(name: str) -> ClusterHandle:
+    registry.ensure_demo()
+    handle = registry.get(name)
+    if handle is None:
+        raise CommandError(f"cluster {name} not found", "name", status=404)
+    return handle
+
+
+def create_cluster(*, name: str, seed: int, etcd_members: int, nodes: int, profile: str, speed: float, paused: bool) -> ClusterHandle:
+    registry.ensure_demo()
+    config = ClusterConfig(name=name, seed=seed, etcd_members=etcd_members, nodes=nodes, profile=profile)
+    return registry.create(config, speed=speed, paused=paused)
+
+
+def delete_cluster(*, name: str) -> None:
+    get_handle(name)
+    registry.delete(name)
+
+
+def set_clock(*, name: str, paused: bool | None = None, speed: float | None = None) -> ClusterHandle:
+    handle = get_handle(name)
+    if speed is not None:
+        if not MIN_SPEED <= speed <= MAX_SPEED:
+            raise CommandError(f"speed must be between {MIN_SPEED} and {MAX_SPEED}", "speed")
+        handle.speed = float(speed)
+    if paused is not None:
+        handle.paused = paused
+        handle.owed_us = 0.0
+    registry.notify(handle)
+    return handle
+
+
+async def advance(*, name: str, seconds: float) -> ClusterHandle:
+    handle = get_handle(name)
+    if not handle.paused:
+        raise CommandError("advance works on paused clusters only: pause it first", "paused", status=409)
+    if not 0 < seconds <= MAX_ADVANCE_SECONDS:
+        raise CommandError(f"seconds must be more than 0 and at most {MAX_ADVANCE_SECONDS:g}", "seconds")
+    await registry.advance(handle, seconds)
+    return handle
+
+
+def step(*, name: str) -> tuple[ClusterHandle, bool]:
+    handle = get_handle(name)
+    if not handle.paused:
+        raise CommandError("single steps work on paused clusters only: pause it first", "paused", status=409)
+    stepped = handle.cluster.step()
+    registry.notify(handle)
+    return handle, stepped
+
+
+def run_command(*, name: str, command: dict) -> dict:
+    handle = get_handle(name)
+    result = handle.cluster.command(command)
+    registry.notify(handle)
+    return result

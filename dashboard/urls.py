@@ -1,0 +1,11 @@
+from django.urls import path, re_path
+
+from .views import pages
+from .views.api import api, not_found
+
+urlpatterns = [
+    path("", pages.index, name="index"),
+    path("clusters/<str:name>/", pages.cluster_page, name="cluster"),
+    path("api/", api.urls),
+    re_path(r"^api/(?P<path>.*)$", not_found),
+]

@@ -1,0 +1,204 @@
+"""The REST API under /api (shared/DESIGN.md section 4), built on Django Ninja.
+
+Why Ninja: it generates the OpenAPI schema and a browsable page from the same typed
+signatures that validate requests (pydantic), supports async views (needed to wait for
+the simulation), and ships Swagger UI as local static files (no CDN). Every error is
+`{"error": "...", "field": "..."}` with a 4xx status.
+"""
+
+import json
+
+from django.http import HttpRequest, JsonResponse
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from pydantic import ConfigDict, Field
+
+from cluster.commands import CommandError
+
+from .. import selectors, services
+
+api = NinjaAPI(
+    title="Clusterscope API",
+    version="1.0",
+    description="Drive simulated Kubernetes clusters: create them, move their clocks, read their state and events.",
+    openapi_url="/schema",
+    docs_url="/docs",
+    urls_namespace="api",
+)
+
+NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+
+
+def error(status: int, message: str, field: str | None = None) -> JsonResponse:
+    return JsonResponse({"error": message, "field": field}, status=status)
+
+
+@api.exception_handler(CommandError)
+def on_command_error(request, exc: CommandError):
+    return error(exc.status, exc.message, exc.field)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc: ValidationError):
+    first = exc.errors[0] if exc.errors else {}
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "payload")]
+    field = ".".join(loc) or None
+    message = first.get("msg", "invalid request")
+    if first.get("type") == "extra_forbidden":
+        message = f"unknown field: {field}"
+    elif first.get("type") == "json_invalid" or field is None and "JSON" in message:
+        message = "the request body is not valid JSON"
+    elif field:
+        message = f"{field}: {message}"
+    return error(400, message, field)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return error(exc.status_code, str(exc))
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    return error(401, "authentication required")
+
+
+class Strict(Schema):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class ClusterCreate(Strict):
+    name: str = Field(..., min_length=1, max_length=63, pattern=NAME_PATTERN, description="a DNS label: lower-case letters, digits and '-'")
+    etcd_members: int = Field(3, ge=1, le=7)
+    nodes: int = Field(3, ge=0, le=5000)
+    seed: int = Field(1, ge=0, le=2**63 - 1)
+    speed: float = Field(1.0, ge=0.01, le=100)
+    paused: bool = False
+    profile: str = Field("teaching", pattern="^(teaching|realistic)$")
+
+
+class ClockPatch(Strict):
+    paused: bool | None = None
+    speed: float | None = Field(None, ge=0.01, le=100)
+
+
+class AdvanceBody(Strict):
+    seconds: float = Field(..., gt=0, le=services.MAX_ADVANCE_SECONDS)
+
+
+class EventsQuery(Strict):
+    model_config = ConfigDict(extra="forbid", strict=False, allow_inf_nan=False)
+    after: int = Field(0, ge=0, le=2**63 - 1)
+    limit: int = Field(1000, ge=1, le=selectors.MAX_EVENTS_PAGE)
+
+
+class Counts(Schema):
+    components: int
+    events: int
+    commands: int
+
+
+class ClusterSummary(Schema):
+    name: str
+    seed: int
+    time: float = Field(..., description="virtual seconds")
+    paused: bool
+    speed: float
+    profile: str
+    etcd_members: int
+    nodes: int
+    counts: Counts
+    last_seq: int
+    lagging: bool
+    state_hash: str
+
+
+class ClusterList(Schema):
+    items: list[ClusterSummary]
+
+
+class Error(Schema):
+    error: str
+    field: str | None = None
+
+
+class AdvanceResult(Schema):
+    time: float
+    last_seq: int
+
+
+class EventsPage(Schema):
+    events: list[dict]
+    last_seq: int
+    first_seq: int
+
+
+ERRORS = {400: Error, 404: Error, 409: Error, 410: Error, 429: Error}
+
+
+@api.get("/clusters", response=ClusterList, summary="List clusters")
+async def list_clusters(request: HttpRequest):
+    services.registry.ensure_ticker()
+    return {"items": selectors.list_summaries()}
+
+
+@api.post("/clusters", response={201: ClusterSummary, **ERRORS}, summary="Create a cluster")
+async def create_cluster(request: HttpRequest, payload: ClusterCreate):
+    services.registry.ensure_ticker()
+    handle = services.create_cluster(**payload.dict())
+    return 201, handle.summary()
+
+
+@api.get("/clusters/{name}", response={200: ClusterSummary, **ERRORS}, summary="A cluster's summary")
+async def get_cluster(request: HttpRequest, name: str):
+    services.registry.ensure_ticker()
+    return selectors.summary(name=name)
+
+
+@api.delete("/clusters/{name}", response={204: None, **ERRORS}, summary="Delete a cluster")
+async def delete_cluster(request: HttpRequest, name: str):
+    services.delete_cluster(name=name)
+    return 204, None
+
+
+@api.patch("/clusters/{name}/clock", response={200: ClusterSummary, **ERRORS}, summary="Pause, resume or change speed")
+async def patch_clock(request: HttpRequest, name: str, payload: ClockPatch):
+    services.registry.ensure_ticker()
+    handle = services.set_clock(name=name, paused=payload.paused, speed=payload.speed)
+    return handle.summary()
+
+
+@api.post("/clusters/{name}/advance", response={200: AdvanceResult, **ERRORS}, summary="Advance a paused cluster")
+async def advance(request: HttpRequest, name: str, payload: AdvanceBody):
+    handle = await services.advance(name=name, seconds=payload.seconds)
+    return {"time": handle.cluster.time, "last_seq": handle.cluster.last_seq}
+
+
+@api.post("/clusters/{name}/step", response={200: AdvanceResult, **ERRORS}, summary="Execute one action of a paused cluster")
+async def step(request: HttpRequest, name: str):
+    handle, _ = services.step(name=name)
+    return {"time": handle.cluster.time, "last_seq": handle.cluster.last_seq}
+
+
+@api.get("/clusters/{name}/state", response={200: dict, **ERRORS}, summary="The full snapshot, as the WebSocket sends it")
+async def state(request: HttpRequest, name: str):
+    return selectors.snapshot(name=name)
+
+
+@api.get("/clusters/{name}/events", response={200: EventsPage, **ERRORS}, summary="Events after a sequence number")
+async def events(request: HttpRequest, name: str, query: Query[EventsQuery]):
+    return selectors.events(name=name, after=query.after, limit=query.limit)
+
+
+def not_found(request: HttpRequest, path: str = ""):
+    return error(404, f"no such API path: /api/{path}")
+
+
+def body_json(request: HttpRequest) -> dict:
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise CommandError("the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise CommandError("the request body must be a JSON object")
+    return data

@@ -1,0 +1,18 @@
+"""HTML pages: the cluster list and a cluster's dashboard."""
+
+from django.http import Http404
+from django.shortcuts import render
+
+from ..runner import registry
+
+
+def index(request):
+    registry.ensure_demo()
+    return render(request, "dashboard/index.html", {"clusters": sorted(registry.handles)})
+
+
+def cluster_page(request, name: str):
+    registry.ensure_demo()
+    if registry.get(name) is None:
+        raise Http404(f"no cluster named {name}")
+    return render(request, "dashboard/cluster.html", {"name": name})

@@ -9,7 +9,8 @@ Frames (shared/DESIGN.md section 4):
 Each consumer keeps its own cursor (the last seq it sent) and pulls from the cluster's
 event log when the runner wakes it, so one wake-up covers any number of events:
 updates coalesce by construction. A browser that acknowledges frames
-({"type": "ack", "seq": n}) gets flow control: at most WINDOW frames unacknowledged;
+({"type": "ack", "seq": <the last seq it has handled>}) gets flow control: at most
+WINDOW frames beyond its acknowledged seq are in flight;
 while it lags, events pile up in the log, not in the socket, and if more than
 RESNAPSHOT_AFTER are waiting it gets one fresh snapshot instead. A slow client
 therefore never slows the simulation or the other clients.
@@ -17,6 +18,7 @@ therefore never slows the simulation or the other clients.
 
 import asyncio
 import json
+from collections import deque
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -47,7 +49,7 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
             return
         self.cursor = None
         self.acks_enabled = False
-        self.unacked = 0
+        self.in_flight = deque()  # the last seq of each frame sent and not yet acknowledged
         self.last_clock_sent = 0.0
         self.last_clock = None
         self._flushing = False
@@ -84,9 +86,10 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
         if not isinstance(message, dict):
             await self.send(dumps({"type": "error", "error": "frames must be JSON objects"}))
             return
-        if message.get("type") == "ack" and isinstance(message.get("seq"), int):
+        if message.get("type") == "ack" and isinstance(message.get("seq"), int) and not isinstance(message.get("seq"), bool):
             self.acks_enabled = True
-            self.unacked = max(0, self.unacked - 1)
+            while self.in_flight and self.in_flight[0] <= message["seq"]:
+                self.in_flight.popleft()
             await self.flush()
         elif message.get("type") == "resync":
             self.cursor = None
@@ -128,7 +131,7 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
         if handle is None or registry.get(self.name) is not handle:
             return
         cluster = handle.cluster
-        while not (self.acks_enabled and self.unacked >= WINDOW):
+        while not (self.acks_enabled and len(self.in_flight) >= WINDOW):
             if self.cursor is None or cluster.last_seq - self.cursor > RESNAPSHOT_AFTER:
                 await self._send_snapshot()
                 continue
@@ -159,6 +162,6 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
         if "clock" in frame or frame["type"] == "snapshot":
             self.last_clock = frame.get("clock") or frame["state"]["clock"]
             self.last_clock_sent = asyncio.get_running_loop().time()
-        if self.acks_enabled:
-            self.unacked += 1
+        if self.acks_enabled and frame["type"] != "clock":
+            self.in_flight.append(frame["seq"] if frame["type"] == "snapshot" else frame["events"][-1]["seq"])
         await self.send(dumps(frame))

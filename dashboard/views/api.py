@@ -9,7 +9,7 @@ the simulation), and ships Swagger UI as local static files (no CDN). Every erro
 import json
 
 from django.http import HttpRequest, JsonResponse
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import ConfigDict, Field
 
@@ -146,7 +146,7 @@ async def list_clusters(request: HttpRequest):
 async def create_cluster(request: HttpRequest, payload: ClusterCreate):
     services.registry.ensure_ticker()
     handle = services.create_cluster(**payload.dict())
-    return 201, handle.summary()
+    return Status(201, handle.summary())
 
 
 @api.get("/clusters/{name}", response={200: ClusterSummary, **ERRORS}, summary="A cluster's summary")
@@ -158,7 +158,7 @@ async def get_cluster(request: HttpRequest, name: str):
 @api.delete("/clusters/{name}", response={204: None, **ERRORS}, summary="Delete a cluster")
 async def delete_cluster(request: HttpRequest, name: str):
     services.delete_cluster(name=name)
-    return 204, None
+    return Status(204, None)
 
 
 @api.patch("/clusters/{name}/clock", response={200: ClusterSummary, **ERRORS}, summary="Pause, resume or change speed")

@@ -1,0 +1,42 @@
+# Clusterscope: the two commands are `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test lint bench deps dev-deps browser clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+deps: $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+
+dev-deps: $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+
+# Debian's chromium for the browser tests (Playwright's own browser download does not work here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Start the server at http://127.0.0.1:$(PORT)/ with a live cluster named "demo".
+run: deps
+	$(PY) manage.py migrate --verbosity 0
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+lint: dev-deps
+	$(VENV)/bin/ruff check .
+
+# Every test, lint included.
+test: dev-deps browser lint
+	$(PY) manage.py check
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: deps
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var test-artifacts

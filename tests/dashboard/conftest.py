@@ -1,0 +1,16 @@
+import pytest
+
+from dashboard.runner import registry as the_registry
+
+
+@pytest.fixture(autouse=True)
+def registry(settings):
+    """A clean registry for every test, with no demo cluster unless a test asks."""
+    settings.DEMO_CLUSTER = None
+    the_registry.handles.clear()
+    the_registry._demo_made = False
+    yield the_registry
+    if the_registry._ticker is not None:
+        the_registry._ticker.cancel()
+        the_registry._ticker = None
+    the_registry.handles.clear()

@@ -56,6 +56,10 @@ class Component:
     def on_timer(self, tag: str, data) -> None:
         """A timer set with `set_timer` fired."""
 
+    def on_undeliverable(self, msg, reason: str) -> None:
+        """A message this component sent was dropped (loss, partition, a peer down).
+        Like a failed TCP connection, the sender learns that it did not arrive."""
+
     def on_crash(self) -> None:
         """Forget volatile state. Persistent state (a disk) survives."""
 

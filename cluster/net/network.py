@@ -139,8 +139,8 @@ class Network:
                     reason = "loss"
                     break
         if reason is not None:
-            # Lost messages still fly part of the way in the view; the drop is an event.
             sim.emit("net.drop", source, summary, target=target, reason=reason, **data)
+            self._tell_sender(msg, reason)
             return None
         self.in_flight[msg_id] = msg
         sim.schedule_delivery(arrives, msg)
@@ -162,9 +162,15 @@ class Network:
         reason = self._blocked(msg.source, msg.target)
         if reason is not None:
             sim.emit("net.drop", msg.source, f"{msg.source} → {msg.target}: {msg.kind} lost", target=msg.target, reason=reason, msg=msg.id, kind=msg.kind)
+            self._tell_sender(msg, reason)
             return
         sim.emit("net.deliver", msg.source, f"{msg.target} received {msg.kind} from {msg.source}", target=msg.target, msg=msg.id, kind=msg.kind)
         sim.components[msg.target].on_message(msg)
+
+    def _tell_sender(self, msg: Message, reason: str) -> None:
+        sender = self.sim.components.get(msg.source)
+        if sender is not None and sender.alive:
+            sender.on_undeliverable(msg, reason)
 
     # --- view ------------------------------------------------------------------------
     def view(self) -> dict:

@@ -190,6 +190,22 @@ async def events(request: HttpRequest, name: str, query: Query[EventsQuery]):
     return selectors.events(name=name, after=query.after, limit=query.limit)
 
 
+class FaultBody(Strict):
+    action: str = Field(..., description="crash, restart, isolate, partition, heal, loss or latency")
+    target: str | None = Field(None, max_length=253, description="the endpoint (an etcd member, a node...) for crash, restart, isolate, loss, latency")
+    peer: str | None = Field(None, max_length=253, description="with loss or latency: only the link between target and peer")
+    groups: list[list[str]] | None = Field(None, description="partition: the groups that can still talk among themselves")
+    percent: float | None = Field(None, ge=0, le=100, description="loss: share of messages dropped")
+    ms: float | None = Field(None, ge=0, le=600_000, description="latency: extra milliseconds per message")
+
+
+@api.post("/clusters/{name}/faults", response={200: dict, **ERRORS}, summary="Inject or clear a fault")
+async def faults(request: HttpRequest, name: str, payload: FaultBody):
+    command = {"type": "fault", **{k: v for k, v in payload.dict().items() if v is not None}}
+    result = services.run_command(name=name, command=command)
+    return {**result, "network": selectors.snapshot(name=name)["network"]}
+
+
 def not_found(request: HttpRequest, path: str = ""):
     return error(404, f"no such API path: /api/{path}")
 

@@ -17,6 +17,7 @@ import pickle
 from dataclasses import asdict, dataclass
 
 from . import commands as check
+from .clients import kubectl
 from .commands import CommandError
 from .kernel import SECOND, Simulation, state_hash
 from .net import Network
@@ -58,6 +59,7 @@ class Cluster:
 
     def _build(self) -> None:
         """Create the components. Each issue that adds a component wires it in here."""
+        self.sim.add(kubectl.KubeClient(self.sim))  # the user's kubectl: HTTP /k8s/<name>/ requests leave from here
 
     # --- position and time ------------------------------------------------------------
     @property
@@ -91,7 +93,18 @@ class Cluster:
 
     @classmethod
     def _handlers(cls) -> dict:
-        return {"fault": {"validate": cls._validate_fault, "apply": cls._apply_fault}}
+        return {
+            "fault": {"validate": cls._validate_fault, "apply": cls._apply_fault},
+            "kube": {"validate": cls._validate_kube, "apply": cls._apply_kube},
+        }
+
+    # A Kubernetes API request (dashboard/views/kube.py) or a watch cancellation: see
+    # cluster/clients/kubectl.py for the fields.
+    def _validate_kube(self, cmd: dict) -> dict:
+        return kubectl.validate_command(cmd)
+
+    def _apply_kube(self, cmd: dict) -> dict:
+        return kubectl.apply_command(self.sim, cmd)
 
     FAULT_ACTIONS = ("crash", "restart", "isolate", "partition", "heal", "loss", "latency")
 

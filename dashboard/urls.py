@@ -6,6 +6,7 @@ from .views.api import api, not_found
 urlpatterns = [
     path("", pages.index, name="index"),
     path("clusters/<str:name>/", pages.cluster_page, name="cluster"),
+    path("favicon.ico", pages.favicon),
     path("api/", api.urls),
     re_path(r"^api/(?P<path>.*)$", not_found),
 ]

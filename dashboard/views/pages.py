@@ -1,7 +1,8 @@
 """HTML pages: the cluster list and a cluster's dashboard."""
 
-from django.http import Http404
+from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 
 from ..runner import registry
 
@@ -16,3 +17,8 @@ def cluster_page(request, name: str):
     if registry.get(name) is None:
         raise Http404(f"no cluster named {name}")
     return render(request, "dashboard/cluster.html", {"name": name})
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico before (or instead of) reading the page's icon link."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

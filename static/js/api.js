@@ -1,0 +1,51 @@
+// The REST API (shared/DESIGN.md section 4), as small async functions.
+// Every failure becomes an ApiError carrying the server's {"error", "field"} and the status,
+// so forms can put the message next to the right field.
+
+export class ApiError extends Error {
+  constructor(status, body, fallback) {
+    super((body && typeof body.error === "string" && body.error) || fallback || `request failed (${status})`);
+    this.name = "ApiError";
+    this.status = status; // 0 when the server could not be reached
+    this.field = body && typeof body.field === "string" ? body.field : null;
+    this.body = body;
+  }
+}
+
+async function request(method, path, body) {
+  const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, null, "the server cannot be reached");
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+const cluster = (name) => `/api/clusters/${encodeURIComponent(name)}`;
+
+export const api = {
+  listClusters: () => request("GET", "/api/clusters"),
+  createCluster: (spec) => request("POST", "/api/clusters", spec),
+  getCluster: (name) => request("GET", cluster(name)),
+  deleteCluster: (name) => request("DELETE", cluster(name)),
+  /** patch: {paused?: bool, speed?: number} */
+  setClock: (name, patch) => request("PATCH", `${cluster(name)}/clock`, patch),
+  step: (name) => request("POST", `${cluster(name)}/step`, {}),
+  advance: (name, seconds) => request("POST", `${cluster(name)}/advance`, { seconds }),
+  state: (name) => request("GET", `${cluster(name)}/state`),
+  events: (name, after, limit) => request("GET", `${cluster(name)}/events?after=${Math.max(0, after | 0)}&limit=${limit | 0}`),
+};

@@ -1,0 +1,278 @@
+// The cluster page: wires the stream, the model and the renderers together.
+//
+//   WebSocket frame -> model.js (plain data) -> ack
+//   requestAnimationFrame -> every renderer draws from the model at the display time
+//   user input -> REST call -> the server changes -> its next frame shows the change
+//
+// Module map: api.js (REST), stream.js (WebSocket: reconnect, resume, ack, resync),
+// model.js (state, no DOM), theme.js (visual language, themes), render/*.js (one per area).
+
+import { api } from "./api.js";
+import { registerRaftAppliers } from "./appliers/raft.js";
+import * as M from "./model.js";
+import { createClockView, nextSpeed } from "./render/clock.js";
+import { createConnectionView } from "./render/connection.js";
+import { createControlPlaneView } from "./render/controlplane.js";
+import { createEventLog } from "./render/eventlog.js";
+import { renderLegend } from "./render/legend.js";
+import { createMessagesView, lingerSeconds } from "./render/messages.js";
+import { createNodesView } from "./render/nodes.js";
+import { ClusterStream } from "./stream.js";
+import { bindThemeToggle, formatSpeed, formatTime, motionPreference } from "./theme.js";
+
+const $ = (id) => document.getElementById(id);
+const name = JSON.parse($("cluster-name").textContent);
+const model = M.createModel(name);
+registerRaftAppliers();
+const motion = motionPreference();
+
+// --- messages to the user ----------------------------------------------------------------------
+const announcer = $("announcer");
+let announceTimer = null;
+function announce(text) {
+  clearTimeout(announceTimer);
+  announcer.textContent = "";
+  announceTimer = setTimeout(() => {
+    announcer.textContent = text;
+  }, 60);
+}
+
+const notice = $("notice");
+let noticeTimer = null;
+function showNotice(text, { sticky = false } = {}) {
+  clearTimeout(noticeTimer);
+  notice.textContent = text;
+  notice.hidden = false;
+  if (!sticky) noticeTimer = setTimeout(() => (notice.hidden = true), 7000);
+}
+
+async function act(failure, call) {
+  try {
+    return await call();
+  } catch (err) {
+    showNotice(`${failure}: ${err.message}`);
+    return null;
+  }
+}
+
+// --- views -------------------------------------------------------------------------------------
+bindThemeToggle($("btn-theme"));
+renderLegend($("legend"));
+const connection = createConnectionView({ root: $("conn"), text: $("conn-text"), detail: $("conn-detail") });
+const controlPlane = createControlPlaneView({ k8sZone: $("cp-k8s"), etcdZone: $("cp-etcd"), note: $("cp-note") });
+const nodes = createNodesView({ body: $("nodes-body"), note: $("nodes-note") });
+const inFlight = $("in-flight");
+if (motion.reduced) inFlight.open = true;
+const messages = createMessagesView({
+  stage: $("stage"),
+  linksSvg: $("links-layer"),
+  dotsSvg: $("dots-layer"),
+  locateBox: (n) => controlPlane.boxFor(n) ?? nodes.boxFor(n),
+  kindOf: (n) => model.components.get(n)?.kind,
+  list: $("in-flight-list"),
+  listSummary: $("in-flight-summary"),
+  listDetails: inFlight,
+});
+const eventLog = createEventLog({ list: $("event-log"), filters: $("log-filters"), count: $("log-count"), jump: $("jump-latest") });
+
+const clock = createClockView({
+  onTogglePause: () => togglePause(),
+  onStep: () => step(),
+  onSpeed: (speed) => act("Could not change the speed", () => api.setClock(name, { speed })),
+  onAdvance: (seconds) => advance(seconds),
+});
+
+function togglePause() {
+  if (!model.live) return;
+  const paused = !model.clock.paused;
+  return act(paused ? "Could not pause" : "Could not resume", () => api.setClock(name, { paused }));
+}
+
+async function step() {
+  if (!model.live || !model.clock.paused) return;
+  const before = { seq: model.seq, time: model.clock.time };
+  const result = await act("Could not step", () => api.step(name));
+  if (!result) return;
+  if (result.last_seq === before.seq && result.time === before.time) {
+    showNotice("Nothing to step: no action is scheduled in this cluster.");
+  } else {
+    announce(`Stepped to ${formatTime(result.time)}`);
+  }
+}
+
+async function advance(seconds) {
+  if (!model.live || !model.clock.paused) return;
+  if (!(seconds > 0 && seconds <= 3600)) {
+    showNotice("Advance by more than 0 and at most 3600 seconds.");
+    return;
+  }
+  const button = $("btn-advance");
+  button.setAttribute("aria-busy", "true");
+  const result = await act("Could not advance", () => api.advance(name, seconds));
+  button.removeAttribute("aria-busy");
+  if (result) announce(`Advanced to ${formatTime(result.time)}`);
+}
+
+function changeSpeed(direction) {
+  if (!model.live) return;
+  clock.setSpeed(nextSpeed(clock.requestedSpeed(), direction)); // repeated presses step from the last request
+}
+
+// --- the stream --------------------------------------------------------------------------------
+function requestResync() {
+  if (model.awaitingSnapshot) return;
+  model.awaitingSnapshot = true;
+  stream.resync();
+}
+
+function takeClock(c, now) {
+  if (M.applyClock(model, c, now) === "regressed") requestResync();
+}
+
+async function backfill() {
+  // The snapshot carries state, not history: fetch the recent events so the log is not empty.
+  const upTo = model.seq;
+  if (upTo <= 0) return;
+  try {
+    const page = await api.events(name, Math.max(0, upTo - 200), 200);
+    M.prependHistory(model, page.events.filter((e) => e.seq <= upTo));
+  } catch {
+    // the log simply starts at the snapshot
+  }
+}
+
+function onFrame(frame) {
+  const now = performance.now();
+  switch (frame.type) {
+    case "snapshot": {
+      const first = !model.hasSnapshot;
+      M.applySnapshot(model, frame.state, now);
+      if (first) backfill();
+      break;
+    }
+    case "events": {
+      const result = M.applyEvents(model, Array.isArray(frame.events) ? frame.events : []);
+      if (result === "gap") requestResync();
+      else if (result === "ok" && frame.clock) takeClock(frame.clock, now);
+      break;
+    }
+    case "clock":
+      if (model.hasSnapshot && !model.awaitingSnapshot && frame.clock) takeClock(frame.clock, now);
+      break;
+    case "error":
+      showNotice(String(frame.error ?? "the server reported an error"), { sticky: true });
+      break;
+    default:
+      break;
+  }
+  if (ClusterStream.isDataFrame(frame)) stream.ack(model.seq);
+}
+
+async function verifyHistory(summary) {
+  // Resume only if the server still has our history: after a restart the same seq numbers
+  // may mean different events. Compare our last event with the server's event at that seq.
+  model.summary = summary;
+  if (summary.last_seq < model.seq || model.seq <= 0) return false;
+  const mine = M.eventAt(model, model.seq);
+  if (!mine) return false;
+  const page = await api.events(name, model.seq - 1, 1);
+  const theirs = page.events[0];
+  return Boolean(theirs) && theirs.seq === mine.seq && theirs.time === mine.time && theirs.kind === mine.kind && theirs.summary === mine.summary;
+}
+
+const stream = new ClusterStream({
+  name,
+  resumeFrom: () => (model.hasSnapshot && !model.awaitingSnapshot ? model.seq : null),
+  verify: verifyHistory,
+  onFrame,
+  onStatus(status) {
+    model.live = status.state === "connected";
+    connection.show(status);
+    if (status.state === "disconnected") {
+      showNotice(`${status.detail || "The cluster is gone"}. Go back to the cluster list to pick another one.`, { sticky: true });
+    }
+  },
+});
+
+api
+  .getCluster(name)
+  .then((summary) => {
+    model.summary = summary;
+  })
+  .catch(() => {});
+stream.start();
+
+// --- the animation loop ------------------------------------------------------------------------
+let clockVersion = -1;
+let clockAnnounced = null;
+function announceClock() {
+  const c = model.clock;
+  const text = c.paused ? `Paused at ${formatTime(c.time)}` : `Running at ${formatSpeed(c.speed)} speed`;
+  if (clockAnnounced !== null && text !== clockAnnounced) announce(text);
+  clockAnnounced = text;
+}
+
+function frame(now) {
+  try {
+    const t = M.advanceDisplayTime(model, now);
+    M.pruneMessages(model, t, lingerSeconds(model.clock.speed));
+    clock.update(model, t, now, model.live);
+    controlPlane.update(model);
+    nodes.update(model);
+    messages.update(model, t, { reduced: motion.reduced, now });
+    eventLog.update(model);
+    if (model.versions.clock !== clockVersion && model.hasSnapshot) {
+      clockVersion = model.versions.clock;
+      announceClock();
+    }
+  } finally {
+    requestAnimationFrame(frame);
+  }
+}
+requestAnimationFrame(frame);
+
+// --- keyboard ----------------------------------------------------------------------------------
+const help = $("help-dialog");
+function toggleHelp() {
+  if (help.open) help.close();
+  else help.showModal();
+}
+$("btn-help").addEventListener("click", toggleHelp);
+
+document.addEventListener("keydown", (e) => {
+  if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+  const target = e.target instanceof Element ? e.target : document.body;
+  if (target.closest("input:not([type=range]):not([type=checkbox]), textarea, select, [contenteditable='true']")) return;
+  if (help.open && e.key !== "?") return;
+  switch (e.key) {
+    case " ":
+    case "Spacebar":
+      if (target.closest("button, a, summary, [role=button], input, details")) return; // their own Space
+      e.preventDefault();
+      togglePause();
+      break;
+    case ".":
+      e.preventDefault();
+      step();
+      break;
+    case "+":
+    case "=":
+      e.preventDefault();
+      changeSpeed(+1);
+      break;
+    case "-":
+    case "_":
+      e.preventDefault();
+      changeSpeed(-1);
+      break;
+    case "?":
+      e.preventDefault();
+      toggleHelp();
+      break;
+    default:
+      break;
+  }
+});
+
+// For tests and the curious: the live model and stream (read-only by convention).
+window.clusterscope = { model, stream };

@@ -1,0 +1,178 @@
+// The live stream of one cluster: a WebSocket that reconnects by itself.
+//
+//   const stream = new ClusterStream({ name, resumeFrom, verify, onFrame, onStatus });
+//   stream.start();
+//
+// Protocol (dashboard/consumers.py): the server sends a snapshot, then event batches in
+// contiguous seq order, clock frames, and {"type": "error"} before closing. We answer every
+// data frame with {"type": "ack", "seq": <last seq>} (the server's flow control) and may ask
+// for {"type": "resync"} (a fresh snapshot) when we see a gap.
+//
+// Reconnection: after any close other than 4404 (cluster not found or deleted), retry with
+// exponential back-off (250 ms doubling up to RETRY_MAX_MS = 2 s, with jitter), forever: a server
+// restart during a lesson must heal without anyone touching the page. Before reopening, a REST
+// call checks that the cluster still exists (404 -> stop) and `verify` decides whether our
+// history is still the server's one; if it is, we resume with ?after=<last seq>, otherwise we
+// start from a fresh snapshot.
+//
+// Status callbacks: {state: "connecting" | "connected" | "reconnecting" | "disconnected", detail}.
+
+import { api } from "./api.js";
+
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 2000;
+const DATA_FRAMES = new Set(["snapshot", "events", "clock"]);
+
+export function streamUrl(name, after) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const query = after != null ? `?after=${after}` : "";
+  return `${scheme}//${location.host}/ws/clusters/${encodeURIComponent(name)}/${query}`;
+}
+
+export class ClusterStream {
+  /**
+   * @param {object} options
+   * @param {string} options.name cluster name
+   * @param {() => (number|null)} options.resumeFrom the seq to resume after, or null for a fresh snapshot
+   * @param {(summary: object) => Promise<boolean>} [options.verify] before a reconnect: is our history still valid?
+   * @param {(frame: object) => void} options.onFrame every parsed frame
+   * @param {(status: object) => void} options.onStatus connection state changes
+   */
+  constructor({ name, resumeFrom, verify, onFrame, onStatus }) {
+    this.name = name;
+    this.resumeFrom = resumeFrom;
+    this.verify = verify ?? (async () => true);
+    this.onFrame = onFrame;
+    this.onStatus = onStatus;
+    this.ws = null;
+    this.attempt = 0;
+    this.timer = null;
+    this.stopped = false;
+    this.gone = false;
+    this.everConnected = false;
+    this.lastError = null;
+    this.forceFresh = false;
+    this._onOnline = () => this._retryNow();
+  }
+
+  start() {
+    this.stopped = false;
+    window.addEventListener("online", this._onOnline);
+    this._status("connecting", "");
+    this._open(this.resumeFrom());
+  }
+
+  stop() {
+    this.stopped = true;
+    window.removeEventListener("online", this._onOnline);
+    clearTimeout(this.timer);
+    if (this.ws) this.ws.close(1000, "page closed");
+  }
+
+  /** Acknowledge everything up to seq (after a frame has been handled). */
+  ack(seq) {
+    this._send({ type: "ack", seq: Math.max(0, seq | 0) });
+  }
+
+  /** Ask for a fresh snapshot (after a gap in seq, or a clock that went backwards). */
+  resync() {
+    if (!this._send({ type: "resync" })) this.forceFresh = true;
+  }
+
+  _send(message) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify(message));
+      return true;
+    }
+    return false;
+  }
+
+  _status(state, detail) {
+    this.state = state;
+    this.onStatus({ state, detail });
+  }
+
+  _open(after) {
+    if (this.stopped) return;
+    const ws = new WebSocket(streamUrl(this.name, this.forceFresh ? null : after));
+    this.forceFresh = false;
+    this.ws = ws;
+    ws.addEventListener("open", () => {
+      if (this.ws !== ws) return;
+      this.attempt = 0;
+      this.lastError = null;
+      this.everConnected = true;
+      this._status("connected", "");
+    });
+    ws.addEventListener("message", (event) => {
+      if (this.ws !== ws || typeof event.data !== "string") return;
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return; // not ours to interpret; the server only sends JSON
+      }
+      if (!frame || typeof frame !== "object") return;
+      if (frame.type === "error") this.lastError = String(frame.error ?? "error");
+      this.onFrame(frame);
+    });
+    ws.addEventListener("close", (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.stopped) return;
+      if (event.code === 4404) {
+        this.gone = true;
+        this._status("disconnected", this.lastError || `cluster ${this.name} not found`);
+        return;
+      }
+      this._scheduleRetry();
+    });
+  }
+
+  _scheduleRetry() {
+    clearTimeout(this.timer);
+    const base = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** this.attempt);
+    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    this.attempt += 1;
+    this._status("reconnecting", `retrying in ${Math.max(1, Math.round(delay / 1000))} s`);
+    this.timer = setTimeout(() => this._reconnect(), delay);
+  }
+
+  _retryNow() {
+    if (this.stopped || this.gone || this.ws) return;
+    clearTimeout(this.timer);
+    this._reconnect();
+  }
+
+  async _reconnect() {
+    if (this.stopped) return;
+    let summary;
+    try {
+      summary = await api.getCluster(this.name);
+    } catch (err) {
+      if (err.status === 404) {
+        this.gone = true;
+        this._status("disconnected", `cluster ${this.name} no longer exists on the server`);
+        return;
+      }
+      this._scheduleRetry(); // server still down (or restarting)
+      return;
+    }
+    let resume = this.resumeFrom();
+    if (resume != null) {
+      let valid = false;
+      try {
+        valid = await this.verify(summary);
+      } catch {
+        valid = false;
+      }
+      if (!valid) resume = null;
+    }
+    if (!this.stopped && !this.ws) this._open(resume);
+  }
+
+  /** True for frames that count against the server's flow-control window. */
+  static isDataFrame(frame) {
+    return DATA_FRAMES.has(frame.type);
+  }
+}

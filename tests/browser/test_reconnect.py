@@ -1,0 +1,67 @@
+"""The connection indicator heals by itself: server killed -> reconnecting, restarted on the
+same port -> connected again, showing the new server's cluster. And a deleted cluster is
+shown as such instead of being retried forever. (Runs last: it restarts the server.)"""
+
+import time
+
+import pytest
+
+from .helpers import shown_time, wait_connected
+
+pytestmark = pytest.mark.browser
+
+
+def test_deleted_cluster_shows_disconnected(server, open_page):
+    assert server.api("POST", "/api/clusters", {"name": "short-lived", "paused": True})[0] == 201
+    page = open_page("/clusters/short-lived/")
+    wait_connected(page)
+    assert server.api("DELETE", "/api/clusters/short-lived")[0] == 204
+    page.wait_for_selector("#conn[data-state=disconnected]")
+    assert "deleted" in page.locator("#notice").inner_text()
+    assert page.locator("#btn-play").is_disabled()
+
+
+def test_a_dropped_connection_resumes_where_it_left_off(server, open_page):
+    server.reset_demo(paused=False, speed=1.0)
+    urls = []
+    page = open_page("/clusters/demo/", before=lambda p: p.on("websocket", lambda ws: urls.append(ws.url)))
+    wait_connected(page)
+    page.wait_for_function("window.clusterscope.model.seq >= 1 && window.clusterscope.model.events.length >= 1")
+    seq = page.evaluate("window.clusterscope.model.seq")
+    page.evaluate("window.clusterscope.stream.ws.close()")
+    page.wait_for_selector("#conn[data-state=reconnecting]")
+    wait_connected(page)
+    assert urls[-1].endswith(f"?after={seq}")  # resumed, not restarted from a snapshot
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.clusterscope.model.snapshots") == 1
+    assert page.locator("#event-log .ev-mark").count() == 0
+
+
+def test_reconnects_after_a_server_restart(server, open_page, artifacts):
+    server.reset_demo(paused=False, speed=1.0)
+    page = open_page("/clusters/demo/")
+    wait_connected(page)
+    page.wait_for_selector("#clock-state:text('running')")
+    before_restart = shown_time(page)
+    assert before_restart > 1.0
+
+    started = time.monotonic()
+    server.kill()
+    page.wait_for_selector("#conn[data-state=reconnecting]", timeout=5_000)
+    assert page.locator("#conn-text").inner_text() == "reconnecting…"
+    frozen = shown_time(page)
+    page.wait_for_timeout(400)
+    assert shown_time(page) == frozen  # disconnected: the clock holds instead of guessing
+    page.screenshot(path=artifacts / "cluster-reconnecting-1920-light.png")
+
+    server.start()
+    restarted = time.monotonic()
+    wait_connected(page, timeout_ms=10_000)
+    # back-off is capped: the page is back within a retry interval of the server
+    assert time.monotonic() - restarted < 3.0, (restarted - started, time.monotonic() - restarted)
+    assert page.locator("#conn-text").inner_text() == "connected"
+    # the restarted server has a new demo cluster: the page shows it, not the old history
+    page.wait_for_function("t => parseFloat(document.getElementById('clock-time').textContent) < t", arg=before_restart, timeout=5_000)
+    page.wait_for_timeout(800)
+    assert shown_time(page) > 0
+    assert page.locator("#event-log .ev-mark").count() == 1

@@ -55,7 +55,9 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
         self._flushing = False
         self._again = False
         after = self._after_param()
-        if after is not None and self.handle.cluster.events_since(after, 1) is not None:
+        # Resume only inside the history this server holds: an `after` beyond its last seq
+        # comes from another history (a server that restarted), so it gets a snapshot.
+        if after is not None and after <= self.handle.cluster.last_seq and self.handle.cluster.events_since(after, 1) is not None:
             self.cursor = after  # resume: missed events follow
         self.handle.subscribers.add(self)
         await self.flush()

@@ -83,6 +83,16 @@ async def test_resume_from_a_forgotten_seq_gets_a_fresh_snapshot(registry):
     await ws.disconnect()
 
 
+async def test_resume_from_beyond_the_last_seq_gets_a_fresh_snapshot(registry):
+    # A browser that followed another history (the server restarted) asks for more than exists.
+    handle = add_cluster(registry)
+    handle.cluster.advance(2 * SECOND)
+    ws = await connect(query=f"?after={handle.cluster.last_seq + 500}")
+    frame = await receive(ws)
+    assert frame["type"] == "snapshot" and frame["seq"] == handle.cluster.last_seq
+    await ws.disconnect()
+
+
 async def test_two_clients_see_the_same_events(registry):
     handle = add_cluster(registry)
     one, two = await connect(), await connect()

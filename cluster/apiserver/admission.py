@@ -190,7 +190,7 @@ def object_usage(info: dict, obj: dict) -> dict:
     return usage
 
 
-def _namespace_usage(server, namespace: str, names: set) -> dict:
+def _namespace_usage(server, namespace: str, names: set, skip: str | None = None) -> dict:
     from .resources import RESOURCES, resource_prefix
 
     used = dict.fromkeys(names, 0.0)
@@ -210,8 +210,8 @@ def _namespace_usage(server, namespace: str, names: set) -> dict:
             for name, amount in object_usage(info, obj).items():
                 if name in used:
                     used[name] += amount
-    for reservation in server.reservations.values():
-        if reservation["namespace"] != namespace:
+    for key, reservation in server.reservations.items():
+        if reservation["namespace"] != namespace or key == skip:
             continue
         for name, amount in reservation["usage"].items():
             if name in used:
@@ -259,7 +259,7 @@ def check_quota(server, op: dict, obj: dict, old: dict | None) -> tuple[bool, st
         touched = {n for n in limits if usage.get(n)}
         if not touched:
             continue
-        used = _namespace_usage(server, namespace, touched)
+        used = _namespace_usage(server, namespace, touched, skip=op["key"])
         exceeded = sorted(n for n in touched if used[n] + usage[n] > limits[n] + 1e-9)
         if exceeded:
             requested = {n: usage[n] for n in exceeded}

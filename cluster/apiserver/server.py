@@ -122,7 +122,7 @@ class APIServer(Component):
         self.fresh_waiters: list[list] = []  # [revision, op key], sorted by revision
         self.next_loopback = 0
         self.bootstrap_left = 0
-        self.reservations: dict[str, dict] = {}  # etcd key -> {"namespace", "usage"} until the cache has it
+        self.reservations: dict[str, dict] = {}  # op key -> {"namespace", "usage", "revision"}: quota charged, not yet in the cache
         self.evicting: dict[str, list[str]] = {}  # pdb key -> pod keys being evicted, until the cache shows it
         self.compact_mark: int | None = None  # the revision to compact to at the next compaction tick
         self.log_streams: dict[str, dict] = {}
@@ -518,6 +518,9 @@ class APIServer(Component):
         self.send(client, "api.response", payload, summary=summary, info={"request": key, "code": code})
 
     def _drop_op_state(self, key: str) -> None:
+        reservation = self.reservations.get(key)
+        if reservation is not None and reservation["revision"] is None:
+            del self.reservations[key]
         if key in self.gated:
             self.gated.remove(key)
         self.fresh_waiters = [w for w in self.fresh_waiters if w[1] != key]
@@ -1012,8 +1015,12 @@ class APIServer(Component):
             obj = copy_json(obj)
             if revision is not None and op.get("action") == "put":
                 obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
-        if revision is not None and op.get("action") == "put" and op.get("usage"):
-            self.reservations[op["etcd_key"]] = {"namespace": op["namespace"], "usage": op["usage"], "revision": revision}
+        reservation = self.reservations.get(op["key"])
+        if reservation is not None:
+            if revision is None or op.get("action") != "put" or self.cache.revision >= revision:
+                del self.reservations[op["key"]]
+            else:
+                reservation["revision"] = revision
         extra = {"warnings": op["warnings"]} if op.get("warnings") else {}
         if mutation in ("binding", "eviction"):
             self._reply(op, 201, st.success(201), **extra)
@@ -1153,6 +1160,8 @@ class APIServer(Component):
             name = meta_of(obj).get("name") or ""
             raise ApiError(st.forbidden_message(f'{group_resource(op["info"])} "{name}" is forbidden: {message}', op["info"], name))
         op["usage"] = usage
+        if usage and not op["dry_run"]:
+            self.reservations[op["key"]] = {"namespace": op["namespace"], "usage": usage, "revision": None}
         if usage:
             self._emit_stage(op, "admission", True, "ResourceQuota: within the namespace's quota", plugin="ResourceQuota")
 
@@ -1613,7 +1622,7 @@ class APIServer(Component):
                 self.ops.pop(key, None)
                 self._drop_op_state(key)
                 self.log_streams[key] = {"client": op["client"], "id": op["id"], "endpoint": source}
-                self._send_response(op["client"], op["id"], 200, None, key=key, stage="kubelet", text=text, stream=True)
+                self._send_response(op["client"], op["id"], 200, None, key=key, stage="kubelet", text=text, watch=True)
             else:
                 self._reply(op, 200, None, text=text)
         elif kind == "kubelet.log_chunk":
@@ -1757,7 +1766,8 @@ class APIServer(Component):
         rev, plural, kind, key, obj, _prev = event
         name = meta_of(obj).get("name")
         self.emit("api.cache", f"{self.name}'s cache: {kind} {plural}/{name} (revision {rev})", resource=plural, type=kind, key=key, rv=rev)
-        self.reservations.pop(key, None)
+        for rkey in [k for k, r in self.reservations.items() if r["revision"] is not None and r["revision"] <= rev]:
+            del self.reservations[rkey]
         if plural == "pods":
             for pdb_key in list(self.evicting):
                 if key in self.evicting[pdb_key]:

@@ -41,12 +41,20 @@ or before r when that record is live: an invariant is that each key has at most 
 record at or before the compact revision, so a compaction touches only the keys that
 changed since the previous one (found in the log it drops).
 
+Hashing: a full walk of a long history is slow, so the store keeps a fingerprint, a
+multiset hash (the sum of one SHA-256 per item, mod 2^256) over what determines its
+state: each revision's events in the log, and each key's one record at or below the
+compact revision. Items are added and removed as the state changes, so equal states have
+equal fingerprints whatever path led to them, and the kernel's `state_hash` reads the
+fingerprint instead of walking the history (`_unhashed`).
+
 Errors: a malformed request raises ValueError and changes nothing (every request is
 validated completely before any write). Reading or watching history that compaction
 removed raises `Compacted`.
 """
 
 import bisect
+import hashlib
 import operator
 
 PUT = "PUT"
@@ -55,6 +63,12 @@ DELETE = "DELETE"
 # Record fields: (key, value, create_revision, mod_revision, version).
 _KEY, _VALUE, _CREATE, _MOD, _VERSION = range(5)
 _mod_of = operator.itemgetter(_MOD)
+_FINGERPRINT_MOD = 1 << 256
+
+
+def _item_hash(item: tuple) -> int:
+    # repr of a tuple of str, int and None is the same in every process.
+    return int.from_bytes(hashlib.sha256(repr(item).encode("utf-8", "surrogatepass")).digest(), "big")
 
 _READ_OPS = ("get", "range")
 _WRITE_OPS = ("put", "delete")
@@ -151,7 +165,9 @@ class Store:
     "revision" on reads); reads see the transaction's earlier writes.
     """
 
-    __slots__ = ("_revision", "_compact_revision", "_index", "_keys", "_log", "_log_start", "_live")
+    __slots__ = ("_revision", "_compact_revision", "_index", "_keys", "_log", "_log_start", "_live", "_fingerprint")
+    # Summarized by _fingerprint for the kernel's state_hash (see the module docstring).
+    _unhashed = ("_index", "_keys", "_log")
 
     def __init__(self):
         self._revision = 1
@@ -161,6 +177,7 @@ class Store:
         self._log: list[tuple] = []
         self._log_start = 2
         self._live = 0
+        self._fingerprint = 0
 
     # --- state ------------------------------------------------------------------------
     @property
@@ -185,10 +202,19 @@ class Store:
 
     def digest(self) -> str:
         """A hash of the whole state: equal stores (same answers to every read and watch)
-        have equal digests. O(size of the store)."""
-        from cluster.kernel.canonical import state_hash
+        have equal digests, whatever requests led there. O(1)."""
+        summary = (self._revision, self._compact_revision, self._live, self._fingerprint)
+        return hashlib.sha256(repr(summary).encode()).hexdigest()
 
-        return state_hash(self)
+    def _computed_fingerprint(self) -> int:
+        """The fingerprint recomputed from scratch (for tests of the incremental one)."""
+        total = 0
+        for offset, events in enumerate(self._log):
+            total += _item_hash(("log", self._log_start + offset, events))
+        for records in self._index.values():
+            if records[0][_MOD] <= self._compact_revision:
+                total += _item_hash(("base", records[0]))
+        return total % _FINGERPRINT_MOD
 
     def clone(self) -> "Store":
         """An independent copy. Records and events are immutable tuples, so sharing them is
@@ -201,6 +227,7 @@ class Store:
         other._log = list(self._log)
         other._log_start = self._log_start
         other._live = self._live
+        other._fingerprint = self._fingerprint
         return other
 
     def __deepcopy__(self, memo):
@@ -373,7 +400,9 @@ class Store:
             result.pop("op")
         if events:
             self._revision = rev
-            self._log.append(tuple(events))
+            written = tuple(events)
+            self._log.append(written)
+            self._fingerprint = (self._fingerprint + _item_hash(("log", rev, written))) % _FINGERPRINT_MOD
         result["revision"] = self._revision
         result["events"] = [event_dict(event) for event in events]
         return result
@@ -449,13 +478,20 @@ class Store:
             raise Compacted(self._compact_revision, revision)
         dropped = revision - self._log_start + 1
         touched = sorted({event[1][_KEY] for events in self._log[:dropped] for event in events})
+        fingerprint = self._fingerprint
+        for offset, events in enumerate(self._log[:max(dropped, 0)]):
+            fingerprint -= _item_hash(("log", self._log_start + offset, events))
         emptied = []
         for key in touched:
             records = self._index[key]
             i = bisect.bisect_right(records, revision, key=_mod_of)
             if i == 0:
                 continue
+            if records[0][_MOD] <= self._compact_revision:
+                fingerprint -= _item_hash(("base", records[0]))
             keep = records[i - 1]
+            if keep[_VERSION]:
+                fingerprint += _item_hash(("base", keep))
             kept = ([keep] if keep[_VERSION] else []) + records[i:]
             if kept:
                 self._index[key] = kept
@@ -473,6 +509,7 @@ class Store:
             del self._log[:dropped]
             self._log_start = revision + 1
         self._compact_revision = revision
+        self._fingerprint = fingerprint % _FINGERPRINT_MOD
         return {"revision": self._revision, "events": [], "compact_revision": revision}
 
 

@@ -121,6 +121,7 @@ class APIServer(Component):
         self.watchers: dict[str, dict] = {}
         self.fresh_waiters: list[list] = []  # [revision, op key], sorted by revision
         self.next_loopback = 0
+        self.next_seq = 0  # numbers every request, so that timers name the one they were set for
         self.bootstrap_left = 0
         self.reservations: dict[str, dict] = {}  # op key -> {"namespace", "usage", "revision"}: quota charged, not yet in the cache
         self.evicting: dict[str, list[str]] = {}  # pdb key -> pod keys being evicted, until the cache shows it
@@ -237,9 +238,10 @@ class APIServer(Component):
             self.emit("api.reject", f"{self.name} drops a second request {rid} from {source}: that id is in use", target=source, request=key)
             return
         self.counters["requests"] += 1
-        op = {"key": key, "client": source, "id": rid, "stage": "request", "started": self.now, "loopback": False}
+        self.next_seq += 1
+        op = {"key": key, "seq": self.next_seq, "client": source, "id": rid, "stage": "request", "started": self.now, "loopback": False}
         self.ops[key] = op
-        self.set_timer(self.request_timeout_us, "op_timeout", key)
+        self.set_timer(self.request_timeout_us, "op_timeout", [key, op["seq"]])
         try:
             self._parse(op, payload)
         except ApiError as err:
@@ -527,9 +529,10 @@ class APIServer(Component):
         for rid in [rid for rid, entry in self.etcd_pending.items() if entry.get("op") == key]:
             del self.etcd_pending[rid]
 
-    def _on_op_timeout(self, key: str) -> None:
+    def _on_op_timeout(self, data) -> None:
+        key, seq = data
         op = self.ops.get(key)
-        if op is None or op.get("verb") == "watch" and key in self.watchers:
+        if op is None or op.get("seq") != seq:
             return
         if op.get("loopback"):
             # Internal work (bootstrap) never gives up: try again from the start.
@@ -735,7 +738,7 @@ class APIServer(Component):
         self.fresh_waiters.append([revision, op["key"]])
         self.fresh_waiters.sort()
         self.emit("api.cache_wait", f"{self.name} waits for its watch cache to reach revision {revision} (at {self.cache.revision})", target=op["client"], request=op["key"], revision=revision, cache=self.cache.revision)
-        self.set_timer(self.fresh_timeout_us, "fresh_timeout", op["key"])
+        self.set_timer(self.fresh_timeout_us, "fresh_timeout", [op["key"], op.get("seq")])
         self._request_progress()
 
     def _wake_waiters(self) -> None:
@@ -745,10 +748,11 @@ class APIServer(Component):
             if op is not None:
                 getattr(self, "_" + op["then"])(op)
 
-    def _on_fresh_timeout(self, key: str) -> None:
+    def _on_fresh_timeout(self, data) -> None:
+        key, seq = data
         waiting = [w for w in self.fresh_waiters if w[1] == key]
         op = self.ops.get(key)
-        if not waiting or op is None:
+        if not waiting or op is None or op.get("seq") != seq:
             return
         self.fresh_waiters = [w for w in self.fresh_waiters if w[1] != key]
         revision = waiting[0][0]
@@ -793,13 +797,13 @@ class APIServer(Component):
         self.ops.pop(key, None)
         self._drop_op_state(key)
         watcher = {
-            "key": key, "client": op["client"], "id": op["id"], "plural": plural, "group": info["group"], "namespace": op["namespace"], "prefix": prefix,
+            "key": key, "seq": op.get("seq"), "client": op["client"], "id": op["id"], "plural": plural, "group": info["group"], "namespace": op["namespace"], "prefix": prefix,
             "labels": op["labels"], "fields": op["fields"], "table": op["as_table"], "include_object": op["include_object"],
             "bookmarks": op["bookmarks"], "rv": start_rv, "started": self.now, "user": op["user"]["name"], "sent": 0, "columns_sent": False,
         }
         self.watchers[key] = watcher
         if op["timeout_s"]:
-            self.set_timer(op["timeout_s"] * SECOND, "watch_timeout", key)
+            self.set_timer(op["timeout_s"] * SECOND, "watch_timeout", [key, op.get("seq")])
         self.emit("watch.start", f"{op['client']} watches {group_resource(info)}" + (f" in {op['namespace']}" if op["namespace"] else "")
                   + (f" from resourceVersion {op['rv']}" if not op["initial"] else " (current state first)"),
                   target=op["client"], watcher=key, resource=plural, rv=start_rv, labels=self.ops_selector_text(op), initial=op["initial"])
@@ -881,8 +885,9 @@ class APIServer(Component):
             self._drop_op_state(key)
             self.emit("watch.end", f"{source} cancels its watch before it started", target=source, watcher=key, resource=op.get("plural"))
 
-    def _on_watch_timeout(self, key: str) -> None:
-        if key in self.watchers:
+    def _on_watch_timeout(self, data) -> None:
+        key, seq = data
+        if key in self.watchers and self.watchers[key]["seq"] == seq:
             self._end_watcher(key, "timeoutSeconds passed", notify=True)
 
     def _end_watcher(self, key: str, why: str, notify: bool) -> None:

@@ -116,6 +116,7 @@ class APIServer(Component):
         self.gated: list[str] = []  # requests waiting for the cache to be ready
         self.next_etcd = 0
         self.etcd_pending: dict[int, dict] = {}
+        self.op_etcd: dict[str, list[int]] = {}  # request key -> its etcd requests in flight
         self.etcd_watch: dict | None = None  # {"id", "member", "start", "state", "progress_deadline"}
         self.next_watch_id = 0
         self.watchers: dict[str, dict] = {}
@@ -526,8 +527,8 @@ class APIServer(Component):
         if key in self.gated:
             self.gated.remove(key)
         self.fresh_waiters = [w for w in self.fresh_waiters if w[1] != key]
-        for rid in [rid for rid, entry in self.etcd_pending.items() if entry.get("op") == key]:
-            del self.etcd_pending[rid]
+        for rid in self.op_etcd.pop(key, ()):
+            self.etcd_pending.pop(rid, None)
 
     def _on_op_timeout(self, data) -> None:
         key, seq = data
@@ -1017,7 +1018,7 @@ class APIServer(Component):
     def _finish_write(self, op: dict, obj: dict | None, revision: int | None) -> None:
         mutation = op["mutation"]
         if obj is not None:
-            obj = copy_json(obj)
+            # The new object and the current one are this request's own copies: no copy needed.
             if revision is not None and op.get("action") == "put":
                 obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
         reservation = self.reservations.get(op["key"])
@@ -1650,6 +1651,8 @@ class APIServer(Component):
         rid = self.next_etcd
         entry = {"request": request, "then": then, "op": op, "member": None, "tries": 0, "state": "new", **extra}
         self.etcd_pending[rid] = entry
+        if op is not None:
+            self.op_etcd.setdefault(op, []).append(rid)
         self._etcd_transmit(rid, entry)
         return rid
 
@@ -1676,7 +1679,16 @@ class APIServer(Component):
             self._etcd_failed(rid, entry, payload.get("error", "error"), unknown=payload.get("outcome") == "unknown")
             return
         del self.etcd_pending[rid]
+        self._forget_etcd(rid, entry)
         getattr(self, "_" + entry["then"])(entry, payload)
+
+    def _forget_etcd(self, rid: int, entry: dict) -> None:
+        ids = self.op_etcd.get(entry.get("op"))
+        if ids is not None:
+            if rid in ids:
+                ids.remove(rid)
+            if not ids:
+                del self.op_etcd[entry["op"]]
 
     def _etcd_failed(self, rid: int, entry: dict, why: str, unknown: bool) -> None:
         member = entry["member"]
@@ -1693,6 +1705,7 @@ class APIServer(Component):
             return
         if entry.get("op") is not None and entry["op"] not in self.ops:
             del self.etcd_pending[rid]
+            self._forget_etcd(rid, entry)
             return
         self._etcd_transmit(rid, entry)
 

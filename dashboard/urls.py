@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from .views import pages
+from .views import kube, pages
 from .views.api import api, not_found
 
 urlpatterns = [
@@ -9,4 +9,7 @@ urlpatterns = [
     path("favicon.ico", pages.favicon),
     path("api/", api.urls),
     re_path(r"^api/(?P<path>.*)$", not_found),
+    path("k8s/<str:cluster>", kube.endpoint),
+    path("k8s/<str:cluster>/", kube.endpoint),
+    path("k8s/<str:cluster>/<path:rest>", kube.endpoint),
 ]

@@ -87,8 +87,16 @@ class FakeApiServer(Component):
             obj = copy.deepcopy(obj)
             if verb == "update":
                 obj = copy.deepcopy(request["body"])
-            else:
+            elif isinstance(request["body"], dict):
                 merge(obj, request["body"])
+            else:  # a JSON patch: replace and add on plain paths are enough here
+                for op in request["body"]:
+                    *parents, leaf = [p for p in str(op.get("path", "")).split("/") if p]
+                    node = obj
+                    for part in parents:
+                        node = node.setdefault(part, {})
+                    if op.get("op") in ("add", "replace") and leaf:
+                        node[leaf] = op.get("value")
             self.write(key, "MODIFIED", obj)
             self.reply(msg, {"id": rid, "code": 200, "body": obj})
         elif verb == "delete":

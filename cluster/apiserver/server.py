@@ -1094,6 +1094,8 @@ class APIServer(Component):
         obj.setdefault("apiVersion", api_version(info))
         obj.setdefault("kind", info["kind"])
         meta = obj.setdefault("metadata", {})
+        if meta.get("resourceVersion"):
+            raise ApiError(st.bad_request("resourceVersion should not be set on objects to be created"))
         if info["namespaced"]:
             body_ns = meta.get("namespace")
             if body_ns and body_ns != op["namespace"]:
@@ -1783,7 +1785,7 @@ class APIServer(Component):
     def _on_cache_event(self, event: tuple) -> None:
         rev, plural, kind, key, obj, _prev = event
         name = meta_of(obj).get("name")
-        self.emit("api.cache", f"{self.name}'s cache: {kind} {plural}/{name} (revision {rev})", resource=plural, type=kind, key=key, rv=rev)
+        self.emit("api.cache_update", f"{self.name}'s cache: {kind} {plural}/{name} (revision {rev})", resource=plural, type=kind, key=key, rv=rev)
         for rkey in [k for k, r in self.reservations.items() if r["revision"] is not None and r["revision"] <= rev]:
             del self.reservations[rkey]
         if plural == "pods":

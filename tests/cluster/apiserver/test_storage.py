@@ -205,3 +205,35 @@ def test_every_kind_round_trips(h, info):
         gone = h.delete(info["plural"], name, namespace=namespace, group=info["group"])
         assert gone["code"] == 200, gone["body"]
         assert h.get(info["plural"], name, namespace=namespace, group=info["group"])["code"] == 404
+
+
+def test_create_with_a_resource_version_is_a_bad_request(h):
+    r = h.create("configmaps", {"metadata": {"name": "with-rv", "resourceVersion": "5"}}, namespace="default")
+    assert r["code"] == 400 and r["body"]["message"] == "resourceVersion should not be set on objects to be created"
+
+
+def test_dry_run_writes_nothing(h):
+    r = h.create("configmaps", {"metadata": {"name": "dry"}}, namespace="default", query={"dryRun": "All"})
+    assert r["code"] == 201 and r["body"]["metadata"]["name"] == "dry"
+    assert h.get("configmaps", "dry", namespace="default")["code"] == 404
+
+
+def test_secrets_keep_base64_data_and_convert_string_data(h):
+    r = h.create("secrets", {"metadata": {"name": "s"}, "stringData": {"password": "hunter2"}, "data": {"user": "YWRtaW4="}}, namespace="default")
+    assert r["code"] == 201
+    assert r["body"]["type"] == "Opaque"
+    assert r["body"]["data"] == {"user": "YWRtaW4=", "password": "aHVudGVyMg=="}
+    assert "stringData" not in r["body"]
+    bad = h.create("secrets", {"metadata": {"name": "s2"}, "data": {"k": "not base64!"}}, namespace="default")
+    assert bad["code"] == 422 and bad["body"]["details"]["causes"][0]["field"] == "data[k]"
+
+
+def test_jobs_get_a_selector_on_their_uid(h):
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+           "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox"}], "restartPolicy": "Never"}}}}
+    r = h.create("jobs", job, namespace="default", group="batch")
+    assert r["code"] == 201
+    uid = r["body"]["metadata"]["uid"]
+    assert r["body"]["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    assert r["body"]["spec"]["template"]["metadata"]["labels"]["job-name"] == "j"
+    assert r["body"]["spec"]["completions"] == 1 and r["body"]["spec"]["backoffLimit"] == 6

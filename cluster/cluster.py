@@ -18,7 +18,9 @@ from dataclasses import asdict, dataclass
 
 from . import commands as check
 from .clients import kubectl
+from .clients.etcdctl import EtcdCtl
 from .commands import CommandError
+from .etcd import build_members, etcd_view
 from .kernel import SECOND, Simulation, state_hash
 from .net import Network
 from .profiles import PROFILES
@@ -54,11 +56,14 @@ class Cluster:
         self.sim.net = Network(self.sim, base_latency_us=self.profile.net_latency_us, jitter_us=self.profile.net_jitter_us)
         self.sim.handlers["cluster"] = self
         self.command_log: list[dict] = []
-        self._build()
+        self.etcd_members: list = []
         self.sim.emit("cluster.created", "cluster", f"cluster {config.name} created: {config.etcd_members} etcd member(s), {config.nodes} node(s), {config.profile} timing", config=config.as_dict())
+        self._build()
 
     def _build(self) -> None:
         """Create the components. Each issue that adds a component wires it in here."""
+        self.etcd_members = build_members(self.sim, self.config.etcd_members, self.profile)
+        self.etcdctl = self.sim.add(EtcdCtl(self.sim))  # the user's etcd client: REST /etcd requests leave from here
         self.sim.add(kubectl.KubeClient(self.sim))  # the user's kubectl: HTTP /k8s/<name>/ requests leave from here
 
     # --- position and time ------------------------------------------------------------
@@ -96,7 +101,46 @@ class Cluster:
         return {
             "fault": {"validate": cls._validate_fault, "apply": cls._apply_fault},
             "kube": {"validate": cls._validate_kube, "apply": cls._apply_kube},
+            "etcd": {"validate": cls._validate_etcd, "apply": cls._apply_etcd},
         }
+
+    # A client request to etcd (REST /etcd): the etcdctl component sends it to a member.
+    ETCD_OPS = ("get", "put", "delete", "cas")
+    MAX_KEY_BYTES = 1536
+    MAX_VALUE_BYTES = 1_572_864  # etcd's default request size limit (1.5 MiB)
+
+    def _validate_etcd(self, cmd: dict) -> dict:
+        check.no_unknown_fields(cmd, {"type", "op", "key", "value", "expected", "member", "consistency"})
+        op = check.string(cmd, "op", choices=self.ETCD_OPS)
+        key = check.string(cmd, "key", max_length=self.MAX_KEY_BYTES)
+        check.require(key != "", "key must not be empty", "key")
+        out = {"type": "etcd", "op": op, "key": key}
+        if op in ("put", "cas"):
+            out["value"] = check.string(cmd, "value", max_length=self.MAX_VALUE_BYTES)
+        elif cmd.get("value") is not None:
+            raise CommandError(f"value does not go with {op}", "value")
+        if op == "cas":
+            expected = cmd.get("expected")
+            check.require(expected is None or isinstance(expected, str), "expected must be a string, or null for 'key absent'", "expected")
+            out["expected"] = expected
+        elif cmd.get("expected") is not None:
+            raise CommandError(f"expected goes with cas only, not {op}", "expected")
+        out["consistency"] = check.string(cmd, "consistency", choices=("linearizable", "serializable"), default="linearizable")
+        check.require(op == "get" or out["consistency"] == "linearizable", "serializable applies to reads (get) only", "consistency")
+        names = [m.name for m in self.etcd_members]
+        if cmd.get("member") is not None:
+            member = check.string(cmd, "member")
+            check.require(member in names, f"unknown member: {member}; members are {', '.join(names)}", "member", status=404)
+            out["member"] = member
+        return out
+
+    def _apply_etcd(self, cmd: dict) -> dict:
+        request = {k: cmd[k] for k in ("op", "key", "value", "expected", "consistency") if k in cmd}
+        # Without a chosen member, spread requests over the endpoints like etcd's client.
+        # Drawn here, not in validation, so a replay of the recorded command draws the same.
+        member = cmd.get("member") or self.sim.stream("etcdctl/endpoint").choice([m.name for m in self.etcd_members])
+        rid = self.etcdctl.submit(request, member)
+        return {"request": rid, "member": member}
 
     # A Kubernetes API request (dashboard/views/kube.py) or a watch cancellation: see
     # cluster/clients/kubectl.py for the fields.
@@ -184,6 +228,7 @@ class Cluster:
             "time": self.time,
             "seq": self.last_seq,
             "profile": self.profile.as_dict(),
+            "etcd": etcd_view(self.etcd_members),
             "network": self.sim.net.view(),
             "components": [c.view() for c in self.sim.components.values()],
         }

@@ -4,12 +4,17 @@ Every function takes keyword-only arguments and raises CommandError (with an HTT
 and the offending field) for anything the caller got wrong.
 """
 
+import asyncio
+
 from cluster.cluster import ClusterConfig
 from cluster.commands import CommandError
 
 from .runner import MAX_SPEED, MIN_SPEED, ClusterHandle, registry
 
 MAX_ADVANCE_SECONDS = 3600.0
+DEFAULT_ETCD_TIMEOUT = 10.0
+MAX_ETCD_TIMEOUT = 120.0
+POLL_SECONDS = 0.005
 
 
 def get_handle(name: str) -> ClusterHandle:
@@ -68,3 +73,33 @@ def run_command(*, name: str, command: dict) -> dict:
     result = handle.cluster.command(command)
     registry.notify(handle)
     return result
+
+
+async def etcd_request(*, name: str, command: dict, timeout: float) -> tuple[int, dict]:
+    """Send a client request into the simulation and wait, in wall time, for its outcome.
+
+    200 with the member's answer; 503 when it certainly failed or may have (see
+    `outcome`); 504 when no answer came within `timeout` wall seconds (a paused cluster
+    answers only when time is advanced)."""
+    handle = get_handle(name)
+    sent = handle.cluster.command(command)
+    registry.notify(handle)
+    etcdctl, rid = handle.cluster.etcdctl, sent["request"]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (answer := etcdctl.result(rid)) is None:
+        if registry.get(name) is not handle:
+            return 503, {"error": f"cluster {name} was deleted", "outcome": "unknown"}
+        if loop.time() >= deadline:
+            outcome = "unknown" if command["op"] in ("put", "delete", "cas") else "failed"
+            paused = " (the cluster is paused: advance it)" if handle.paused else ""
+            return 504, {"error": f"timed out after {timeout:g}s waiting for {sent['member']}{paused}", "outcome": outcome, "member": sent["member"]}
+        await asyncio.sleep(POLL_SECONDS)
+    if not answer.get("ok"):
+        return 503, {"error": answer.get("error", "failed"), "outcome": answer.get("outcome", "unknown"), "member": sent["member"]}
+    body = {k: v for k, v in answer.items() if k not in ("id", "ok")}
+    body["member"] = sent["member"]
+    if command["op"] == "get":
+        body.setdefault("value", None)
+        body.setdefault("mod_revision", None)
+    return 200, body

@@ -206,6 +206,30 @@ async def faults(request: HttpRequest, name: str, payload: FaultBody):
     return {**result, "network": selectors.snapshot(name=name)["network"]}
 
 
+class EtcdRequest(Strict):
+    op: str = Field(..., description="get, put, delete or cas")
+    key: str = Field(..., min_length=1, max_length=1536)
+    value: str | None = Field(None, max_length=1_572_864, description="put and cas: the new value")
+    expected: str | None = Field(None, max_length=1_572_864, description="cas: the value the key must hold; null means 'key absent'")
+    member: str | None = Field(None, max_length=63, description="the member to send it to (followers forward writes to the leader)")
+    consistency: str = Field("linearizable", description="linearizable (ReadIndex through the leader) or serializable (the member's own, maybe stale, state)")
+    timeout: float | None = Field(None, gt=0, le=services.MAX_ETCD_TIMEOUT, description="wall seconds to wait for the outcome (default 10)")
+
+
+@api.post(
+    "/clusters/{name}/etcd",
+    response={200: dict, 503: dict, 504: dict, **ERRORS},
+    summary="A client request to etcd, answered when the simulation answers it",
+)
+async def etcd_request(request: HttpRequest, name: str, payload: EtcdRequest):
+    fields = payload.dict()
+    timeout = fields.pop("timeout") or services.DEFAULT_ETCD_TIMEOUT
+    # "expected": null means "key absent" for cas, and nothing for other ops.
+    command = {"type": "etcd", **{k: v for k, v in fields.items() if v is not None or (k == "expected" and fields["op"] == "cas")}}
+    status, body = await services.etcd_request(name=name, command=command, timeout=timeout)
+    return Status(status, body)
+
+
 def not_found(request: HttpRequest, path: str = ""):
     return error(404, f"no such API path: /api/{path}")
 

@@ -1,7 +1,7 @@
 """A tiny component used to exercise the kernel: it pings random peers at random
 intervals and answers pings, counting what it sees."""
 
-from cluster.cluster import Cluster
+from cluster.cluster import Cluster, ClusterConfig
 from cluster.kernel import Component
 
 
@@ -46,3 +46,9 @@ class PingCluster(Cluster):
 
     def _build(self):
         add_pingers(self, self.ping_names)
+
+
+def ping_cluster(names=("a", "b", "c"), **config) -> PingCluster:
+    """A PingCluster with just these pingers."""
+    klass = type("PingClusterOf", (PingCluster,), {"ping_names": tuple(names)})
+    return klass(ClusterConfig(**{"name": "k", "seed": 1, "nodes": 0, **config}))

@@ -7,7 +7,7 @@ from cluster.commands import CommandError
 from cluster.kernel import SECOND, Component, Simulation, state_hash
 from cluster.net import Network
 
-from .pingers import PingCluster, Pinger, add_pingers
+from .pingers import PingCluster, Pinger, ping_cluster
 
 
 class Recorder(Component):
@@ -150,8 +150,7 @@ def test_state_hash_ignores_dict_order_but_sees_every_value():
 
 
 def test_partition_blocks_across_groups_only():
-    cluster = Cluster(ClusterConfig(name="k", seed=1, nodes=0))
-    add_pingers(cluster, names=("a", "b", "c"))
+    cluster = ping_cluster(("a", "b", "c"), seed=1)
     cluster.command({"type": "fault", "action": "partition", "groups": [["a"], ["b", "c"]]})
     start = cluster.now
     cluster.advance(60 * SECOND)
@@ -166,8 +165,7 @@ def test_partition_blocks_across_groups_only():
 
 
 def test_loss_drops_about_the_configured_share():
-    cluster = Cluster(ClusterConfig(name="k", seed=4, nodes=0))
-    add_pingers(cluster, names=("a", "b"))
+    cluster = ping_cluster(("a", "b"), seed=4)
     cluster.command({"type": "fault", "action": "loss", "target": "a", "peer": "b", "percent": 25})
     cluster.advance(2000 * SECOND)
     events = cluster.events_since(0)
@@ -178,8 +176,7 @@ def test_loss_drops_about_the_configured_share():
 
 
 def test_latency_fault_delays_messages_and_links_stay_fifo():
-    cluster = Cluster(ClusterConfig(name="k", seed=4, nodes=0, profile="realistic"))
-    add_pingers(cluster, names=("a", "b"))
+    cluster = ping_cluster(("a", "b"), seed=4, profile="realistic")
     cluster.command({"type": "fault", "action": "latency", "target": "b", "ms": 500})
     cluster.advance(100 * SECOND)
     sends = [e for e in cluster.events_since(0) if e["kind"] == "net.send"]
@@ -192,8 +189,7 @@ def test_latency_fault_delays_messages_and_links_stay_fifo():
 
 
 def test_crashed_endpoint_receives_nothing_and_messages_in_flight_are_dropped():
-    cluster = Cluster(ClusterConfig(name="k", seed=6, nodes=0))
-    add_pingers(cluster, names=("a", "b"))
+    cluster = ping_cluster(("a", "b"), seed=6)
     cluster.advance(30 * SECOND)
     in_flight_to_b = [m for m in cluster.sim.net.in_flight.values() if m.target == "b"]
     cluster.command({"type": "fault", "action": "crash", "target": "b"})
@@ -219,8 +215,7 @@ def test_crashed_endpoint_receives_nothing_and_messages_in_flight_are_dropped():
     ],
 )
 def test_bad_commands_are_refused_and_change_nothing(cmd, field):
-    cluster = Cluster(ClusterConfig(name="k", seed=1, nodes=0))
-    add_pingers(cluster, names=("a", "b"))
+    cluster = ping_cluster(("a", "b"), seed=1)
     before = cluster.state_hash()
     with pytest.raises(CommandError) as info:
         cluster.command(cmd)

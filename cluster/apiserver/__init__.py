@@ -5,7 +5,10 @@ a watch cache, and the resource table the HTTP layer serves.
     server = build_apiserver(sim, members, rbac_enabled=False, tokens=None, profile=profile)
 
 Module map:
-    server.py       the component: pipeline, reads, writes (GuaranteedUpdate), watches, etcd client
+    server.py       the component: life cycle, parsing, authn, authz, responses, bootstrap, view
+    reads.py        get, list, watch from the cache; fan-out, bookmarks; pod logs
+    writes.py       the mutation engine (guarded etcd txns) and a transform per kind of write
+    feed.py         the etcd client (retry, failover), the cache's etcd watch, compaction
     cache.py        the watch cache (objects + a window of recent events)
     resources.py    RESOURCES: group, version, kind, plural, scope, verbs, subresources, etcd prefix
     defaults.py     defaulting per kind          validation.py   422 rules per kind

@@ -150,18 +150,20 @@ class Cluster:
     def _apply_kube(self, cmd: dict) -> dict:
         return kubectl.apply_command(self.sim, cmd)
 
-    FAULT_ACTIONS = ("crash", "restart", "isolate", "partition", "heal", "loss", "latency")
+    FAULT_ACTIONS = ("crash", "restart", "isolate", "partition", "heal", "loss", "latency", "timeout")
 
     def _validate_fault(self, cmd: dict) -> dict:
         check.no_unknown_fields(cmd, {"type", "action", "target", "peer", "groups", "percent", "ms"})
         action = check.string(cmd, "action", choices=self.FAULT_ACTIONS)
         out = {"type": "fault", "action": action}
         names = set(self.sim.components)
-        if action in ("crash", "restart", "isolate", "loss", "latency") or cmd.get("target") is not None:
+        if action in ("crash", "restart", "isolate", "loss", "latency", "timeout") or cmd.get("target") is not None:
             if action != "partition" and action != "heal":
                 target = check.string(cmd, "target")
                 check.require(target in names, f"unknown target: {target}", "target", status=404)
                 out["target"] = target
+        if action == "timeout":
+            check.require(out["target"] in {m.name for m in self.etcd_members}, "timeout (an election timeout) applies to etcd members only", "target")
         if action in ("loss", "latency") and cmd.get("peer") is not None:
             peer = check.string(cmd, "peer")
             check.require(peer in names, f"unknown peer: {peer}", "peer", status=404)
@@ -202,6 +204,9 @@ class Cluster:
             net.set_fault(loss=cmd["percent"] / 100, target=cmd["target"], peer=cmd.get("peer"))
         elif action == "latency":
             net.set_fault(latency_us=int(cmd["ms"] * 1000), target=cmd["target"], peer=cmd.get("peer"))
+        elif action == "timeout":
+            started = self.sim.components[cmd["target"]].force_timeout()
+            return {"ok": True, "time": self.time, "started": started}
         return {"ok": True, "time": self.time}
 
     # --- reading ----------------------------------------------------------------------

@@ -191,7 +191,7 @@ async def events(request: HttpRequest, name: str, query: Query[EventsQuery]):
 
 
 class FaultBody(Strict):
-    action: str = Field(..., description="crash, restart, isolate, partition, heal, loss or latency")
+    action: str = Field(..., description="crash, restart, isolate, partition, heal, loss, latency, or timeout (fire an etcd member's election timer now)")
     target: str | None = Field(None, max_length=253, description="the endpoint (an etcd member, a node...) for crash, restart, isolate, loss, latency")
     peer: str | None = Field(None, max_length=253, description="with loss or latency: only the link between target and peer")
     groups: list[list[str]] | None = Field(None, description="partition: the groups that can still talk among themselves")

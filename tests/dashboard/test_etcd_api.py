@@ -161,3 +161,20 @@ async def test_partition_and_heal_show_in_the_state(async_client):
     await post(async_client, "/api/clusters/kv/faults", {"action": "loss", "target": "etcd-1", "peer": "etcd-2", "percent": 20})
     faults = (await async_client.get("/api/clusters/kv/state")).json()["network"]["faults"]
     assert faults["links"] == {"etcd-1|etcd-2": {"loss": 0.2, "latency_ms": 0.0}}
+
+
+async def test_forced_election_timeout_makes_a_follower_campaign(async_client):
+    await make_running(async_client, speed=1)
+    await async_client.patch("/api/clusters/kv/clock", data=json.dumps({"paused": True}), content_type="application/json")
+    state = (await async_client.get("/api/clusters/kv/state")).json()
+    leader = state["etcd"]["leader"]
+    follower = next(m["id"] for m in state["etcd"]["members"] if m["id"] != leader)
+    # The leader ignores it; a follower's pre-vote is refused while it hears from the leader.
+    response = await post(async_client, "/api/clusters/kv/faults", {"action": "timeout", "target": leader})
+    assert response.status_code == 200 and response.json()["started"] is False
+    response = await post(async_client, "/api/clusters/kv/faults", {"action": "timeout", "target": follower})
+    assert response.status_code == 200
+    events = (await async_client.get("/api/clusters/kv/events?after=0&limit=5000")).json()["events"]
+    assert any(e["kind"] == "raft.role" and e["source"] == follower and "pre-candidate" in e["summary"] for e in events)
+    response = await post(async_client, "/api/clusters/kv/faults", {"action": "timeout", "target": "etcdctl"})
+    assert response.status_code == 400 and response.json()["field"] == "target"

@@ -156,7 +156,7 @@ class Cluster:
         check.no_unknown_fields(cmd, {"type", "action", "target", "peer", "groups", "percent", "ms"})
         action = check.string(cmd, "action", choices=self.FAULT_ACTIONS)
         out = {"type": "fault", "action": action}
-        names = set(self.sim.components)
+        names = set(self.sim.components) | set(self.sim.hosts())  # a host stands for its components
         if action in ("crash", "restart", "isolate", "loss", "latency", "timeout") or cmd.get("target") is not None:
             if action != "partition" and action != "heal":
                 target = check.string(cmd, "target")
@@ -190,12 +190,15 @@ class Cluster:
     def _apply_fault(self, cmd: dict) -> dict:
         net, action = self.sim.net, cmd["action"]
         if action == "crash":
-            self.sim.crash(cmd["target"])
+            for name in self._components_of(cmd["target"]):
+                self.sim.crash(name)
         elif action == "restart":
-            self.sim.restart(cmd["target"])
+            for name in self._components_of(cmd["target"]):
+                self.sim.restart(name)
         elif action == "isolate":
-            others = [n for n in net.endpoints if n != cmd["target"]]
-            net.partition([[cmd["target"]], others])
+            host = net.host_of(cmd["target"])
+            others = [h for h in self.sim.hosts() if h != host]
+            net.partition([[host], others])
         elif action == "partition":
             net.partition(cmd["groups"])
         elif action == "heal":
@@ -208,6 +211,10 @@ class Cluster:
             started = self.sim.components[cmd["target"]].force_timeout()
             return {"ok": True, "time": self.time, "started": started}
         return {"ok": True, "time": self.time}
+
+    def _components_of(self, target: str) -> list[str]:
+        """A component's own name, or every component on a host."""
+        return [target] if target in self.sim.components else self.sim.hosts()[target]
 
     # --- reading ----------------------------------------------------------------------
     def events_since(self, after: int, limit: int | None = None) -> list[dict] | None:

@@ -40,9 +40,12 @@ class Component:
 
     kind = "component"
 
-    def __init__(self, sim: "Simulation", name: str):
+    def __init__(self, sim: "Simulation", name: str, host: str | None = None):
         self.sim = sim
         self.name = name
+        # The machine it runs on: components of one host (a node's kubelet, runtime and
+        # kube-proxy) fall, restart and get partitioned together. Default: its own host.
+        self.host = host or name
         self.alive = True
         self.epoch = 0
 
@@ -114,6 +117,13 @@ class Simulation:
             self.net.add_endpoint(component.name)
         component.on_start()
         return component
+
+    def hosts(self) -> dict[str, list[str]]:
+        """host -> the names of the components on it, in the order they were added."""
+        found: dict[str, list[str]] = {}
+        for name, component in self.components.items():
+            found.setdefault(component.host, []).append(name)
+        return found
 
     def stream(self, name: str) -> Stream:
         """The seeded stream for `name`, created on first use and kept in the state."""

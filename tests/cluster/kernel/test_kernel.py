@@ -221,3 +221,45 @@ def test_bad_commands_are_refused_and_change_nothing(cmd, field):
         cluster.command(cmd)
     assert info.value.field == field
     assert cluster.state_hash() == before and cluster.command_log == []
+
+
+class HostedCluster(PingCluster):
+    """Two 'nodes', each with two components, plus a lone pinger."""
+
+    def _build(self):
+        names = ("n1-a", "n1-b", "n2-a", "n2-b", "solo")
+        for name in names:
+            host = name.split("-")[0] if name != "solo" else None
+            self.sim.add(Pinger(self.sim, name, [p for p in names if p != name]))
+            self.sim.components[name].host = host or name
+
+
+def test_hosts_fall_and_get_partitioned_together():
+    cluster = HostedCluster(ClusterConfig(name="k", seed=2, nodes=0))
+    assert cluster.sim.hosts() == {"n1": ["n1-a", "n1-b"], "n2": ["n2-a", "n2-b"], "solo": ["solo"]}
+    cluster.command({"type": "fault", "action": "crash", "target": "n1"})
+    assert [c.alive for c in cluster.sim.components.values()] == [False, False, True, True, True]
+    cluster.command({"type": "fault", "action": "restart", "target": "n1"})
+    cluster.command({"type": "fault", "action": "isolate", "target": "n2-a"})
+    assert cluster.sim.net.partitions == [["n2"], ["n1", "solo"]]
+    net = cluster.sim.net
+    assert net.connected("n2-a", "n2-b") and not net.connected("n2-a", "solo") and net.connected("n1-a", "solo")
+    start = cluster.now
+    cluster.advance(30 * SECOND)
+    sends = [e for e in cluster.events_since(0) if e["kind"] == "net.send" and e["time"] * SECOND >= start]
+    same_host = [e for e in sends if e["source"][:2] == e["target"][:2] == "n2"]
+    assert same_host and all(round((e["data"]["arrives"] - e["time"]) * SECOND) == net.base_latency_us // 20 for e in same_host)
+    delivered_across = [e for e in cluster.events_since(0) if e["kind"] == "net.deliver" and e["time"] * SECOND >= start and ("n2" in e["source"]) != ("n2" in e["target"])]
+    assert delivered_across == []
+
+
+def test_faults_on_a_host_apply_to_its_components_but_not_loopback():
+    cluster = HostedCluster(ClusterConfig(name="k", seed=2, nodes=0))
+    cluster.command({"type": "fault", "action": "loss", "target": "n1", "percent": 100})
+    start = cluster.now
+    cluster.advance(30 * SECOND)
+    events = [e for e in cluster.events_since(0) if e["time"] * SECOND >= start]
+    lost = [e for e in events if e["kind"] == "net.drop" and e["data"]["reason"] == "loss"]
+    assert lost and all("n1" in e["source"] + e["target"] for e in lost)
+    loopback = [e for e in events if e["kind"] == "net.deliver" and e["source"][:2] == e["target"][:2] == "n1"]
+    assert loopback  # n1-a and n1-b still talk to each other

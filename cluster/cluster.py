@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 from . import commands as check
 from .clients import kubectl
+from .apiserver import build_apiserver
 from .clients.etcdctl import EtcdCtl
 from .commands import CommandError
 from .etcd import build_members, etcd_view
@@ -36,11 +37,13 @@ class ClusterConfig:
     etcd_members: int = 3
     nodes: int = 3
     profile: str = "teaching"
+    rbac: bool = False  # the API server authorizes with RBAC (a lesson can show a Forbidden)
 
     def validate(self) -> "ClusterConfig":
         check.require(isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**63, "seed must be a whole number from 0 to 2^63-1", "seed")
         check.require(isinstance(self.etcd_members, int) and not isinstance(self.etcd_members, bool) and 1 <= self.etcd_members <= MAX_MEMBERS, f"etcd_members must be a whole number from 1 to {MAX_MEMBERS}", "etcd_members")
         check.require(isinstance(self.nodes, int) and not isinstance(self.nodes, bool) and 0 <= self.nodes <= MAX_NODES, f"nodes must be a whole number from 0 to {MAX_NODES}", "nodes")
+        check.require(isinstance(self.rbac, bool), "rbac must be true or false", "rbac")
         check.require(self.profile in PROFILES, f"profile must be one of: {', '.join(PROFILES)}", "profile")
         return self
 
@@ -63,6 +66,7 @@ class Cluster:
     def _build(self) -> None:
         """Create the components. Each issue that adds a component wires it in here."""
         self.etcd_members = build_members(self.sim, self.config.etcd_members, self.profile)
+        self.apiserver = build_apiserver(self.sim, self.etcd_members, rbac_enabled=self.config.rbac, profile=self.profile)
         self.etcdctl = self.sim.add(EtcdCtl(self.sim))  # the user's etcd client: REST /etcd requests leave from here
         self.sim.add(kubectl.KubeClient(self.sim))  # the user's kubectl: HTTP /k8s/<name>/ requests leave from here
 

@@ -54,6 +54,7 @@ class ClusterHandle:
             "profile": c.config.profile,
             "etcd_members": c.config.etcd_members,
             "nodes": c.config.nodes,
+            "rbac": c.config.rbac,
             "counts": c.counts(),
             "last_seq": c.last_seq,
             "lagging": self.lagging,

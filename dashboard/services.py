@@ -25,9 +25,9 @@ def get_handle(name: str) -> ClusterHandle:
     return handle
 
 
-def create_cluster(*, name: str, seed: int, etcd_members: int, nodes: int, profile: str, speed: float, paused: bool) -> ClusterHandle:
+def create_cluster(*, name: str, seed: int, etcd_members: int, nodes: int, profile: str, speed: float, paused: bool, rbac: bool = False) -> ClusterHandle:
     registry.ensure_demo()
-    config = ClusterConfig(name=name, seed=seed, etcd_members=etcd_members, nodes=nodes, profile=profile)
+    config = ClusterConfig(name=name, seed=seed, etcd_members=etcd_members, nodes=nodes, profile=profile, rbac=rbac)
     return registry.create(config, speed=speed, paused=paused)
 
 

@@ -75,6 +75,7 @@ class ClusterCreate(Strict):
     speed: float = Field(1.0, ge=0.01, le=100)
     paused: bool = False
     profile: str = Field("teaching", pattern="^(teaching|realistic)$")
+    rbac: bool = Field(False, description="the API server authorizes requests with RBAC (anonymous users get Forbidden)")
 
 
 class ClockPatch(Strict):
@@ -107,6 +108,7 @@ class ClusterSummary(Schema):
     profile: str
     etcd_members: int
     nodes: int
+    rbac: bool
     counts: Counts
     last_seq: int
     lagging: bool

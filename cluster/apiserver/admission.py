@@ -83,14 +83,14 @@ def allocate_service_addresses(server, op: dict, obj: dict, old: dict | None) ->
         spec.setdefault("ipFamilies", ["IPv4"])
         spec.setdefault("ipFamilyPolicy", "SingleStack")
     if kind in ("NodePort", "LoadBalancer"):
-        old_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in old_spec.get("ports") or [] if isinstance(p, dict)}
+        old_ports = {_port_key(p): p.get("nodePort") for p in old_spec.get("ports") or [] if isinstance(p, dict)}
         allocated = list(op.get("allocated_ports") or [])
         used = None
         index = 0
         for port in spec.get("ports") or []:
             if not isinstance(port, dict) or port.get("nodePort"):
                 continue
-            previous = old_ports.get((port.get("port"), port.get("protocol", "TCP")))
+            previous = old_ports.get(_port_key(port))
             if previous:
                 port["nodePort"] = previous
                 continue
@@ -103,6 +103,10 @@ def allocate_service_addresses(server, op: dict, obj: dict, old: dict | None) ->
                 allocated.append(port["nodePort"])
             index += 1
         op["allocated_ports"] = allocated
+
+
+def _port_key(port: dict) -> str:
+    return f"{port.get('port')!r}/{port.get('protocol', 'TCP')!r}"
 
 
 def _draw_ip(server) -> str:

@@ -5,7 +5,7 @@
     json_patch(document, operations)                RFC 6902: add, remove, replace, move, copy, test
     apply_patch(patch_type, obj, patch, plural)     one of the above by name ("merge", "strategic", "json")
     server_side_apply(live, applied, manager, force, api_version, plural)
-    record_managed_fields(obj, old, manager, operation, api_version, time)
+    record_managed_fields(obj, old, manager, operation, api_version, time, plural=...)
 
 Strategic merge: maps merge recursively; lists of objects with a merge key merge item by
 item (containers, initContainers, env, volumes, imagePullSecrets by `name`; container
@@ -547,18 +547,18 @@ def _store_entries(obj: dict, entries: list[dict]) -> None:
 
 
 def record_managed_fields(obj: dict, old: dict | None, manager: str, operation: str, api_version: str, time: str,
-                          subresource: str | None = None, fields: set | None = None) -> None:
+                          subresource: str | None = None, fields: set | None = None, plural: str = "") -> None:
     """Update obj's managedFields for a write by `manager` (operation Update or Apply)."""
     scope = "status" if subresource == "status" else "spec"
     entries = _entries(old) if old is not None else []
     if operation == "Apply" and fields is None and old is not None:
         # server_side_apply has set the entries already.
         return
-    new_paths = paths(obj, obj_plural(obj), scope) if fields is None else fields
+    new_paths = paths(obj, plural, scope) if fields is None else fields
     if old is None:
         changed, removed = (new_paths if fields is None else fields), set()
     else:
-        old_paths = paths(old, obj_plural(obj), scope)
+        old_paths = paths(old, plural, scope)
         removed = old_paths - new_paths
         changed = {p for p in new_paths if p not in old_paths or not _json_equal(value_at(obj, p), value_at(old, p))}
     sub = subresource or ""
@@ -578,15 +578,6 @@ def record_managed_fields(obj: dict, old: dict | None, manager: str, operation: 
     mine["time"] = time
     mine["apiVersion"] = api_version
     _store_entries(obj, entries)
-
-
-def obj_plural(obj: dict) -> str:
-    from .resources import BY_KIND
-
-    api_version = obj.get("apiVersion", "") if isinstance(obj, dict) else ""
-    group = api_version.split("/")[0] if "/" in api_version else ""
-    info = BY_KIND.get((group, obj.get("kind") if isinstance(obj, dict) else None))
-    return info["plural"] if info else ""
 
 
 def _manager_text(entry: dict) -> str:

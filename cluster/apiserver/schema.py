@@ -3,6 +3,7 @@ Warn: a warning). A compact nested description, not an OpenAPI document:
 
     {"field": None}        a known scalar, or a value that is not checked further
     {"field": ANY}         a subtree that is not checked (maps of labels, free-form parts)
+    {"field": OBJECT}      an object whose fields are not checked (status)
     {"field": {...}}       an object with these fields
     {"field": [{...}]}     a list of such objects
 
@@ -10,6 +11,7 @@ Warn: a warning). A compact nested description, not an OpenAPI document:
 """
 
 ANY = "*"
+OBJECT = "{}"  # an object whose fields are not checked (status)
 
 OWNER_REFERENCE = {"apiVersion": None, "kind": None, "name": None, "uid": None, "controller": None, "blockOwnerDeletion": None}
 METADATA = {
@@ -49,35 +51,35 @@ def _kind(**fields) -> dict:
 
 
 SCHEMAS = {
-    "pods": _kind(spec=POD_SPEC, status=ANY),
+    "pods": _kind(spec=POD_SPEC, status=OBJECT),
     "deployments": _kind(spec={"replicas": None, "selector": ANY, "template": TEMPLATE, "strategy": ANY, "minReadySeconds": None,
-                               "revisionHistoryLimit": None, "paused": None, "progressDeadlineSeconds": None}, status=ANY),
-    "replicasets": _kind(spec={"replicas": None, "minReadySeconds": None, "selector": ANY, "template": TEMPLATE}, status=ANY),
-    "daemonsets": _kind(spec={"selector": ANY, "template": TEMPLATE, "updateStrategy": ANY, "minReadySeconds": None, "revisionHistoryLimit": None}, status=ANY),
+                               "revisionHistoryLimit": None, "paused": None, "progressDeadlineSeconds": None}, status=OBJECT),
+    "replicasets": _kind(spec={"replicas": None, "minReadySeconds": None, "selector": ANY, "template": TEMPLATE}, status=OBJECT),
+    "daemonsets": _kind(spec={"selector": ANY, "template": TEMPLATE, "updateStrategy": ANY, "minReadySeconds": None, "revisionHistoryLimit": None}, status=OBJECT),
     "statefulsets": _kind(spec={"replicas": None, "selector": ANY, "template": TEMPLATE, "volumeClaimTemplates": ANY, "serviceName": None,
                                 "podManagementPolicy": None, "updateStrategy": ANY, "revisionHistoryLimit": None, "minReadySeconds": None,
-                                "persistentVolumeClaimRetentionPolicy": ANY, "ordinals": ANY}, status=ANY),
-    "jobs": _kind(spec=JOB_SPEC, status=ANY),
+                                "persistentVolumeClaimRetentionPolicy": ANY, "ordinals": ANY}, status=OBJECT),
+    "jobs": _kind(spec=JOB_SPEC, status=OBJECT),
     "cronjobs": _kind(spec={"schedule": None, "timeZone": None, "startingDeadlineSeconds": None, "concurrencyPolicy": None, "suspend": None,
-                            "jobTemplate": {"metadata": METADATA, "spec": JOB_SPEC}, "successfulJobsHistoryLimit": None, "failedJobsHistoryLimit": None}, status=ANY),
+                            "jobTemplate": {"metadata": METADATA, "spec": JOB_SPEC}, "successfulJobsHistoryLimit": None, "failedJobsHistoryLimit": None}, status=OBJECT),
     "services": _kind(spec={
         "ports": [{"name": None, "protocol": None, "appProtocol": None, "port": None, "targetPort": None, "nodePort": None}], "selector": ANY,
         "clusterIP": None, "clusterIPs": None, "type": None, "externalIPs": None, "sessionAffinity": None, "loadBalancerIP": None,
         "loadBalancerSourceRanges": None, "externalName": None, "externalTrafficPolicy": None, "healthCheckNodePort": None,
         "publishNotReadyAddresses": None, "sessionAffinityConfig": ANY, "ipFamilies": None, "ipFamilyPolicy": None,
-        "allocateLoadBalancerNodePorts": None, "loadBalancerClass": None, "internalTrafficPolicy": None, "trafficDistribution": None}, status=ANY),
+        "allocateLoadBalancerNodePorts": None, "loadBalancerClass": None, "internalTrafficPolicy": None, "trafficDistribution": None}, status=OBJECT),
     "configmaps": _kind(data=ANY, binaryData=ANY, immutable=None),
     "secrets": _kind(data=ANY, stringData=ANY, type=None, immutable=None),
-    "namespaces": _kind(spec={"finalizers": None}, status=ANY),
-    "nodes": _kind(spec={"podCIDR": None, "podCIDRs": None, "providerID": None, "unschedulable": None, "taints": ANY, "configSource": ANY, "externalID": None}, status=ANY),
+    "namespaces": _kind(spec={"finalizers": None}, status=OBJECT),
+    "nodes": _kind(spec={"podCIDR": None, "podCIDRs": None, "providerID": None, "unschedulable": None, "taints": ANY, "configSource": ANY, "externalID": None}, status=OBJECT),
     "endpoints": _kind(subsets=ANY),
     "endpointslices": _kind(addressType=None, endpoints=ANY, ports=ANY),
     "events": _kind(involvedObject=ANY, reason=None, message=None, source=ANY, firstTimestamp=None, lastTimestamp=None, count=None, type=None,
                     eventTime=None, series=ANY, action=None, related=ANY, reportingComponent=None, reportingInstance=None),
     "leases": _kind(spec={"holderIdentity": None, "leaseDurationSeconds": None, "acquireTime": None, "renewTime": None, "leaseTransitions": None,
                           "strategy": None, "preferredHolder": None}),
-    "resourcequotas": _kind(spec={"hard": ANY, "scopes": None, "scopeSelector": ANY}, status=ANY),
-    "poddisruptionbudgets": _kind(spec={"minAvailable": None, "selector": ANY, "maxUnavailable": None, "unhealthyPodEvictionPolicy": None}, status=ANY),
+    "resourcequotas": _kind(spec={"hard": ANY, "scopes": None, "scopeSelector": ANY}, status=OBJECT),
+    "poddisruptionbudgets": _kind(spec={"minAvailable": None, "selector": ANY, "maxUnavailable": None, "unhealthyPodEvictionPolicy": None}, status=OBJECT),
     "serviceaccounts": _kind(secrets=ANY, imagePullSecrets=ANY, automountServiceAccountToken=None),
     "roles": _kind(rules=[{"verbs": None, "apiGroups": None, "resources": None, "resourceNames": None, "nonResourceURLs": None}]),
     "clusterroles": _kind(rules=[{"verbs": None, "apiGroups": None, "resources": None, "resourceNames": None, "nonResourceURLs": None}], aggregationRule=ANY),
@@ -96,7 +98,7 @@ def unknown_fields(plural: str, obj) -> list[str]:
 
 
 def _check(value, schema, path: str, out: list) -> None:
-    if schema is None or schema == ANY:
+    if schema is None or schema == ANY or schema == OBJECT:
         return
     if isinstance(schema, list):
         if isinstance(value, list):
@@ -111,3 +113,50 @@ def _check(value, schema, path: str, out: list) -> None:
             out.append(child_path)
         else:
             _check(child, schema[key], child_path, out)
+
+
+def go_type(value) -> str:
+    """The JSON type name Go's decoder uses in its errors."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+def type_errors(plural: str, obj) -> list[str]:
+    """Where an object or a list is required and something else is given: what Go's JSON
+    decoder would refuse (`json: cannot unmarshal string into Go struct field .spec.template of type object`)."""
+    schema = SCHEMAS.get(plural)
+    out: list[str] = []
+    if schema is not None:
+        _types(obj, schema, "", out)
+    return out
+
+
+def _types(value, schema, path: str, out: list) -> None:
+    if schema is None or schema == ANY or value is None:
+        return
+    if schema == OBJECT:
+        if not isinstance(value, dict):
+            out.append(f"json: cannot unmarshal {go_type(value)} into Go struct field {path or '.'} of type object")
+        return
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            out.append(f"json: cannot unmarshal {go_type(value)} into Go struct field {path} of type array")
+            return
+        for i, item in enumerate(value):
+            _types(item, schema[0], f"{path}[{i}]", out)
+        return
+    if not isinstance(value, dict):
+        out.append(f"json: cannot unmarshal {go_type(value)} into Go struct field {path or '.'} of type object")
+        return
+    for key, child in value.items():
+        if key in schema:
+            _types(child, schema[key], f"{path}.{key}", out)

@@ -211,9 +211,11 @@ def selector_string(selector) -> str:
     if not isinstance(selector, dict):
         return ""
     parts = []
-    for key, value in sorted((selector.get("matchLabels") or {}).items()):
+    labels = selector.get("matchLabels")
+    for key, value in sorted(labels.items() if isinstance(labels, dict) else []):
         parts.append(f"{key}={value}")
-    for expr in selector.get("matchExpressions") or []:
+    expressions = selector.get("matchExpressions")
+    for expr in expressions if isinstance(expressions, list) else []:
         if not isinstance(expr, dict):
             continue
         op = expr.get("operator")

@@ -349,7 +349,7 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
         q = op["query"]
         rv = q.get("resourceVersion")
         if rv is not None and rv != "":
-            if isinstance(rv, bool) or not isinstance(rv, (str, int)) or not str(rv).isdigit():
+            if isinstance(rv, bool) or not isinstance(rv, (str, int)) or not str(rv).isdigit() or int(rv) >= 2**63:
                 raise ApiError(st.bad_request(f'invalid resource version "{rv}"'))
             rv = int(rv)
         else:

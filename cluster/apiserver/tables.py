@@ -79,7 +79,20 @@ def _containers_images(template_spec) -> tuple[str, str]:
 
 
 def _none(text) -> str:
-    return text if text else "<none>"
+    return str(text) if text else "<none>"
+
+
+def _d(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _k(value):
+    """A dict key from any JSON value (stored status may hold anything)."""
+    return value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
 
 
 # --- pods ---------------------------------------------------------------------------------------
@@ -88,10 +101,10 @@ POD_COLUMNS = [NAME, _col("Ready"), _col("Status"), _col("Restarts"), AGE, _col(
 
 def pod_status(pod) -> tuple[str, int, int, int, int | None]:
     """(STATUS text, ready containers, total containers, restarts, last restart time in us)."""
-    spec = pod.get("spec") if isinstance(pod.get("spec"), dict) else {}
-    status = pod.get("status") if isinstance(pod.get("status"), dict) else {}
+    spec = _d(pod.get("spec"))
+    status = _d(pod.get("status"))
     containers = _list(spec.get("containers"))
-    init_specs = {c.get("name"): c for c in _list(spec.get("initContainers")) if isinstance(c, dict)}
+    init_specs = {_k(c.get("name")): c for c in _list(spec.get("initContainers")) if isinstance(c, dict)}
     total = len(containers) + sum(1 for c in init_specs.values() if c.get("restartPolicy") == "Always")
     ready = 0
     restarts = 0
@@ -112,11 +125,11 @@ def pod_status(pod) -> tuple[str, int, int, int, int | None]:
     init_statuses = [c for c in _list(status.get("initContainerStatuses")) if isinstance(c, dict)]
     sidecar_restarts = 0
     for i, cs in enumerate(init_statuses):
-        restarts += int(cs.get("restartCount") or 0)
+        restarts += _int(cs.get("restartCount"))
         note_restart(cs)
-        sidecar = dig(init_specs.get(cs.get("name")), "restartPolicy") == "Always"
+        sidecar = dig(init_specs.get(_k(cs.get("name"))), "restartPolicy") == "Always"
         if sidecar:
-            sidecar_restarts += int(cs.get("restartCount") or 0)
+            sidecar_restarts += _int(cs.get("restartCount"))
         terminated = dig(cs, "state", "terminated")
         waiting = dig(cs, "state", "waiting")
         if isinstance(terminated, dict) and terminated.get("exitCode") == 0:
@@ -143,7 +156,7 @@ def pod_status(pod) -> tuple[str, int, int, int, int | None]:
         restarts = sidecar_restarts
         has_running = False
         for cs in reversed([c for c in _list(status.get("containerStatuses")) if isinstance(c, dict)]):
-            restarts += int(cs.get("restartCount") or 0)
+            restarts += _int(cs.get("restartCount"))
             note_restart(cs)
             waiting = dig(cs, "state", "waiting")
             terminated = dig(cs, "state", "terminated")
@@ -172,15 +185,15 @@ def _pod_row(pod, now) -> list:
     restarts_text = str(restarts)
     if restarts and last_restart is not None:
         restarts_text = f"{restarts} ({human_duration((now - last_restart) // SECOND)} ago)"
-    spec = pod.get("spec") if isinstance(pod.get("spec"), dict) else {}
-    status = pod.get("status") if isinstance(pod.get("status"), dict) else {}
+    spec = _d(pod.get("spec"))
+    status = _d(pod.get("status"))
     ips = _list(status.get("podIPs"))
     ip = (ips[0].get("ip") if ips and isinstance(ips[0], dict) else None) or status.get("podIP")
     gates = _list(spec.get("readinessGates"))
     gates_text = "<none>"
     if gates:
-        conditions = {c.get("type"): c.get("status") for c in _list(status.get("conditions")) if isinstance(c, dict)}
-        true = sum(1 for g in gates if isinstance(g, dict) and conditions.get(g.get("conditionType")) == "True")
+        conditions = {_k(c.get("type")): c.get("status") for c in _list(status.get("conditions")) if isinstance(c, dict)}
+        true = sum(1 for g in gates if isinstance(g, dict) and conditions.get(_k(g.get("conditionType"))) == "True")
         gates_text = f"{true}/{len(gates)}"
     return [_name(pod), f"{ready}/{total}", reason, restarts_text, _age(pod, now), _none(ip), _none(spec.get("nodeName")), _none(status.get("nominatedNodeName")), gates_text]
 
@@ -190,7 +203,7 @@ DEPLOYMENT_COLUMNS = [NAME, _col("Ready"), _col("Up-to-date", "integer"), _col("
 
 
 def _deployment_row(obj, now) -> list:
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    spec, status = _d(obj.get("spec")), _d(obj.get("status"))
     containers, images = _containers_images(dig(spec, "template", "spec"))
     return [
         _name(obj),
@@ -208,7 +221,7 @@ REPLICASET_COLUMNS = [NAME, _col("Desired", "integer"), _col("Current", "integer
 
 
 def _replicaset_row(obj, now) -> list:
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    spec, status = _d(obj.get("spec")), _d(obj.get("status"))
     containers, images = _containers_images(dig(spec, "template", "spec"))
     return [_name(obj), spec.get("replicas", 0), status.get("replicas", 0), status.get("readyReplicas", 0), _age(obj, now), containers, images, selector_string(spec.get("selector"))]
 
@@ -220,10 +233,10 @@ DAEMONSET_COLUMNS = [
 
 
 def _daemonset_row(obj, now) -> list:
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    spec, status = _d(obj.get("spec")), _d(obj.get("status"))
     containers, images = _containers_images(dig(spec, "template", "spec"))
-    node_selector = dig(spec, "template", "spec", "nodeSelector") or {}
-    selector_text = ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) if isinstance(node_selector, dict) else ""
+    node_selector = _d(dig(spec, "template", "spec", "nodeSelector"))
+    selector_text = ",".join(f"{k}={v}" for k, v in sorted(node_selector.items()))
     return [
         _name(obj), status.get("desiredNumberScheduled", 0), status.get("currentNumberScheduled", 0), status.get("numberReady", 0),
         status.get("updatedNumberScheduled", 0), status.get("numberAvailable", 0), _none(selector_text), _age(obj, now), containers, images,
@@ -235,7 +248,7 @@ STATEFULSET_COLUMNS = [NAME, _col("Ready"), AGE, _col("Containers", priority=1),
 
 
 def _statefulset_row(obj, now) -> list:
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    spec, status = _d(obj.get("spec")), _d(obj.get("status"))
     containers, images = _containers_images(dig(spec, "template", "spec"))
     return [_name(obj), f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}", _age(obj, now), containers, images]
 
@@ -244,10 +257,10 @@ JOB_COLUMNS = [NAME, _col("Status"), _col("Completions"), _col("Duration"), AGE,
 
 
 def _job_row(obj, now) -> list:
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    spec, status = _d(obj.get("spec")), _d(obj.get("status"))
     completions = spec.get("completions")
     completions_text = f"{status.get('succeeded', 0)}/{completions}" if completions is not None else f"{status.get('succeeded', 0)}/1 of {spec.get('parallelism', 1)}"
-    conditions = {c.get("type"): c.get("status") for c in _list(status.get("conditions")) if isinstance(c, dict)}
+    conditions = {_k(c.get("type")): c.get("status") for c in _list(status.get("conditions")) if isinstance(c, dict)}
     if conditions.get("Complete") == "True":
         state = "Complete"
     elif conditions.get("Failed") == "True":
@@ -277,7 +290,7 @@ CRONJOB_COLUMNS = [
 
 
 def _cronjob_row(obj, now) -> list:
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    spec, status = _d(obj.get("spec")), _d(obj.get("status"))
     containers, images = _containers_images(dig(spec, "jobTemplate", "spec", "template", "spec"))
     last = status.get("lastScheduleTime")
     return [
@@ -291,7 +304,7 @@ SERVICE_COLUMNS = [NAME, _col("Type"), _col("Cluster-IP"), _col("External-IP"), 
 
 
 def _service_row(obj, now) -> list:
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    spec, status = _d(obj.get("spec")), _d(obj.get("status"))
     kind = spec.get("type", "ClusterIP")
     external = "<none>"
     if kind == "ExternalName":
@@ -310,8 +323,8 @@ def _service_row(obj, now) -> list:
         if port.get("nodePort"):
             text += f":{port['nodePort']}"
         ports.append(f"{text}/{port.get('protocol', 'TCP')}")
-    selector = spec.get("selector") or {}
-    selector_text = ",".join(f"{k}={v}" for k, v in sorted(selector.items())) if isinstance(selector, dict) else ""
+    selector = _d(spec.get("selector"))
+    selector_text = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
     return [_name(obj), kind, spec.get("clusterIP") or "<none>", external, ",".join(ports) or "<none>", _age(obj, now), _none(selector_text)]
 
 
@@ -359,7 +372,7 @@ NODE_COLUMNS = [
 
 
 def node_status_text(node) -> str:
-    conditions = {c.get("type"): c.get("status") for c in _list(dig(node, "status", "conditions", default=[])) if isinstance(c, dict)}
+    conditions = {_k(c.get("type")): c.get("status") for c in _list(dig(node, "status", "conditions", default=[])) if isinstance(c, dict)}
     ready = conditions.get("Ready")
     parts = ["Ready" if ready == "True" else ("NotReady" if ready == "False" else "Unknown")]
     if dig(node, "spec", "unschedulable"):
@@ -368,12 +381,12 @@ def node_status_text(node) -> str:
 
 
 def _node_row(obj, now) -> list:
-    labels = dig(obj, "metadata", "labels") or {}
+    labels = _d(dig(obj, "metadata", "labels"))
     roles = sorted(k[len("node-role.kubernetes.io/"):] for k in labels if isinstance(k, str) and k.startswith("node-role.kubernetes.io/"))
     if labels.get("kubernetes.io/role"):
         roles = sorted({*roles, labels["kubernetes.io/role"]})
-    addresses = {a.get("type"): a.get("address") for a in _list(dig(obj, "status", "addresses", default=[])) if isinstance(a, dict)}
-    info = dig(obj, "status", "nodeInfo") or {}
+    addresses = {_k(a.get("type")): a.get("address") for a in _list(dig(obj, "status", "addresses", default=[])) if isinstance(a, dict)}
+    info = _d(dig(obj, "status", "nodeInfo"))
     return [
         _name(obj), node_status_text(obj), ",".join(r for r in roles if r) or "<none>", _age(obj, now), info.get("kubeletVersion", ""),
         _none(addresses.get("InternalIP")), _none(addresses.get("ExternalIP")), info.get("osImage", "<unknown>") or "<unknown>",
@@ -397,7 +410,7 @@ EVENT_COLUMNS = [
 def _event_row(obj, now) -> list:
     last = dig(obj, "series", "lastObservedTime") or obj.get("lastTimestamp") or obj.get("eventTime") or dig(obj, "metadata", "creationTimestamp")
     first = obj.get("firstTimestamp") or obj.get("eventTime") or dig(obj, "metadata", "creationTimestamp")
-    involved = obj.get("involvedObject") or {}
+    involved = _d(obj.get("involvedObject"))
     source = obj.get("reportingComponent") or dig(obj, "source", "component") or ""
     host = dig(obj, "source", "host")
     if host:
@@ -420,8 +433,8 @@ CREATED_AT = [NAME, _col("Created At", "date")]
 
 
 def _quota_row(obj, now) -> list:
-    hard = dig(obj, "status", "hard") or dig(obj, "spec", "hard") or {}
-    used = dig(obj, "status", "used") or {}
+    hard = _d(dig(obj, "status", "hard")) or _d(dig(obj, "spec", "hard"))
+    used = _d(dig(obj, "status", "used"))
     requests, limits = [], []
     for name in sorted(hard):
         text = f"{name}: {used.get(name, '0')}/{hard[name]}"
@@ -430,7 +443,7 @@ def _quota_row(obj, now) -> list:
 
 
 def _pdb_row(obj, now) -> list:
-    spec = obj.get("spec") or {}
+    spec = _d(obj.get("spec"))
     min_available = spec.get("minAvailable")
     max_unavailable = spec.get("maxUnavailable")
     return [
@@ -440,7 +453,7 @@ def _pdb_row(obj, now) -> list:
 
 
 def _binding_row(obj, now) -> list:
-    ref = obj.get("roleRef") or {}
+    ref = _d(obj.get("roleRef"))
     subjects = [s for s in _list(obj.get("subjects")) if isinstance(s, dict)]
     users = ",".join(s.get("name", "") for s in subjects if s.get("kind") == "User")
     groups = ",".join(s.get("name", "") for s in subjects if s.get("kind") == "Group")
@@ -482,8 +495,13 @@ def columns(plural: str) -> list[dict]:
 
 
 def row(info: dict, obj: dict, now_us: int, include_object: str | None = "Metadata") -> dict:
-    printer = PRINTERS.get(info["plural"], (CREATED_AT, _created_at_row))[1]
-    out = {"cells": printer(obj, now_us)}
+    columns_, printer = PRINTERS.get(info["plural"], (CREATED_AT, _created_at_row))
+    try:
+        cells = printer(obj, now_us)
+    except (TypeError, ValueError, AttributeError, KeyError):
+        # Status written by a component is not validated field by field: print what can be printed.
+        cells = [str(dig(obj, "metadata", "name", default=""))] + ["<error>"] * (len(columns_) - 1)
+    out = {"cells": cells}
     if include_object == "Object":
         out["object"] = obj
     elif include_object != "None":

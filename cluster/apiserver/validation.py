@@ -9,6 +9,8 @@ Each check appends FieldErrors; nothing raises on odd input (a string where a li
 belongs is itself reported), so validation is safe on any JSON.
 """
 
+import json
+
 from . import status as st
 from .meta import dig
 from .selectors import labels_match, selector_from_label_selector
@@ -50,6 +52,11 @@ class Errors(list):
 
     def forbidden(self, field, detail):
         self.append(st.forbidden(field, detail))
+
+
+def _hashable(value) -> str:
+    """A set key for any JSON value (values from a request may be lists or objects)."""
+    return json.dumps(value, sort_keys=True)
 
 
 def _is_int(value) -> bool:
@@ -216,7 +223,7 @@ def validate_container(errs: Errors, container, path: str, names: set, init: boo
         if pname is not None:
             if not isinstance(pname, str) or not pname or len(pname) > 15 or not all(c.islower() or c.isdigit() or c == "-" for c in pname):
                 errs.invalid(f"{ppath}.name", pname, "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)" if isinstance(pname, str) and len(pname) <= 15 else "must be no more than 15 characters")
-        key = (port.get("containerPort"), port.get("protocol", "TCP"), port.get("hostPort"), port.get("hostIP"))
+        key = _hashable([port.get("containerPort"), port.get("protocol", "TCP"), port.get("hostPort"), port.get("hostIP")])
         if _is_int(port.get("containerPort")) and key in seen_ports:
             errs.append(st.duplicate(ppath, f"{port.get('containerPort')}/{port.get('protocol', 'TCP')}"))
         seen_ports.add(key)
@@ -243,9 +250,9 @@ def validate_container(errs: Errors, container, path: str, names: set, init: boo
             errs.required(f"{mpath}.name")
         if not mount.get("mountPath"):
             errs.required(f"{mpath}.mountPath")
-        elif mount.get("mountPath") in names_seen:
+        elif _hashable(mount.get("mountPath")) in names_seen:
             errs.invalid(f"{mpath}.mountPath", mount.get("mountPath"), "must be unique")
-        names_seen.add(mount.get("mountPath"))
+        names_seen.add(_hashable(mount.get("mountPath")))
     resources = _expect_dict(errs, container.get("resources"), f"{path}.resources")
     for part in ("requests", "limits"):
         values = _expect_dict(errs, resources.get(part), f"{path}.resources.{part}")
@@ -350,11 +357,6 @@ def _pod_update(errs: Errors, obj: dict, old: dict) -> None:
     if isinstance(new_tolerations, list) and isinstance(old_tolerations, list) and all(t in new_tolerations for t in old_tolerations):
         relaxed.pop("tolerations", None)
         relaxed_old.pop("tolerations", None)
-    if old_spec.get("nodeName") and spec.get("nodeName") != old_spec.get("nodeName"):
-        pass  # reported by the generic comparison below
-    elif not old_spec.get("nodeName"):
-        relaxed.pop("nodeName", None)
-        relaxed_old.pop("nodeName", None)
     if relaxed != relaxed_old:
         errs.forbidden(
             "spec",
@@ -578,9 +580,9 @@ def _service(errs: Errors, obj: dict) -> None:
             errs.required(f"{path}.name")
         name = port.get("name")
         if name:
-            if name in names:
+            if _hashable(name) in names:
                 errs.append(st.duplicate(f"{path}.name", name))
-            names.add(name)
+            names.add(_hashable(name))
         if "port" not in port:
             errs.required(f"{path}.port")
         else:
@@ -600,7 +602,7 @@ def _service(errs: Errors, obj: dict) -> None:
                 errs.forbidden(f"{path}.nodePort", "may not be used when `type` is 'ClusterIP'")
             elif not _is_int(node_port) or not 0 <= node_port <= 65535:
                 errs.invalid(f"{path}.nodePort", node_port, "must be between 1 and 65535, inclusive")
-        key = (port.get("port"), protocol)
+        key = _hashable([port.get("port"), protocol])
         if key in seen:
             errs.append(st.duplicate(path, {"port": port.get("port"), "protocol": protocol}))
         seen.add(key)

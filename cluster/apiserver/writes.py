@@ -18,7 +18,7 @@ from . import status as st
 from .defaults import apply_defaults, job_selector, qos_class
 from .meta import copy_json, decode, dig, encode, meta_of, new_uid, random_suffix, rfc3339, rv_of
 from .resources import api_version, etcd_key, group_resource, lookup, qualified_kind, resource_prefix
-from .schema import unknown_fields
+from .schema import go_type, type_errors, unknown_fields
 from .selectors import selector_string
 from .status import ApiError
 from .validation import validate, validate_status_update
@@ -178,25 +178,40 @@ class WritesMixin:
 
     # --- transforms: current object -> ("put" | "delete" | "noop", new object) ---------------------------------
     def _decode_body(self, op: dict, body: dict, kind: str | None = None) -> dict:
-        """Check apiVersion/kind of a body, and report unknown fields per fieldValidation."""
+        """What decoding does in kube-apiserver: check apiVersion and kind, the JSON types of
+        metadata and of the object's structure (400), and report unknown fields per
+        fieldValidation (Strict: 400, Warn: warnings). Returns the body with apiVersion and
+        kind set."""
         info = op["info"]
         expected_kind = kind or info["kind"]
         expected_version = api_version(info) if kind is None else {"Scale": "autoscaling/v1", "Binding": "v1", "Eviction": "policy/v1"}.get(kind, "v1")
+        handled = f'{expected_kind} in version "{expected_version.split("/")[-1]}" cannot be handled as a {expected_kind}'
+        for field in ("apiVersion", "kind"):
+            if field in body and body[field] is None:
+                del body[field]
+            elif field in body and not isinstance(body[field], str):
+                raise ApiError(st.bad_request(f"{handled}: json: cannot unmarshal {go_type(body[field])} into Go struct field {expected_kind}.{field} of type string"))
         body_kind, body_version = body.get("kind"), body.get("apiVersion")
         if body_version and body_version != expected_version:
             if not (kind == "Eviction" and body_version == "policy/v1beta1"):
                 raise ApiError(st.bad_request(f"the API version in the data ({body_version}) does not match the expected API version ({expected_version})"))
         if body_kind and body_kind != expected_kind:
-            raise ApiError(st.bad_request(f"{body_kind} in version \"{info['version']}\" cannot be handled as a {expected_kind}: the kind in the data does not match the expected kind"))
-        if not isinstance(body.get("metadata", {}), dict):
-            raise ApiError(st.bad_request(f"{expected_kind} in version \"{info['version']}\" cannot be handled as a {expected_kind}: metadata must be an object"))
+            raise ApiError(st.bad_request(f"{handled}: the kind in the data ({body_kind}) does not match the expected kind"))
+        problem = _metadata_type_error(body)
+        if problem is None and kind is None:
+            problems = type_errors(info["plural"], body)
+            problem = problems[0] if problems else None
+        if problem is not None:
+            self._emit_stage(op, "validation", False, f"decoding: {problem}", check="decode")
+            raise ApiError(st.bad_request(f"{handled}: {problem}"))
         if kind is None:
+            body["apiVersion"], body["kind"] = expected_version, expected_kind
             unknown = unknown_fields(info["plural"], body)
             if unknown:
                 text = ", ".join(f'unknown field "{u}"' for u in unknown)
                 if op["field_validation"] == "Strict":
                     self._emit_stage(op, "validation", False, f"strict decoding: {text}", check="fieldValidation")
-                    raise ApiError(st.bad_request(f"{expected_kind} in version \"{info['version']}\" cannot be handled as a {expected_kind}: strict decoding error: {text}"))
+                    raise ApiError(st.bad_request(f"{handled}: strict decoding error: {text}"))
                 if op["field_validation"] == "Warn":
                     op["warnings"] = [f'unknown field "{u}"' for u in unknown]
         return body
@@ -279,7 +294,7 @@ class WritesMixin:
         self._emit_stage(op, "validation", True, f"validation: {qualified_kind(info)} {meta.get('name')} is valid")
         self._quota_admission(op, obj, None)
         patch.record_managed_fields(obj, None, op.get("field_manager") or _default_manager(op), manager_operation, api_version(info), rfc3339(self.now),
-                                    fields=op.get("applied_paths") if manager_operation == "Apply" else None)
+                                    fields=op.get("applied_paths") if manager_operation == "Apply" else None, plural=info["plural"])
         return obj
 
     def _admission_defaults(self, op: dict, obj: dict) -> None:
@@ -377,7 +392,7 @@ class WritesMixin:
             raise ApiError(status)
         self._emit_stage(op, "validation", True, f"validation: {qualified_kind(info)} {meta.get('name')} is valid")
         self._quota_admission(op, obj, current)
-        patch.record_managed_fields(obj, current, op.get("field_manager") or _default_manager(op), operation, api_version(info), rfc3339(self.now))
+        patch.record_managed_fields(obj, current, op.get("field_manager") or _default_manager(op), operation, api_version(info), rfc3339(self.now), plural=info["plural"])
         return obj
 
     def _write_or_delete(self, op: dict, new: dict, current: dict):
@@ -472,7 +487,7 @@ class WritesMixin:
             self._emit_stage(op, "validation", False, status["message"], causes=len(errors))
             raise ApiError(status)
         self._emit_stage(op, "validation", True, f"validation: status of {op['name']} is valid")
-        patch.record_managed_fields(new, current, op.get("field_manager") or _default_manager(op), "Update", api_version(info), rfc3339(self.now), subresource="status")
+        patch.record_managed_fields(new, current, op.get("field_manager") or _default_manager(op), "Update", api_version(info), rfc3339(self.now), subresource="status", plural=info["plural"])
         return self._write_or_delete(op, new, current)
 
     def _scale_of(self, info: dict, obj: dict) -> dict:
@@ -510,7 +525,7 @@ class WritesMixin:
             new["metadata"]["generation"] = int(meta_of(current).get("generation") or 0) + 1
         self._emit_stage(op, "admission", True, f"admission: scale {info['kind']} {op['name']} to {replicas}")
         self._emit_stage(op, "validation", True, f"validation: {replicas} replicas is valid")
-        patch.record_managed_fields(new, current, op.get("field_manager") or _default_manager(op), "Update", api_version(info), rfc3339(self.now), subresource="scale")
+        patch.record_managed_fields(new, current, op.get("field_manager") or _default_manager(op), "Update", api_version(info), rfc3339(self.now), subresource="scale", plural=info["plural"])
         return self._write_or_delete(op, new, current)
 
     def _transform_finalize(self, op: dict, current, fresh: bool):
@@ -556,7 +571,7 @@ class WritesMixin:
         status["conditions"] = conditions
         self._emit_stage(op, "admission", True, f"binding: pod {op['name']} → node {node}")
         self._emit_stage(op, "validation", True, f"binding of {op['name']} to {node} is valid")
-        patch.record_managed_fields(new, current, op.get("field_manager") or _default_manager(op), "Update", "v1", rfc3339(self.now))
+        patch.record_managed_fields(new, current, op.get("field_manager") or _default_manager(op), "Update", "v1", rfc3339(self.now), plural="pods")
         return "put", new
 
     def _delete_options(self, op: dict, body: dict | None) -> dict:
@@ -731,3 +746,44 @@ def _default_manager(op: dict) -> str:
     return op["client"]
 
 
+
+
+_META_STRINGS = ("name", "generateName", "namespace", "resourceVersion", "uid", "creationTimestamp", "deletionTimestamp", "selfLink")
+
+
+def _metadata_type_error(body: dict) -> str | None:
+    """A JSON type error in metadata (what would fail to decode into ObjectMeta), or None.
+    Null fields are dropped, as decoding leaves them unset."""
+    if "metadata" not in body:
+        return None
+    meta = body["metadata"]
+    if meta is None:
+        del body["metadata"]
+        return None
+    if not isinstance(meta, dict):
+        return f"json: cannot unmarshal {go_type(meta)} into Go struct field .metadata of type v1.ObjectMeta"
+    for field in [f for f, v in meta.items() if v is None]:
+        del meta[field]
+    for field in _META_STRINGS:
+        if field in meta and not isinstance(meta[field], str):
+            return f"json: cannot unmarshal {go_type(meta[field])} into Go struct field ObjectMeta.metadata.{field} of type string"
+    for field in ("generation", "deletionGracePeriodSeconds"):
+        if field in meta and (isinstance(meta[field], bool) or not isinstance(meta[field], int)):
+            return f"json: cannot unmarshal {go_type(meta[field])} into Go struct field ObjectMeta.metadata.{field} of type int64"
+    for field in ("labels", "annotations"):
+        if field in meta:
+            value = meta[field]
+            if not isinstance(value, dict):
+                return f"json: cannot unmarshal {go_type(value)} into Go struct field ObjectMeta.metadata.{field} of type map[string]string"
+            for item in value.values():
+                if not isinstance(item, str):
+                    return f"json: cannot unmarshal {go_type(item)} into Go struct field ObjectMeta.metadata.{field} of type string"
+    if "finalizers" in meta:
+        value = meta["finalizers"]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return "json: cannot unmarshal into Go struct field ObjectMeta.metadata.finalizers of type []string"
+    if "ownerReferences" in meta:
+        value = meta["ownerReferences"]
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            return "json: cannot unmarshal into Go struct field ObjectMeta.metadata.ownerReferences of type []v1.OwnerReference"
+    return None

@@ -33,7 +33,7 @@ from . import admission, rbac
 from . import status as st
 from .cache import WatchCache
 from .feed import EtcdFeedMixin
-from .meta import is_json_safe
+from .meta import dig, is_json_safe
 from .reads import ReadsMixin
 from .resources import REGISTRY, etcd_key, group_resource, lookup, subresource
 from .selectors import SelectorError, check_fields, parse_fields, parse_labels
@@ -236,13 +236,19 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
             self._emit_stage(op, "request", False, f"malformed request: {err.status['message']}")
             self._reply_error(op, err.status, "request")
             return
-        self._emit_stage(op, "request", True, f"{self.name} receives {self._describe(op)} from {source}")
+        self._emit_stage(op, "request", True, f"{self.name} receives {self._describe(op)} from {source}", **self._request_facts(op))
         if self.phase != "ready":
             op["stage"] = "waiting"
             self.gated.append(key)
             self.emit("api.wait", f"{self.name} holds {self._describe(op)}: its watch cache is still {self.phase}", target=source, request=key)
             return
         self._admit_request(op)
+
+    @staticmethod
+    def _request_facts(op: dict) -> dict:
+        """What the request inspector shows of a request (small: no bodies)."""
+        info = op["info"]
+        return {"verb": op["verb"], "group": info["group"], "resource": info["plural"], "subresource": op["sub"], "namespace": op["namespace"], "name": op["name"]}
 
     def _describe(self, op: dict) -> str:
         info = op.get("info")
@@ -484,14 +490,18 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
         if op.get("loopback"):
             self._loopback_done(op, code, body)
             return
-        self._send_response(op["client"], op["id"], code, body, key=key, stage=op.get("stage"), **extra)
+        facts = {}
+        if code < 300 and op.get("etcd_key") and isinstance(body, dict):
+            # A write: the etcd key it touched and the revision it produced (request inspector).
+            facts = {"key": op["etcd_key"], "rv": dig(body, "metadata", "resourceVersion")}
+        self._send_response(op["client"], op["id"], code, body, key=key, stage=op.get("stage"), facts=facts, **extra)
 
     def _reply_error(self, op: dict, status: dict, stage: str) -> None:
         op["stage"] = stage
         op["rejected_by"] = stage
         self._reply(op, status["code"], status)
 
-    def _send_response(self, client: str, rid, code: int, body, *, key: str, stage: str | None, **extra) -> None:
+    def _send_response(self, client: str, rid, code: int, body, *, key: str, stage: str | None, facts: dict | None = None, **extra) -> None:
         self.counters["responses"] += 1
         payload = {"id": rid, "code": code}
         if body is not None:
@@ -504,6 +514,8 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
         if failed:
             data["reason"] = reason
             data["rejected_by"] = stage
+        if facts:
+            data.update(facts)
         self.emit("api.response", summary, target=client, **data)
         self.send(client, "api.response", payload, summary=summary, info={"request": key, "code": code})
 
@@ -536,7 +548,7 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
         op = {"key": key, "client": self.name, "id": rid, "stage": "request", "started": self.now, "loopback": True, "purpose": purpose}
         self.ops[key] = op
         self._parse(op, payload)
-        self._emit_stage(op, "request", True, f"{self.name} (loopback) sends itself {self._describe(op)}")
+        self._emit_stage(op, "request", True, f"{self.name} (loopback) sends itself {self._describe(op)}", **self._request_facts(op))
         self._admit_request(op)
 
     def _loopback_done(self, op: dict, code: int, body) -> None:

@@ -22,6 +22,11 @@ def test_every_stage_is_an_event():
     assert kinds.index("api.authn") < kinds.index("api.authz") < kinds.index("api.admission") < kinds.index("api.validation") < kinds.index("api.etcd")
     response = [e for e in h.sim.log.events if e["kind"] == "api.response" and e["data"]["request"] == f"client#{rid}"]
     assert response[0]["data"]["code"] == 201
+    assert response[0]["data"]["key"] == "/registry/pods/default/staged"
+    assert response[0]["data"]["rv"] == h.client.responses[rid]["body"]["metadata"]["resourceVersion"]
+    request = [e for e in h.sim.log.events if e["kind"] == "api.request" and e["data"]["request"] == f"client#{rid}"][0]
+    assert {k: request["data"][k] for k in ("verb", "group", "resource", "namespace", "name")} == {
+        "verb": "create", "group": "", "resource": "pods", "namespace": "default", "name": None}
 
 
 def test_anonymous_and_token_users():

@@ -144,6 +144,9 @@ class EtcdFeedMixin:
         if isinstance(payload.get("revision"), int) and events:
             self.cache.advance(payload["revision"])
         self._wake_waiters()
+        if payload.get("progress") and self.fresh_waiters:
+            # The member is behind what a waiting read needs: ask again (once per round trip).
+            self._request_progress()
 
     def _on_cache_event(self, event: tuple) -> None:
         rev, plural, kind, key, obj, _prev = event

@@ -197,3 +197,15 @@ def test_list_with_a_future_resource_version_times_out():
     r = h.list("configmaps", namespace="default", query={"resourceVersion": str(future)})
     assert r["code"] == 504
     assert r["body"]["message"] == f"Timeout: Too large resource version: {future}, current: {h.server.cache.revision}"
+
+
+def test_consistent_list_after_writes_outside_the_registry():
+    """etcd's revision moves with keys the API server does not watch (an etcdctl user):
+    progress notifications, not events, bring the cache up to it."""
+    h = Harness()
+    for i in range(3):
+        h.client.send(h.server.member, "etcd.request", {"id": f"raw{i}", "op": "put", "key": f"/other/{i}", "value": "x"})
+    h.run(0.5)
+    listed = h.list("configmaps", namespace="default")
+    assert listed["code"] == 200
+    assert int(listed["body"]["metadata"]["resourceVersion"]) >= h.etcd_value("/other/2")["mod_revision"]

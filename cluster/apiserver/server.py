@@ -72,8 +72,9 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
         compaction_interval_us: int = 300 * SECOND,
         service_cidr: str = "10.96.0.0/12",
         kubelet_endpoint: str | None = None,
+        host: str | None = None,
     ):
-        super().__init__(sim, name)
+        super().__init__(sim, name, host=host)
         if not members:
             raise ValueError("the API server needs at least one etcd member")
         self.members = list(members)

@@ -17,8 +17,8 @@ import pickle
 from dataclasses import asdict, dataclass
 
 from . import commands as check
-from .clients import kubectl
 from .apiserver import build_apiserver
+from .clients import kubectl
 from .clients.etcdctl import EtcdCtl
 from .commands import CommandError
 from .etcd import build_members, etcd_view

@@ -7,8 +7,8 @@ first), and helpers to create clusters over REST and to run real kubectl against
         server.kubectl(name, "version", binary=KUBECTL_129)
 
 Two servers, each started once per session and only when a test asks for it:
-  server       tests.kubectl.asgi: the real application (kubectl -> command -> KubeClient ->
-               kube-apiserver -> etcd), with `rbac-*` clusters built with RBAC on;
+  server       dashboard.asgi: the real application (kubectl -> command -> KubeClient ->
+               kube-apiserver -> etcd);
   fake_server  tests.kubectl.fake_asgi: the same HTTP layer over a stand-in API server.
 """
 
@@ -64,6 +64,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         var = tmp / "var"
         var.mkdir()
+        self.temporary: list[str] = []
         self.home = tmp / "home"
         self.home.mkdir()
         self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", "CLUSTERSCOPE_VAR": str(var), "CLUSTERSCOPE_DEMO": "demo",
@@ -107,21 +108,46 @@ class Server:
             raise AssertionError(f"{method} {path} -> {code} {raw[:500]!r}")
         return json.loads(raw) if raw else None
 
-    def cluster(self, prefix: str = "k", *, speed: float = 50, profile: str = "realistic", paused: bool = False, nodes: int = 0, seed: int = 1, ready: bool = True) -> str:
+    def cluster(self, prefix: str = "k", *, speed: float = 50, profile: str = "realistic", paused: bool = False, nodes: int = 0, seed: int = 1,
+                rbac: bool = False, ready: bool = True, keep: bool = False) -> str:
+        """A new cluster. Clusters run until deleted and share the server's CPU, so one made
+        inside a test is deleted after it (the autouse fixture below) unless `keep` (then its
+        module fixture deletes it)."""
         name = f"{prefix}-{next(_names)}"
-        self.rest("POST", "/api/clusters", {"name": name, "speed": speed, "profile": profile, "paused": paused, "nodes": nodes, "seed": seed})
+        if not keep:
+            self.temporary.append(name)
+        body = {"name": name, "speed": speed, "profile": profile, "paused": paused, "nodes": nodes, "seed": seed}
+        if rbac:
+            body["rbac"] = True
+        self.rest("POST", "/api/clusters", body)
         if ready and not paused:
             self.wait_ready(name)
         return name
 
+    def delete(self, name: str) -> None:
+        self.request("DELETE", f"/api/clusters/{name}")
+
     def wait_ready(self, name: str, seconds: float = 20) -> None:
-        """Until the API server answers a list (it boots: elects etcd, lists, bootstraps)."""
+        """Until the API server answers a list (it boots: elects etcd, lists, bootstraps); any
+        answer of its own counts (an RBAC cluster answers 403)."""
         deadline = time.monotonic() + seconds
         while True:
             code, _, _ = self.request("GET", f"/k8s/{name}/api/v1/namespaces/default/configmaps?timeout=5s")
-            if code == 200 or time.monotonic() > deadline:
+            if code not in (503, 504) or time.monotonic() > deadline:
                 return
             time.sleep(0.1)
+
+    def wait_compacted(self, name: str, seconds: float = 30) -> None:
+        """Until resourceVersion 1 is too old (410): the API server compacts etcd every 300
+        virtual seconds, and only then is the start of history gone."""
+        deadline = time.monotonic() + seconds
+        while True:
+            code, _, _ = self.request("GET", f"/k8s/{name}/api/v1/namespaces/default/pods?resourceVersion=1&resourceVersionMatch=Exact&timeout=5s")
+            if code == 410:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"resourceVersion 1 of {name} was not compacted within {seconds}s (last answer {code})")
+            time.sleep(0.2)
 
     def summary(self, name: str) -> dict:
         return self.rest("GET", f"/api/clusters/{name}")
@@ -146,7 +172,7 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    srv = Server("tests.kubectl.asgi:application", tmp_path_factory.mktemp("kube-server"))
+    srv = Server("dashboard.asgi:application", tmp_path_factory.mktemp("kube-server"))
     yield srv
     srv.stop()
 
@@ -156,6 +182,16 @@ def fake_server(tmp_path_factory):
     srv = Server("tests.kubectl.fake_asgi:application", tmp_path_factory.mktemp("kube-fake"))
     yield srv
     srv.stop()
+
+
+@pytest.fixture(autouse=True)
+def _delete_temporary_clusters(request):
+    yield
+    for fixture in ("server", "fake_server"):
+        if fixture in request.fixturenames:
+            srv = request.getfixturevalue(fixture)
+            while srv.temporary:
+                srv.delete(srv.temporary.pop())
 
 
 class LineReader:

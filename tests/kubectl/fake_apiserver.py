@@ -8,6 +8,7 @@ bounded history of changes for watches (older RVs get ERROR 410), Tables with NA
 
 import copy
 
+from cluster.clients.kubectl import KubeClient
 from cluster.cluster import Cluster
 from cluster.kernel import SECOND, Component
 
@@ -167,6 +168,8 @@ def merge(target, patch):
 
 
 class FakeCluster(Cluster):
+    """kubectl and the stand-in API server only: no etcd, no real API server."""
+
     def _build(self):
-        super()._build()
+        self.sim.add(KubeClient(self.sim))
         self.sim.add(FakeApiServer(self.sim))

@@ -18,7 +18,9 @@ TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as
 
 @pytest.fixture(scope="module")
 def cluster(fake_server):
-    return fake_server.cluster("http")
+    name = fake_server.cluster("http", keep=True)
+    yield name
+    fake_server.delete(name)
 
 
 def get_json(srv, path, accept="application/json"):
@@ -148,7 +150,7 @@ BAD_REQUESTS = [
 ]
 
 
-@pytest.mark.parametrize("method, path, body, content_type, code", BAD_REQUESTS, ids=lambda v: v if isinstance(v, str) else None)
+@pytest.mark.parametrize("method, path, body, content_type, code", BAD_REQUESTS, ids=[f"{i}-{r[0]}-{r[4]}" for i, r in enumerate(BAD_REQUESTS)])
 def test_malformed_requests_get_a_status_and_change_nothing(fake_server, cluster, method, path, body, content_type, code):
     before = fake_server.summary(cluster)["counts"]["commands"]
     headers = {"Content-Type": content_type} if content_type else {}

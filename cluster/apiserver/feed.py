@@ -107,7 +107,7 @@ class EtcdFeedMixin:
     def _watch_registry(self, start: int) -> None:
         self.next_watch_id += 1
         member = self.member
-        self.etcd_watch = {"id": self.next_watch_id, "member": member, "start": start, "state": "creating", "progress_deadline": None}
+        self.etcd_watch = {"id": self.next_watch_id, "member": member, "start": start, "state": "creating", "progress_deadline": None, "seq": 0}
         self.emit("api.etcd_watch", f"{self.name} watches {REGISTRY} on {member} from revision {start}", target=member, watch_id=self.next_watch_id, start_revision=start)
         self.send(member, "etcd.watch", {"watch_id": self.next_watch_id, "key": REGISTRY, "prefix": True, "start_revision": start},
                   summary=f"{self.name} → {member}: watch {REGISTRY} from revision {start}")
@@ -117,6 +117,14 @@ class EtcdFeedMixin:
         if not isinstance(payload, dict) or watch is None or payload.get("watch_id") != watch["id"] or source != watch["member"]:
             return
         watch["progress_deadline"] = None
+        # The member numbers a stream's messages: a gap means the network lost one, and the
+        # events in it would be silently missing from the cache. Resume from what we have.
+        seq = payload.get("seq")
+        if isinstance(seq, int) and not isinstance(seq, bool):
+            if seq != watch["seq"] + 1:
+                self._etcd_watch_broken(f"message {watch['seq'] + 1} of the watch stream was lost")
+                return
+            watch["seq"] = seq
         if payload.get("canceled"):
             error = payload.get("error")
             if error == "compacted":

@@ -63,7 +63,9 @@ replays. The owner routes three kernel entries and calls start/stop:
 
 Reading the cache: `informer.get(key)`, `get_by(ns, name)`, `list(namespace=None)` (sorted by key),
 `by_index("node", "node-1")`, `keys()`, `synced`; `api.synced()` is true once every informer has
-listed (wait for it before acting on an empty cache). Built-in indexes: namespace, node
+listed. Queues hold their keys until then (client-go's WaitForCacheSync), so a sync never acts
+on a cache that is still empty. `api.stop(keep_requests=True)` stops informers and queues but
+lets plain requests finish (a controller-manager stepping down still hears its lease answer). Built-in indexes: namespace, node
 (spec.nodeName), owner (every ownerReference uid), controller (the controller's uid), uid;
 `register_index(name, function)` adds one (at import time).
 

@@ -103,18 +103,29 @@ class ApiClient:
             self.queues[name].start()
         self.owner.set_timer(self.health_interval_us, "client.health", self.run)
 
-    def stop(self) -> None:
+    def stop(self, keep_requests: bool = False) -> None:
         """Forget caches, watches, queues and requests in flight (a crash, or giving up leadership).
-        Informer and queue definitions stay, so start() brings everything back."""
+        Informer and queue definitions stay, so start() brings everything back. With
+        keep_requests, plain requests (not an informer's, not a queue round's) stay pending:
+        a leader that steps down still hears how its lease update went."""
         self.running = False
         self.run += 1
         for name in sorted(self.informers):
             self.informers[name].stop()
         for name in sorted(self.queues):
             self.queues[name].stop()
-        self.pending = {}
+        if keep_requests:
+            self.pending = {rid: r for rid, r in self.pending.items() if r["then"] != "@informer" and not r.get("owner_of")}
+        else:
+            self.pending = {}
         self.watches = {}
         self.current = None
+
+    def on_informer_synced(self) -> None:
+        """An informer finished its first list: once all have, the queues may run."""
+        if self.synced():
+            for name in sorted(self.queues):
+                self.queues[name]._kick()
 
     def synced(self) -> bool:
         """Every informer has listed once (client-go's WaitForCacheSync)."""
@@ -233,6 +244,7 @@ class ApiClient:
                 queue = self.queues.get(owner_of[0])
                 if queue is not None:
                     code = response.get("code", 0)
+                    # stale rounds (before a stop) are ignored by the queue's run check
                     queue.request_done(owner_of[1], owner_of[2], failed=code >= 400 and code not in record["ok"])
 
     # --- kernel entries, routed by the owner ----------------------------------------------------------

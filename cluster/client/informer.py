@@ -249,6 +249,8 @@ class Informer:
                                    f"{self.client.owner.name} re-listed {self.label} at resourceVersion {self.rv}: {counts['added']} new, {counts['updated']} changed, {counts['deleted']} gone",
                                    target=self.client.server, resource=self.resource, rv=self.rv, reason=self.list_reason, **counts)
         self._watch()
+        if first:
+            self.client.on_informer_synced()
         if first and self.resync_us:
             self.client.owner.set_timer(self.resync_us, "client.resync", [self.name, self.resync_token])
 

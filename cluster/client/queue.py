@@ -14,7 +14,8 @@ not listed in `ok`, fails the round). A round fails as well when sync returns Fa
 raises. A failed key comes back after its back-off; a successful round forgets its failures.
 
 The queue wakes itself with the owner's timers ("client.queue", "client.queue_wait"), so the
-owner only routes `on_timer` to its ApiClient (see cluster/client/__init__.py).
+owner only routes `on_timer` to its ApiClient (see cluster/client/__init__.py). Keys wait in
+the queue until every informer of the client has listed once (WaitForCacheSync).
 """
 
 from ..kernel import MILLISECOND, SECOND
@@ -97,7 +98,8 @@ class WorkQueue:
 
     # --- processing --------------------------------------------------------------------------------------
     def _kick(self) -> None:
-        if self.active and not self.kick_pending and self.queue and len(self.processing) < self.workers:
+        # Like client-go's WaitForCacheSync: nothing is processed before every informer has listed.
+        if self.active and not self.kick_pending and self.queue and len(self.processing) < self.workers and self.client.synced():
             self.kick_pending = True
             self.client.owner.set_timer(0, "client.queue", [self.name, self.run])
 
@@ -105,7 +107,7 @@ class WorkQueue:
         if run != self.run:
             return
         self.kick_pending = False
-        while self.active and self.queue and len(self.processing) < self.workers:
+        while self.active and self.queue and len(self.processing) < self.workers and self.client.synced():
             key = self.queue.pop(0)
             self.dirty.discard(key)
             self.processing[key] = 0

@@ -136,7 +136,10 @@ def server(tmp_path_factory):
     shutil.rmtree(var_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running while it is
+# open, and async tests collected after the browser tests (Channels, pytest-asyncio) would
+# then find "a running event loop" and fail.
+@pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():

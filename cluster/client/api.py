@@ -144,6 +144,16 @@ class ApiClient:
         low, high = self.watch_timeout_range_s
         return low if high <= low else self.owner.stream("watch-timeout").randint(low, high)
 
+    def caught_up(self, resource: str, rv: int) -> bool:
+        """Every informer of `resource` has seen resourceVersion rv (true when there is none)."""
+        return all(inf.rv >= rv for inf in self.informers.values() if inf.resource == resource and inf.state != "idle")
+
+    def informer_advanced(self, resource: str) -> None:
+        for name in sorted(self.queues):
+            queue = self.queues[name]
+            if queue.settling:
+                queue.settle(resource)
+
     def saw_rv(self, rv: int) -> None:
         if rv > self.high_rv:
             self.high_rv = rv
@@ -245,7 +255,13 @@ class ApiClient:
                 if queue is not None:
                     code = response.get("code", 0)
                     # stale rounds (before a stop) are ignored by the queue's run check
-                    queue.request_done(owner_of[1], owner_of[2], failed=code >= 400 and code not in record["ok"])
+                    write = None
+                    payload = record["payload"]
+                    if code < 300 and payload["verb"] in ("create", "update", "patch") and isinstance(body, dict):
+                        rv = (body.get("metadata") or {}).get("resourceVersion") if isinstance(body.get("metadata"), dict) else None
+                        if isinstance(rv, str) and rv.isdigit() and body.get("kind") not in ("Status", "Scale"):
+                            write = [payload["resource"], int(rv)]
+                    queue.request_done(owner_of[1], owner_of[2], failed=code >= 400 and code not in record["ok"], write=write)
 
     # --- kernel entries, routed by the owner ----------------------------------------------------------
     def handle_message(self, msg) -> bool:
@@ -314,6 +330,10 @@ class ApiClient:
             queue = self.queues.get(data[0])
             if queue is not None:
                 queue.on_kick(data[1])
+        elif tag == "client.queue_settle":
+            queue = self.queues.get(data[0])
+            if queue is not None:
+                queue.on_settle_timeout(data[1], data[2])
         elif tag == "client.queue_wait":
             queue = self.queues.get(data[0])
             if queue is not None:

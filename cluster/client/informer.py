@@ -249,6 +249,7 @@ class Informer:
                                    f"{self.client.owner.name} re-listed {self.label} at resourceVersion {self.rv}: {counts['added']} new, {counts['updated']} changed, {counts['deleted']} gone",
                                    target=self.client.server, resource=self.resource, rv=self.rv, reason=self.list_reason, **counts)
         self._watch()
+        self.client.informer_advanced(self.resource)
         if first:
             self.client.on_informer_synced()
         if first and self.resync_us:
@@ -318,6 +319,7 @@ class Informer:
             self.rv = max(self.rv, rv)
             self.client.saw_rv(rv)
         if kind == "BOOKMARK":
+            self.client.informer_advanced(self.resource)
             return
         key = key_of(obj)
         if kind == "DELETED":
@@ -327,6 +329,7 @@ class Informer:
         elif kind in ("ADDED", "MODIFIED"):
             old = self._store(key, obj)
             self._notify("add" if old is None else "update", obj, old)
+        self.client.informer_advanced(self.resource)
 
     def on_watch_end(self) -> None:
         """The server ended the watch (timeoutSeconds): watch again from where we are, no list."""

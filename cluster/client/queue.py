@@ -12,6 +12,10 @@ send API requests through the owner's ApiClient with `queue=` and `key=`; the ke
 *processing* until the last of those requests is answered (a failed one, code >= 400 and
 not listed in `ok`, fails the round). A round fails as well when sync returns False or
 raises. A failed key comes back after its back-off; a successful round forgets its failures.
+After a round whose writes were answered (resourceVersion N), the key *settles*: an add
+marks it dirty but it is not taken again until the informers of the written resource have
+reached N (or SETTLE_MAX_US passed), so a sync never acts on a cache older than its own
+writes (what expectations do in client-go for creates; this covers every write).
 
 The queue wakes itself with the owner's timers ("client.queue", "client.queue_wait"), so the
 owner only routes `on_timer` to its ApiClient (see cluster/client/__init__.py). Keys wait in
@@ -19,6 +23,8 @@ the queue until every informer of the client has listed once (WaitForCacheSync).
 """
 
 from ..kernel import MILLISECOND, SECOND
+
+SETTLE_MAX_US = 5 * SECOND  # a key waits at most this long for its writes to show in the cache
 
 
 class WorkQueue:
@@ -41,6 +47,8 @@ class WorkQueue:
         self.round_failed: dict[str, bool] = {}  # key -> did this round fail so far
         self.failures: dict[str, int] = {}  # key -> consecutive failed rounds (back-off exponent)
         self.waiting: dict[str, int] = {}  # key -> virtual time it is added again
+        self.settling: dict[str, list] = {}  # key -> [[resource, rv], ...] its answered writes not yet in the cache
+        self.round_writes: dict[str, list] = {}
         self.kick_pending = False
         self.run = getattr(self, "run", 0) + 1  # stale timers from an earlier run are ignored
         self.active = False
@@ -68,7 +76,7 @@ class WorkQueue:
         if key in self.dirty:
             return
         self.dirty.add(key)
-        if key in self.processing:
+        if key in self.processing or key in self.settling:
             return
         self.queue.append(key)
         self._kick()
@@ -138,9 +146,11 @@ class WorkQueue:
         if run == self.run and key in self.processing:
             self.processing[key] += 1
 
-    def request_done(self, key: str, run: int, failed: bool) -> None:
+    def request_done(self, key: str, run: int, failed: bool, write: list | None = None) -> None:
         if run != self.run or key not in self.processing:
             return
+        if write is not None:
+            self.round_writes.setdefault(key, []).append(write)
         self.processing[key] -= 1
         if failed:
             self.round_failed[key] = True
@@ -150,21 +160,46 @@ class WorkQueue:
     def _done(self, key: str) -> None:
         self.processing.pop(key, None)
         failed = self.round_failed.pop(key, False)
+        writes = [w for w in self.round_writes.pop(key, []) if not self.client.caught_up(w[0], w[1])]
+        if writes and not failed:
+            # Read your writes: the key is not synced again until the informers show what
+            # this round wrote (else it would act on a cache that predates its own writes).
+            self.settling[key] = writes
+            self.client.owner.set_timer(SETTLE_MAX_US, "client.queue_settle", [self.name, key, self.run])
         if failed:
             delay = self.add_rate_limited(key)
             self.client.owner.emit(f"{self.event_prefix}.retry", f"{self.label} {key}: failed, retrying in {_duration(delay)} (failure {self.failures[key]})",
                                    controller=self.label, key=key, failures=self.failures[key], delay=delay / SECOND)
         else:
             self.forget(key)
-        if key in self.dirty:
+        if key in self.dirty and key not in self.settling:
             self.queue.append(key)
         self._kick()
+
+    def settle(self, resource: str) -> None:
+        """An informer of `resource` moved on: release keys whose writes it now shows."""
+        for key in sorted(self.settling):
+            writes = [w for w in self.settling[key] if not (w[0] == resource and self.client.caught_up(w[0], w[1]))]
+            if writes:
+                self.settling[key] = writes
+            else:
+                self._release(key)
+
+    def on_settle_timeout(self, key: str, run: int) -> None:
+        if run == self.run and key in self.settling:
+            self._release(key)
+
+    def _release(self, key: str) -> None:
+        del self.settling[key]
+        if key in self.dirty and key not in self.processing and key not in self.queue:
+            self.queue.append(key)
+            self._kick()
 
     # --- view ---------------------------------------------------------------------------------------------
     def view(self) -> dict:
         return {
             "name": self.name, "label": self.label, "depth": len(self.queue), "queued": self.queue[:20],
-            "processing": sorted(self.processing), "waiting": len(self.waiting),
+            "processing": sorted(self.processing), "waiting": len(self.waiting), "settling": sorted(self.settling)[:20],
             "retries": {k: v for k, v in sorted(self.failures.items())[:20]}, "processed": self.processed, "last_key": self.last_key,
         }
 

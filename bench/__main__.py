@@ -3,10 +3,10 @@
 import platform
 import sys
 
-from . import kernel
+from . import apiserver, kernel
 from .table import render
 
-BENCHMARKS = {"kernel": kernel.run}
+BENCHMARKS = {"kernel": kernel.run, "apiserver": apiserver.run}
 
 
 def main(argv: list[str]) -> int:

@@ -18,7 +18,15 @@ A request's life:
        │            └─(watch: true)─▶ watching ──api.watch_end──▶ ended
        │                                 └──cancel──▶ cancelled
        ├─dropped on the way (the API server never saw it)──▶ failed (503)
+       ├─the API server went down meanwhile (connection reset)▶ failed (503) / a watch: ended
        └─no answer within EXPIRE_US of virtual time────────▶ failed (504)
+
+Connections. Real kubectl holds a TCP connection to the API server; when that process dies,
+the connection resets and kubectl's request fails (a watch ends) at once instead of waiting.
+The kubectl component models that: each request remembers the API server's incarnation (its
+kernel `epoch`, which grows on every crash and restart) and, while requests are open, a
+timer checks every CONNECTION_CHECK_US whether that process is still the one it talked to.
+A network partition does not reset connections (TCP would wait), so it is not checked here.
 
 Finished requests are remembered for callers to read and forgotten oldest first, after
 KEEP_FINISHED more have finished: reading never changes state, so what is kept depends only
@@ -50,6 +58,7 @@ from ..kernel import SECOND, Component
 ENDPOINT = "kubectl"
 APISERVER = "kube-apiserver"
 EXPIRE_US = 60 * SECOND  # the real API server's request timeout
+CONNECTION_CHECK_US = 1 * SECOND  # how soon a reset connection is noticed
 KEEP_FINISHED = 1000  # finished requests remembered for readers (oldest forgotten first)
 MAX_BUFFERED = 5000  # watch events or log chunks held for a reader that has not drained
 
@@ -229,6 +238,7 @@ class KubeClient(Component):
         self.requests: dict[int, dict] = {}  # id -> {"request", "state", "response", "sent", "received", "ended"}
         self.finished: list[int] = []  # ids in the order they finished
         self.streams: dict[int, dict] = {}  # id -> {"items": [...], "overflowed": bool}; unhashed
+        self.checking = False  # a connection check is scheduled
 
     # --- requests ---------------------------------------------------------------------
     def submit(self, request: dict) -> int:
@@ -236,7 +246,9 @@ class KubeClient(Component):
         rid = self.next_id
         payload = dict(request, id=rid)
         payload.setdefault("user", None)
-        self.requests[rid] = {"request": payload, "state": "pending", "response": None, "sent": self.now, "received": 0, "ended": None}
+        peer = self.sim.components.get(self.apiserver)
+        self.requests[rid] = {"request": payload, "state": "pending", "response": None, "sent": self.now, "received": 0, "ended": None,
+                              "peer_epoch": None if peer is None else peer.epoch}
         if request["verb"] == "watch" or (request.get("subresource") == "log" and request.get("query", {}).get("follow")):
             self.streams[rid] = {"items": [], "overflowed": False}
         if self.apiserver not in self.sim.components:  # no API server in this cluster (yet): fail now, not after EXPIRE_US
@@ -244,6 +256,9 @@ class KubeClient(Component):
             self._finish(self.requests[rid], "failed")
             return rid
         self.set_timer(EXPIRE_US, "expire", rid)
+        if not self.checking:
+            self.checking = True
+            self.set_timer(CONNECTION_CHECK_US, "connections")
         method, path = HTTP_METHOD[request["verb"]], request_path(request)
         shown = path + ("?watch=true" if request["verb"] == "watch" else "")
         self.send(self.apiserver, "api.request", payload, summary=f"kubectl → {self.apiserver}: {method} {shown}",
@@ -297,10 +312,33 @@ class KubeClient(Component):
             stream["items"].append(item)
 
     def on_timer(self, tag: str, data) -> None:
+        if tag == "connections":
+            self._check_connections()
+            return
         entry = self.requests.get(data) if tag == "expire" else None
         if entry is not None and entry["state"] == "pending":
             entry["response"] = status_body(504, "Timeout", f"the API server did not answer within {EXPIRE_US // SECOND} virtual seconds")
             self._finish(entry, "failed")
+
+    def _check_connections(self) -> None:
+        self.checking = False
+        peer = self.sim.components.get(self.apiserver)
+        still_open = False
+        for rid in sorted(self.requests):
+            entry = self.requests[rid]
+            if entry["state"] not in ("pending", "watching"):
+                continue
+            if peer is not None and peer.alive and peer.epoch == entry["peer_epoch"]:
+                still_open = True
+            elif entry["state"] == "pending":
+                entry["response"] = status_body(503, "ServiceUnavailable", f"the connection to {self.apiserver} was reset: it went down while the request was "
+                                                "in progress (a write may or may not have taken effect)")
+                self._finish(entry, "failed")
+            else:
+                self._finish(entry, "ended")  # the stream breaks; the HTTP layer ends it
+        if still_open:
+            self.checking = True
+            self.set_timer(CONNECTION_CHECK_US, "connections")
 
     def on_undeliverable(self, msg, reason: str) -> None:
         if msg.kind != "api.request":

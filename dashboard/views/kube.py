@@ -165,7 +165,7 @@ async def _serve(handle, name: str, parsed: kube_requests.KubeRequest) -> HttpRe
     headers = {}
     warnings = answer.get("warnings")
     if isinstance(warnings, list) and warnings:
-        headers["Warning"] = ", ".join('299 - "' + str(w).replace('"', "'").replace("\n", " ")[:512] + '"' for w in warnings[:10])
+        headers["Warning"] = ", ".join(_warning(w) for w in warnings[:20])
     if "text" in answer and answer.get("body") is None:
         response = HttpResponse(str(answer["text"]).encode(), status=code, content_type="text/plain")
     else:
@@ -231,6 +231,13 @@ class _StreamGuard:
             services.run_command(name=self.name, command={"type": "kube", "verb": "cancel", "watch": self.rid})
         except CommandError:
             pass
+
+
+def _warning(text) -> str:
+    """One RFC 7234 warning value as kube-apiserver writes it: `299 - "text"`, the text's
+    quotes and backslashes escaped, no line breaks (a header cannot hold them)."""
+    text = " ".join(str(text).split())[:1024].replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{text}"'
 
 
 def _line(item: dict) -> bytes:

@@ -137,9 +137,10 @@ class Server:
                 return
             time.sleep(0.1)
 
-    def wait_compacted(self, name: str, seconds: float = 30) -> None:
+    def wait_compacted(self, name: str, seconds: float = 60) -> None:
         """Until resourceVersion 1 is too old (410): the API server compacts etcd every 300
-        virtual seconds, and only then is the start of history gone."""
+        virtual seconds (what it saw an interval earlier), and only then is the start of
+        history gone: 600 virtual seconds, a few wall seconds at speed 100."""
         deadline = time.monotonic() + seconds
         while True:
             code, _, _ = self.request("GET", f"/k8s/{name}/api/v1/namespaces/default/pods?resourceVersion=1&resourceVersionMatch=Exact&timeout=5s")

@@ -143,6 +143,23 @@ def test_failures_on_the_way():
         assert none["code"] == 503
 
 
+def test_a_crash_of_the_api_server_resets_its_connections():
+    cluster = make()
+    watch_id, _ = answer(cluster, kube("watch"))
+    slow = cluster.command(kube("deletecollection"))["id"]  # the stand-in never answers: it stays pending
+    cluster.advance(10 * MILLISECOND)
+    cluster.command({"type": "fault", "action": "crash", "target": "kube-apiserver"})
+    cluster.advance(kubectl.CONNECTION_CHECK_US + MILLISECOND)
+    client = cluster.sim.components["kubectl"]
+    assert client.state_of(watch_id) == "ended" and client.drain(watch_id)[1] is True
+    failed = client.result(slow)
+    assert failed["code"] == 503 and "connection to kube-apiserver was reset" in failed["body"]["message"]
+    cluster.command({"type": "fault", "action": "restart", "target": "kube-apiserver"})
+    _, again = answer(cluster, kube("list"))
+    assert again["code"] == 200
+    assert client.checking is False  # nothing open: no timer keeps running
+
+
 def test_finished_requests_are_forgotten_oldest_first(monkeypatch):
     monkeypatch.setattr(kubectl, "KEEP_FINISHED", 3)
     cluster = make()

@@ -61,7 +61,7 @@ def owned_pod(name: str, node: str, app: str = "owned") -> str:
 
 @pytest.fixture(scope="module")
 def cluster(server):
-    name = server.cluster("e2e", keep=True)
+    name = server.cluster("e2e", keep=True, speed=100)
     (server.tmp / "manifest.yaml").write_text(MANIFEST)
     yield name
     server.delete(name)
@@ -261,6 +261,12 @@ def test_error_paths_print_kubectl_messages(server, cluster):
     invalid = run(server, cluster, "create", "-f", "-", stdin=bad, check=False)
     assert invalid.returncode == 1 and invalid.stderr.startswith('The Pod "Bad_Name" is invalid: \n* metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain')
     assert "* spec.containers: Required value" in invalid.stderr
+    unknown = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: loose}\ndata: {a: b}\nfoo: bar\n"
+    strict = run(server, cluster, "create", "-f", "-", stdin=unknown, check=False)
+    assert strict.stderr.strip() == ('Error from server (BadRequest): error when creating "STDIN": ConfigMap in version "v1" cannot be handled as a ConfigMap: '
+                                     'strict decoding error: unknown field "foo"')
+    warned = run(server, cluster, "create", "-f", "-", "--validate=warn", stdin=unknown)
+    assert warned.stdout.strip() == "configmap/loose created" and 'Warning: unknown field "foo"' in warned.stderr
     server.wait_compacted(cluster)
     expired = run(server, cluster, "get", "--raw", f"/k8s/{cluster}/api/v1/pods?resourceVersion=1&resourceVersionMatch=Exact", check=False)
     assert expired.returncode == 1 and expired.stderr.startswith("Error from server (Expired): too old resource version: 1 (")

@@ -107,3 +107,61 @@ def test_out_of_attempts_is_a_503_and_an_unanswered_write_a_504():
     h.sim.crash("kube-apiserver")
     h.run(6)
     assert probe.answers["write"]["code"] == 504 and probe.api.counters["failures"] == 2
+
+
+
+class _Owner:
+    now = 0
+
+    def __init__(self):
+        self.timers = []
+
+    def set_timer(self, delay, tag, data):
+        self.timers.append((delay, tag, data))
+
+    def emit(self, *args, **kw):
+        pass
+
+
+class _Client:
+    """Just what a WorkQueue needs of its ApiClient."""
+
+    def __init__(self):
+        self.owner = _Owner()
+        self.seen = {"configmaps": 0}
+        self.synced_keys = []
+        self.current = None
+
+    def synced(self):
+        return True
+
+    def caught_up(self, resource, rv):
+        return self.seen.get(resource, 0) >= rv
+
+    def resolve(self, name):
+        return lambda key: self.synced_keys.append(key)
+
+
+def test_a_key_settles_until_the_informer_shows_the_round_s_writes():
+    from cluster.client import WorkQueue
+
+    client = _Client()
+    queue = WorkQueue(client, "q", "sync")
+    queue.start()
+    queue.add("k")
+    queue.processing["k"] = 1  # as if sync had sent one request, now answered with resourceVersion 7
+    queue.queue.remove("k")
+    queue.dirty.discard("k")
+    queue.round_failed["k"] = False
+    queue.request_done("k", queue.run, failed=False, write=["configmaps", 7])
+    assert queue.settling == {"k": [["configmaps", 7]]}
+    queue.add("k")  # news about k: remembered, not processed on a stale cache
+    assert queue.queue == [] and "k" in queue.dirty
+    client.seen["configmaps"] = 6
+    queue.settle("configmaps")
+    assert queue.settling == {"k": [["configmaps", 7]]}
+    client.seen["configmaps"] = 7
+    queue.kick_pending = False  # (the stub never fires the first kick's timer)
+    queue.settle("configmaps")
+    assert queue.settling == {} and queue.queue == ["k"]
+    assert client.owner.timers[-1][1] == "client.queue"  # woken to process it

@@ -287,6 +287,7 @@ class ControllerHarness:
 
     # --- reading the truth (the API server's cache: no requests, no events) ------------------------
     def objects(self, resource, namespace=None):
+        """The API server's cached objects themselves (read only: copy before changing one)."""
         from cluster.apiserver.resources import lookup, resource_prefix
         from cluster.client import group_of
 

@@ -23,6 +23,8 @@ from .clients.etcdctl import EtcdCtl
 from .commands import CommandError
 from .etcd import build_members, etcd_view
 from .kernel import SECOND, Simulation, state_hash
+from .kubelet import build_node, node_config, nodes_view
+from .kubelet import commands as node_commands
 from .net import Network
 from .profiles import PROFILES
 
@@ -66,9 +68,12 @@ class Cluster:
     def _build(self) -> None:
         """Create the components. Each issue that adds a component wires it in here."""
         self.etcd_members = build_members(self.sim, self.config.etcd_members, self.profile)
-        self.apiserver = build_apiserver(self.sim, self.etcd_members, rbac_enabled=self.config.rbac, profile=self.profile)
+        self.apiserver = build_apiserver(self.sim, self.etcd_members, rbac_enabled=self.config.rbac, profile=self.profile, kubelet_endpoint="{node}/kubelet")
         self.etcdctl = self.sim.add(EtcdCtl(self.sim))  # the user's etcd client: REST /etcd requests leave from here
         self.sim.add(kubectl.KubeClient(self.sim))  # the user's kubectl: HTTP /k8s/<name>/ requests leave from here
+        # Nodes (issue 7): node-1 … node-N, each a host with containerd and a kubelet (4 cpu, 8Gi, 110 pods).
+        for index in range(1, self.config.nodes + 1):
+            build_node(self.sim, node_config(f"node-{index}", index), profile=self.profile.name)
 
     # --- position and time ------------------------------------------------------------
     @property
@@ -106,7 +111,15 @@ class Cluster:
             "fault": {"validate": cls._validate_fault, "apply": cls._apply_fault},
             "kube": {"validate": cls._validate_kube, "apply": cls._apply_kube},
             "etcd": {"validate": cls._validate_etcd, "apply": cls._apply_etcd},
+            "node": {"validate": cls._validate_node, "apply": cls._apply_node},
         }
+
+    # Add or remove a node while running (REST /nodes): see cluster/kubelet/commands.py.
+    def _validate_node(self, cmd: dict) -> dict:
+        return node_commands.validate(self.sim, cmd, MAX_NODES)
+
+    def _apply_node(self, cmd: dict) -> dict:
+        return node_commands.apply(self.sim, cmd, self.profile.name)
 
     # A client request to etcd (REST /etcd): the etcdctl component sends it to a member.
     ETCD_OPS = ("get", "put", "delete", "cas")
@@ -165,6 +178,7 @@ class Cluster:
             if action != "partition" and action != "heal":
                 target = check.string(cmd, "target")
                 check.require(target in names, f"unknown target: {target}", "target", status=404)
+                check.require(self.sim.net.host_of(target) not in node_commands.removed_hosts(self.sim), f"node {self.sim.net.host_of(target)} was removed", "target", status=404)
                 out["target"] = target
         if action == "timeout":
             check.require(out["target"] in {m.name for m in self.etcd_members}, "timeout (an election timeout) applies to etcd members only", "target")
@@ -246,6 +260,7 @@ class Cluster:
             "profile": self.profile.as_dict(),
             "etcd": etcd_view(self.etcd_members),
             "network": self.sim.net.view(),
+            "nodes": nodes_view(self.sim),
             "components": [c.view() for c in self.sim.components.values()],
         }
 

@@ -72,14 +72,17 @@ lets plain requests finish (a controller-manager stepping down still hears its l
 Requests: `api.request(verb, resource, namespace=, name=, body=, subresource=, patch_type=,
 query=, then=, context=, ok=(404,))` returns the request id; `then(response, context)` gets the
 api.response payload {"id", "code", "body"}. A request that never reached the API server is sent
-again with back-off (any verb); a read without an answer in `request_timeout_us` is sent again;
+again with back-off (any verb); a request that finds the server down also fails every request
+in flight at once (they died with the server) and makes every informer list again; a read
+without an answer in `request_timeout_us` is sent again;
 a write without an answer is answered 504 (its outcome is unknown: level-based callers look
 again at the next sync). Inside a queue's sync, and inside `then` handlers of the requests it
 sent, requests count towards that key's round.
 
 Visible events (source: the owner): watch.list (first list), watch.relist (why a re-list starts),
 watch.relisted (what it changed: added / updated / deleted), watch.restart (a watch ended
-normally and starts again from its resourceVersion, no list), watch.backoff, controller.resync
+normally and starts again from its resourceVersion, no list), watch.backoff, watch.probe (a
+health check after 30 s without a word from the server, like client-go's HTTP/2 ping), controller.resync
 (a resync replays the cache; no request), <prefix>.retry (a key failed and comes back after its
 back-off), <prefix>.error (a sync raised), <prefix>.request_retry (a request is sent again).
 `api.view()` gives informers (state, rv, objects, relists, resyncs, last_relist) and queues

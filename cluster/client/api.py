@@ -38,8 +38,8 @@ def _status(code: int, reason: str, message: str) -> dict:
 class ApiClient:
     def __init__(self, owner, *, user: dict | None = None, server: str = SERVER, request_timeout_us: int = 30 * SECOND,
                  retry_base_us: int = 200 * MILLISECOND, retry_cap_us: int = 10 * SECOND, max_attempts: int = 5,
-                 stall_timeout_us: int = 30 * SECOND, health_interval_us: int = 5 * SECOND, watch_timeout_range_s=(300, 600),
-                 watch_grace_s: int = 5, event_prefix: str = "controller"):
+                 stall_timeout_us: int = 15 * SECOND, health_interval_us: int = 5 * SECOND, watch_timeout_range_s=(300, 600),
+                 watch_grace_s: int = 5, event_prefix: str = "controller", idle_probe_us: int = 30 * SECOND):
         self.owner = owner
         self.event_prefix = event_prefix
         self.user = user
@@ -52,6 +52,9 @@ class ApiClient:
         self.health_interval_us = health_interval_us
         self.watch_timeout_range_s = tuple(watch_timeout_range_s)
         self.watch_grace_s = watch_grace_s
+        self.idle_probe_us = idle_probe_us
+        self.last_heard = 0  # when a message from the server last arrived
+        self.probing = False
         self.next_id = 0  # never reset: ids of an earlier life must not collide on the server
         self.informers: dict[str, Informer] = {}
         self.queues: dict[str, WorkQueue] = {}
@@ -97,6 +100,7 @@ class ApiClient:
             return
         self.running = True
         self.run += 1
+        self.last_heard = self.owner.now
         for name in sorted(self.informers):
             self.informers[name].start()
         for name in sorted(self.queues):
@@ -120,6 +124,7 @@ class ApiClient:
             self.pending = {}
         self.watches = {}
         self.current = None
+        self.probing = False
 
     def on_informer_synced(self) -> None:
         """An informer finished its first list: once all have, the queues may run."""
@@ -207,7 +212,7 @@ class ApiClient:
         record = self.pending.pop(rid, None)
         if record is None:
             return
-        if record["then"] == "@informer":
+        if record["then"] in ("@informer", "@probe"):
             # The reflector has its own answer to failure: back off, then list again.
             resend = False
         record["attempt"] += 1
@@ -234,6 +239,9 @@ class ApiClient:
                 except (TypeError, ValueError):
                     pass
         then, context = record["then"], record["context"]
+        if then == "@probe":
+            self.probing = False
+            return
         if then == "@informer":
             informer = self.informers.get(context["informer"])
             if informer is not None:
@@ -270,6 +278,7 @@ class ApiClient:
         if not kind.startswith("api.") or not isinstance(payload, dict):
             return False
         rid = payload.get("id")
+        self.last_heard = self.owner.now
         if kind == "api.response":
             record = self.pending.pop(rid, None)
             if record is not None:
@@ -291,6 +300,22 @@ class ApiClient:
             rid = msg.payload.get("id")
             if rid in self.pending:
                 self._retry_or_fail(rid, 503, "ServiceUnavailable", f"did not reach {self.server} ({reason})", resend=True)
+            if reason == f"{self.server} is down":
+                # The server process is gone, and with it every request it was serving and
+                # every watch (a refused connection tells a real client as much): fail the
+                # requests in flight now rather than at their timeout, and list again.
+                for other in sorted(k for k in self.pending if isinstance(k, int) and k != rid):
+                    record = self.pending.get(other)
+                    if record is not None and record["payload"]["verb"] != "watch":
+                        self._retry_or_fail(other, 503, "ServiceUnavailable", f"lost: {self.server} went down", resend=record["payload"]["verb"] in READS)
+            if reason == f"{self.server} is down" and self.running:
+                for name in sorted(self.informers):
+                    informer = self.informers[name]
+                    if informer.state == "watching":
+                        informer.list_reason_after_backoff = f"{self.server} was down: its watches are gone"
+                        self._end_watch(informer.watch_id, cancel=False)
+                        informer.watch_id = None
+                        informer._backoff(f"{self.server} is down")
             return True
         return msg.kind.startswith("api.")
 
@@ -313,6 +338,7 @@ class ApiClient:
             if data == self.run and self.running:
                 for name in sorted(self.informers):
                     self.informers[name].check_stalled(self.high_rv, self.owner.now, self.stall_timeout_us)
+                self._probe_if_idle()
                 self.owner.set_timer(self.health_interval_us, "client.health", self.run)
         elif tag == "client.relist":
             informer = self.informers.get(data[0])
@@ -339,6 +365,25 @@ class ApiClient:
             if queue is not None:
                 queue.on_wait(data[1], data[2], data[3])
         return True
+
+    def _probe_if_idle(self) -> None:
+        """Like client-go's HTTP/2 health check (a PING after 30 s without a frame): when nothing
+        has come from the server for idle_probe_us although watches are open, ask it something
+        small. Its answer carries the current resourceVersion, which shows a dead watch as
+        stalled; a server that is down is noticed at once."""
+        if self.probing or not self.idle_probe_us or self.owner.now - self.last_heard < self.idle_probe_us:
+            return
+        if not any(inf.state == "watching" for inf in self.informers.values()):
+            return
+        self.probing = True
+        payload = {"verb": "list", "group": "", "version": "v1", "resource": "namespaces", "subresource": None, "namespace": None, "name": None,
+                   "body": None, "patch_type": None, "query": {"limit": 1}}
+        if self.user is not None:
+            payload["user"] = self.user
+        self.owner.emit("watch.probe", f"{self.owner.name} has heard nothing from {self.server} for {(self.owner.now - self.last_heard) // SECOND} s: "
+                                       f"checks the connection", target=self.server)
+        self._send({"payload": payload, "then": "@probe", "context": None, "ok": [], "attempt": 0, "owner_of": None,
+                    "summary": f"{self.owner.name} → {self.server}: health check (list namespaces, limit 1)"})
 
     def _end_watch(self, rid: int, cancel: bool) -> None:
         self.watches.pop(rid, None)

@@ -13,8 +13,9 @@ The reflector (client-go tools/cache/reflector.go), as a state machine over plai
 * watch from that resourceVersion with bookmarks; every event moves `rv` on.
 * a watch that ends normally (timeoutSeconds) is simply started again from `rv`: no list.
 * 410 Expired, a refused or lost watch request, or a watch found broken: re-list.
-* A broken stream is found two ways, because in the simulation (as with a reset TCP
-  connection) the client is not told when the API server drops its watch: (1) the watch
+* A broken stream is found three ways, because in the simulation (as with a reset TCP
+  connection) the client is not told when the API server drops its watch: (0) a request
+  of the client finds the server down (all its watches died with it); (1) the watch
   asked for timeoutSeconds, so its end must arrive by then; (2) the API server sends every
   bookmark-watcher a BOOKMARK when the revision has moved (every 10 s), so a watch that stays
   behind a revision the client has seen elsewhere (any response carries one) for

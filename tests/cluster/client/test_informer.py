@@ -142,8 +142,46 @@ def test_resync_replays_the_cache_without_any_request():
     resyncs = kinds(h, "controller.resync")
     assert [round(e["time"] - start / SECOND) for e in resyncs] == [30, 60]
     assert [(e, k) for e, k, _ in probe.seen if e == "resync"] == [("resync", "default/x"), ("resync", "default/y")] * 2
-    assert probe.api.counters["requests"] == requests
+    health_checks = len(kinds(h, "watch.probe"))  # nothing else moved: the idle connection is checked now and then
+    assert probe.api.counters["requests"] == requests + health_checks
     assert inf.resyncs == 2 and inf.relists == 0
+
+
+def test_an_idle_connection_is_checked_and_a_restarted_server_is_noticed():
+    h, probe, inf = setup()
+    h.sim.add(probe)
+    h.run_until(lambda: inf.synced)
+    h.run(1)
+    h.sim.crash("kube-apiserver")
+    h.run(1)
+    h.sim.restart("kube-apiserver")  # every watch it had is gone, silently
+    h.run(2)
+    h.create("configmaps", cm("unseen"), namespace="default")
+    # Nothing arrives; after 30 s of silence the probe asks the server something small,
+    # learns a newer resourceVersion, and the watch that stays behind is re-listed.
+    h.run_until(lambda: inf.keys() == ["default/unseen"], 60)
+    assert len(kinds(h, "watch.probe")) >= 1
+    assert "stuck" in kinds(h, "watch.relist")[0]["data"]["reason"]
+
+
+def test_a_request_that_finds_the_server_down_fails_what_was_in_flight_and_relists():
+    h, probe, inf = setup()
+    h.sim.add(probe)
+    h.run_until(lambda: inf.synced)
+    h.run(1)
+    slow = probe.api.request("get", "configmaps", namespace="default", name="x", then="answer", context="slow")
+    # The server has the request (it is reading etcd) when it crashes: no answer will ever come.
+    h.run_until(lambda: any(e["kind"] == "api.request" and e["data"]["request"] == f"probe#{slow}" for e in h.sim.log.events), 1, step_ms=1)
+    h.sim.crash("kube-apiserver")
+    crashed = h.sim.now
+    probe.api.request("get", "configmaps", namespace="default", name="y", then="answer", context="bounced")
+    h.run(0.5)
+    assert [e["data"]["reason"] for e in kinds(h, "watch.backoff")] == ["kube-apiserver is down"]
+    assert [e["data"]["attempt"] for e in kinds(h, "controller.request_retry")][:2] == [1, 1]  # both gets, at once (not after 30 s)
+    h.sim.restart("kube-apiserver")
+    h.run_until(lambda: "slow" in probe.answers and "bounced" in probe.answers and inf.state == "watching", 30)
+    assert probe.answers["slow"]["code"] == 404 and probe.answers["bounced"]["code"] == 404  # both read again after the restart
+    assert h.sim.now - crashed < 15 * SECOND
 
 
 def test_crash_forgets_the_cache_and_restart_lists_again():

@@ -35,3 +35,20 @@ def events(*, name: str, after: int, limit: int) -> dict:
     if found is None:
         raise CommandError(f"events after {after} are no longer kept; the oldest is {log.first_seq}", "after", status=410)
     return {"events": found, "last_seq": log.last_seq, "first_seq": log.first_seq}
+
+
+SCHEDULER = "kube-scheduler"
+
+
+def scheduler_decisions(*, name: str, namespace: str, pod: str) -> dict:
+    """Every scheduling attempt the cluster's kube-scheduler recorded for a pod, oldest first."""
+    handle = get_handle(name)
+    scheduler = handle.cluster.sim.components.get(SCHEDULER)
+    if scheduler is None:
+        raise CommandError(f"cluster {name} has no scheduler", "name", status=404)
+    found = scheduler.pod_decisions(namespace, pod)
+    if found is not None:
+        return found
+    if scheduler.pods.get(f"{namespace}/{pod}") is not None:
+        return {"pod": f"{namespace}/{pod}", "uid": None, "attempts": []}  # known, not attempted yet
+    raise CommandError(f"no scheduling decisions for pod {namespace}/{pod}: the scheduler does not know it", "pod", status=404)

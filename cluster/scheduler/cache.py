@@ -42,6 +42,8 @@ class SchedulerCache:
         self.nominated_of: dict[str, str] = {}  # pod key -> node
         self.zones: dict[str, list] = {}  # zone -> node names, in the order they came
         self.node_zone: dict[str, str] = {}
+        self.tainted_nodes = 0  # known nodes with a NoSchedule or NoExecute taint (filters skip the rest)
+        self.cordoned_nodes = 0  # known nodes with spec.unschedulable
         self.affinity_total = 0  # pods (anywhere) with any pod (anti-)affinity
         self.anti_total = 0  # pods with required anti-affinity
         self._order: list | None = None
@@ -58,12 +60,15 @@ class SchedulerCache:
                 info = self.nodes[name] = NodeInfo(name)
             info.set_node(node)
             self._images(info, 1)
+            self._flags(info, 1)
             self._zone_add(info)
             return ["NodeAdd"]
         before = (dict(info.labels), info.taints, info.unschedulable, info.alloc_cpu, info.alloc_memory, info.alloc_pods, dict(info.images))
         self._images(info, -1)
+        self._flags(info, -1)
         info.set_node(node)
         self._images(info, 1)
+        self._flags(info, 1)
         events = []
         if before[0] != info.labels:
             events.append("NodeLabel")
@@ -83,6 +88,7 @@ class SchedulerCache:
         if info is None or not info.known:
             return []
         self._images(info, -1)
+        self._flags(info, -1)
         self._zone_remove(name)
         if info.pods:
             info.known = False  # a ghost until its pods are gone, as kube-scheduler's cache keeps it
@@ -97,6 +103,12 @@ class SchedulerCache:
                 self.image_nodes[image] = left
             else:
                 self.image_nodes.pop(image, None)
+
+    def _flags(self, info: NodeInfo, sign: int) -> None:
+        if info.hard_taints:
+            self.tainted_nodes += sign
+        if info.unschedulable:
+            self.cordoned_nodes += sign
 
     def _zone_add(self, info: NodeInfo) -> None:
         zone = _zone_of(info)
@@ -115,7 +127,8 @@ class SchedulerCache:
         self._order = None
 
     def node_list(self) -> list[NodeInfo]:
-        """Known nodes, one from each zone in turn (NodeTree.list)."""
+        """Known nodes, one from each zone in turn (NodeTree.list). The list is kept until a
+        node comes or goes (NodeInfos change in place); callers must not modify it."""
         if self._order is None:
             lists = list(self.zones.values())
             order = []
@@ -123,10 +136,9 @@ class SchedulerCache:
             for i in range(depth):
                 for members in lists:
                     if i < len(members):
-                        order.append(members[i])
+                        order.append(self.nodes[members[i]])
             self._order = order
-        nodes = self.nodes
-        return [nodes[name] for name in self._order]
+        return self._order
 
     def node_count(self) -> int:
         return len(self.node_zone)
@@ -316,6 +328,9 @@ class SchedulerCache:
                     images[image] = images.get(image, 0) + 1
         if images != self.image_nodes:
             problems.append("image counts differ")
+        known = [i for i in self.nodes.values() if i.known]
+        if (sum(1 for i in known if i.hard_taints), sum(1 for i in known if i.unschedulable)) != (self.tainted_nodes, self.cordoned_nodes):
+            problems.append("taint or cordon counts differ")
         return problems
 
     def view(self) -> dict:

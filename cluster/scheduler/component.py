@@ -35,7 +35,7 @@ from .cache import SchedulerCache
 from .framework import DEFAULT_CONFIG, Framework, PodInfo, Profile
 from .framework import status as st
 from .queue import SchedulingQueue
-from .records import DecisionRecords, attempt_record
+from .records import DecisionRecords, attempt_record, expand, summary_rows
 
 NAME = "kube-scheduler"
 USER = {"name": "system:kube-scheduler", "groups": []}
@@ -52,6 +52,9 @@ EVENT_ROWS = 8  # rows of the compact table in a scheduler.attempt event
 
 class KubeScheduler(Component):
     kind = "scheduler"
+    # The framework (plugin instances: args only, nothing kept between cycles) is rebuilt on
+    # demand; it is not state.
+    _unhashed = ("_framework",)
 
     def __init__(self, sim, name: str = NAME, *, profile: dict | None = None, cycle_us: int = 500 * MILLISECOND,
                  records_per_pod: int = 20, records_max_pods: int = 2000, record_rows: int = 100, fast: bool = True):
@@ -83,6 +86,7 @@ class KubeScheduler(Component):
         self.cycle_pending = False
         self.sync_pending = False
         self.current: dict | None = None  # the newest attempt: the table the view shows
+        self._framework = None
         self.posted: dict[str, dict] = {}  # pod key -> its FailedScheduling event {"name", "message", "count"}
 
     def _event_plugins(self) -> dict:
@@ -267,7 +271,9 @@ class KubeScheduler(Component):
             return
         info = PodInfo.from_pod(obj)
         self.counters["cycles"] += 1
-        fw = Framework(self.profile, self.cache, stream=self.stream("tiebreak"), now=self.now, fast=self.fast)
+        if self._framework is None or self._framework.snapshot is not self.cache:
+            self._framework = Framework(self.profile, self.cache, stream=self.stream("tiebreak"), fast=self.fast)
+        fw = self._framework.begin(self.now)
         result = fw.schedule(info, start=self.next_start)
         self.next_start = result.next_start
         attempt = self.queue.attempts(key)
@@ -281,7 +287,7 @@ class KubeScheduler(Component):
     def _record(self, info: PodInfo, result, attempt: int) -> dict:
         record = attempt_record(result, self.now, attempt=attempt, cycle=self.queue.cycle, row_limit=self.records.row_limit, strategy=_strategy(self.profile))
         self.records.add(info.key, info.uid, record)
-        self.current = {"pod": info.key, **record, "nodes": record["nodes"][:TABLE_ROWS]}
+        self.current = {"pod": info.key, "record": record}
         return record
 
     def _assume_and_bind(self, fw: Framework, info: PodInfo, obj: dict, result, attempt: int) -> None:
@@ -459,7 +465,7 @@ class KubeScheduler(Component):
             "phase": "ready" if self.api.synced() else "syncing",
             "profile": self.profile.view(),
             "queue": self.queue.view(),
-            "cycle": self.current,
+            "cycle": None if self.current is None else {"pod": self.current["pod"], **expand(self.current["record"], TABLE_ROWS)},
             "decisions": list(self.records.recent),
             "binding": [{"pod": k, "node": v["node"], "since": v["since"] / SECOND} for k, v in sorted(self.binding.items())],
             "cache": self.cache.view(),
@@ -505,16 +511,10 @@ def _spec_changed(old: dict | None, new: dict) -> bool:
 
 def _attempt_data(key: str, record: dict) -> dict:
     """The scheduler.attempt event's data: small, with a compact table of the best rows."""
-    rows = []
-    for row in record["nodes"]:
-        last = row["filters"][-1] if row["filters"] else None
-        fit = "pass" if last is None or last["status"] == "Success" else f"{last['plugin']}: {last['reason']}"
-        rows.append({"name": row["name"], "fit": fit, "total": row["total"]})
-    rows.sort(key=lambda r: (r["name"] != record["node"], r["total"] is None, -(r["total"] or 0)))
     return {
         "pod": key, "attempt": record["attempt"], "result": record["result"], "node": record["node"], "examined": record["examined"],
         "total_nodes": record["total_nodes"], "feasible": record["feasible"], "nominated_node": record["nominated_node"],
-        "victims": record["victims"][:5], "table": rows[:EVENT_ROWS],
+        "victims": record["victims"][:5], "table": summary_rows(record, EVENT_ROWS),
     }
 
 

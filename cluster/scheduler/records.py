@@ -2,7 +2,7 @@
 node, the scores, the winner or the reason there was none, the nomination and the victims.
 
     records.add("default/web-1", uid, attempt_record(result, now, ...))
-    records.get("default/web-1")  -> {"uid", "attempts": [oldest, ..., newest]}
+    records.get("default/web-1")  -> {"uid", "attempts": [oldest, ..., newest]}   (rows expanded)
     records.update_last("default/web-1", binding="bound")
 
 One attempt (shared/DESIGN.md §4, plus what a student needs to read it):
@@ -27,7 +27,9 @@ One attempt (shared/DESIGN.md §4, plus what a student needs to read it):
      "rows_omitted": 0, "binding": "pending" | "bound" | "failed: <message>" | None}
 
 Bounded: `per_pod` attempts per pod (the newest), `max_pods` pods (the least recently
-touched are forgotten first), `row_limit` node rows per attempt. When a cluster has more
+touched are forgotten first), `row_limit` node rows per attempt. An attempt is stored with its
+node table in compact columns ("table"); `expand` turns it into the rows above when it is
+read, so a busy scheduler does not build thousands of small dicts nobody reads. When a cluster has more
 examined nodes than rows, an attempt keeps the winner, the best-scored nodes, and the first
 node of each distinct rejection, and says how many rows it left out (the counts of every
 rejection stay in "reasons").
@@ -74,8 +76,9 @@ class DecisionRecords:
             del self.recent[0]
 
     def get(self, key: str) -> dict | None:
+        """The pod's attempts, oldest first, each with its node rows ("nodes")."""
         found = self.pods.get(key)
-        return None if found is None else {"uid": found["uid"], "attempts": found["attempts"]}
+        return None if found is None else {"uid": found["uid"], "attempts": [expand(a) for a in found["attempts"]]}
 
     def last(self, key: str) -> dict | None:
         found = self.pods.get(key)
@@ -144,7 +147,7 @@ def attempt_record(result, now: int, *, attempt: int, cycle: int, row_limit: int
         outcome = "unschedulable"
     else:
         outcome = "error"
-    rows = _rows(result, row_limit)
+    table = _table(result, row_limit)
     diagnosis = result.diagnosis
     return {
         "attempt": attempt,
@@ -154,7 +157,7 @@ def attempt_record(result, now: int, *, attempt: int, cycle: int, row_limit: int
         "node": result.node,
         "message": result.message or None,
         "why": explain(result, strategy),
-        "nodes": rows,
+        "table": table,
         "nominated_node": result.nominated_node,
         "victims": [v.key for v in result.victims],
         "examined": len(result.examined),
@@ -165,7 +168,7 @@ def attempt_record(result, now: int, *, attempt: int, cycle: int, row_limit: int
         "skipped": {"filter": list(result.skipped_filter), "score": list(result.skipped_score)},
         "weights": {name: weight for name, weight in result.score_plugins},
         "reasons": reason_histogram(result.total, diagnosis.statuses, diagnosis.absent) if diagnosis.statuses or diagnosis.absent else [],
-        "rows_omitted": max(0, len(result.examined) + _absent_count(result) - len(rows)),
+        "rows_omitted": max(0, len(result.examined) + _absent_count(result) - len(table["order"]) - len(table["absent"])),
         "binding": "pending" if outcome == "scheduled" else None,
     }
 
@@ -173,66 +176,116 @@ def attempt_record(result, now: int, *, attempt: int, cycle: int, row_limit: int
 def _absent_count(result) -> int:
     if result.diagnosis.absent is None:
         return 0
-    examined = {n.name for n in result.examined}
-    return result.total - len(examined)
+    return result.total - len(result.examined)
 
 
-def _rows(result, limit: int) -> list:
+def _table(result, limit: int) -> dict:
+    """The node table in compact columns (expanded into rows only when read, by `expand`):
+
+        {"filters": [plugin, ...], "scores": [[plugin, weight], ...],
+         "order": [node, ...],                       the rows kept, in the order examined
+         "rejected": {node: [plugin, code, reason]},
+         "feasible": [node, ...], "raw": {plugin: [...]}, "normalized": {plugin: [...]}, "totals": [...],
+         "absent": [node, ...], "absent_status": [plugin, code, reason] | None}
+    """
     examined = result.examined
     statuses = result.diagnosis.statuses
-    feasible_index = {node.name: i for i, node in enumerate(result.feasible)}
-    chosen = set()
+    feasible = result.feasible
+    totals = result.totals
     if len(examined) <= limit:
-        chosen = {n.name for n in examined}
+        keep_feasible = list(range(len(feasible)))
+        order = [n.name for n in examined]
     else:
+        chosen = set()
+        if totals:
+            # the best totals, ties in the order examined (a stable sort, descending)
+            best = sorted(range(len(feasible)), key=totals.__getitem__, reverse=True)[: max(1, limit // 2)]
+            chosen.update(feasible[i].name for i in best)
+        else:
+            chosen.update(n.name for n in feasible[: max(1, limit // 2)])
         if result.node is not None:
             chosen.add(result.node)
-        if result.totals:
-            order = sorted(range(len(result.feasible)), key=lambda i: (-result.totals[i], i))
-            for i in order[: max(1, limit // 2)]:
-                chosen.add(result.feasible[i].name)
-        elif result.feasible:
-            for node in result.feasible[: max(1, limit // 2)]:
-                chosen.add(node.name)
         seen_reasons = set()
         for node in examined:
+            if len(chosen) >= limit:
+                break
             status = statuses.get(node.name)
-            if status is not None and status.reasons not in seen_reasons and len(chosen) < limit:
+            if status is not None and status.reasons not in seen_reasons:
                 seen_reasons.add(status.reasons)
                 chosen.add(node.name)
         for node in examined:
             if len(chosen) >= limit:
                 break
             chosen.add(node.name)
-    filters = result.filter_plugins
-    rows = []
-    for node in examined:
-        if node.name not in chosen:
-            continue
-        status = statuses.get(node.name)
-        entries = []
-        if status is None:
-            entries = [{"plugin": p, "status": "Success", "reason": ""} for p in filters]
-        else:
-            for p in filters:
-                if p == status.plugin:
-                    break
-                entries.append({"plugin": p, "status": "Success", "reason": ""})
-            entries.append({"plugin": status.plugin, "status": status.code, "reason": status.message})
-        scores = []
-        total = None
-        i = feasible_index.get(node.name)
-        if i is not None and result.totals:
-            for name, weight in result.score_plugins:
-                scores.append({"plugin": name, "raw": result.raw[name][i], "normalized": result.normalized[name][i], "weight": weight})
-            total = result.totals[i]
-        rows.append({"name": node.name, "filters": entries, "scores": scores, "total": total})
+        order = [n.name for n in examined if n.name in chosen]
+        keep_feasible = [i for i, n in enumerate(feasible) if n.name in chosen]
+    names = [feasible[i].name for i in keep_feasible]
+    table = {
+        "filters": list(result.filter_plugins),
+        "scores": [list(pw) for pw in result.score_plugins],
+        "order": order,
+        "rejected": {name: [statuses[name].plugin, statuses[name].code, statuses[name].message] for name in order if name in statuses},
+        "feasible": names,
+        "raw": {p: [result.raw[p][i] for i in keep_feasible] for p, _w in result.score_plugins} if totals else {},
+        "normalized": {p: [result.normalized[p][i] for i in keep_feasible] for p, _w in result.score_plugins} if totals else {},
+        "totals": [totals[i] for i in keep_feasible] if totals else [],
+        "absent": [],
+        "absent_status": None,
+    }
     absent = result.diagnosis.absent
-    if absent is not None and len(rows) < limit:
+    if absent is not None and len(order) < limit:
         have = {n.name for n in examined}
-        for node in result.all_nodes:
-            if len(rows) >= limit:
+        table["absent"] = [n.name for n in result.all_nodes if n.name not in have][: limit - len(order)]
+        table["absent_status"] = [absent.plugin, absent.code, absent.message]
+    return table
+
+
+def expand(attempt: dict, limit: int | None = None) -> dict:
+    """An attempt as read: its compact table turned into "nodes" rows (DESIGN.md's shape)."""
+    table = attempt.get("table")
+    out = {k: v for k, v in attempt.items() if k != "table"}
+    if table is None:
+        return out
+    filters = table["filters"]
+    scores = table["scores"]
+    position = {name: i for i, name in enumerate(table["feasible"])}
+    rows = []
+    order = table["order"] if limit is None else table["order"][:limit]
+    for name in order:
+        rejected = table["rejected"].get(name)
+        entries = []
+        for plugin in filters:
+            if rejected is not None and plugin == rejected[0]:
                 break
-            if node.name not in have:
-                rows.append({"name": node.name, "filters": [{"plugin": absent.plugin, "status": absent.code, "reason": absent.message}], "scores": [], "total": None})
-    return rows
+            entries.append({"plugin": plugin, "status": "Success", "reason": ""})
+        if rejected is not None:
+            entries.append({"plugin": rejected[0], "status": rejected[1], "reason": rejected[2]})
+        row_scores = []
+        total = None
+        i = position.get(name)
+        if i is not None and table["totals"]:
+            row_scores = [{"plugin": p, "raw": table["raw"][p][i], "normalized": table["normalized"][p][i], "weight": w} for p, w in scores]
+            total = table["totals"][i]
+        rows.append({"name": name, "filters": entries, "scores": row_scores, "total": total})
+    absent_status = table["absent_status"]
+    for name in table["absent"]:
+        if limit is not None and len(rows) >= limit:
+            break
+        rows.append({"name": name, "filters": [{"plugin": absent_status[0], "status": absent_status[1], "reason": absent_status[2]}], "scores": [], "total": None})
+    out["nodes"] = rows
+    return out
+
+
+def summary_rows(attempt: dict, count: int) -> list:
+    """A few rows for an event: the chosen node first, then the best totals, then rejections:
+    [{"name", "fit": "pass" | "<plugin>: <reason>", "total"}]."""
+    table = attempt.get("table")
+    if table is None:
+        return []
+    totals = dict(zip(table["feasible"], table["totals"], strict=False)) if table["totals"] else {}
+    rows = []
+    for name in table["order"]:
+        rejected = table["rejected"].get(name)
+        rows.append({"name": name, "fit": "pass" if rejected is None else f"{rejected[0]}: {rejected[2]}", "total": totals.get(name)})
+    rows.sort(key=lambda r: (r["name"] != attempt.get("node"), r["fit"] != "pass", -(r["total"] or 0)))
+    return rows[:count]

@@ -23,6 +23,9 @@ node by node (`filter`, `score`). `Framework(..., fast=False)` takes the second;
 compare both on random clusters.
 """
 
+from itertools import repeat
+from operator import add, mul
+
 from . import status as st
 from .fit_error import NO_NODES_MESSAGE, fit_error_message
 from .interface import PostFilterResult
@@ -183,7 +186,15 @@ class Framework:
         return found
 
     # --- the cycle ---------------------------------------------------------------------------------
+    def begin(self, now: int) -> "Framework":
+        """Reuse this framework (its plugins hold nothing between cycles) for a new cycle."""
+        self.now = now
+        self._nominated = {}
+        self._filter_plugins = []
+        return self
+
     def schedule(self, pod, start: int = 0) -> CycleResult:
+        self._nominated = {}
         nodes = self.snapshot.node_list()
         result = CycleResult(pod, len(nodes), start)
         result.all_nodes = nodes
@@ -360,6 +371,7 @@ class Framework:
                 return False
         result.skipped_score = skip
         totals = [0] * len(feasible)
+        repeat_weight = None
         for name, plugin in self.points["score"]:
             if name in skip:
                 continue
@@ -369,14 +381,21 @@ class Framework:
             else:
                 raw = [plugin.score(state, pod, node) for node in feasible]
             normalized = plugin.normalize(state, pod, list(raw)) if hasattr(plugin, "normalize") else raw
-            for value in normalized:
-                if not 0 <= value <= MAX_NODE_SCORE:
-                    self._error(result, Status.error(f"plugin {name} returns an invalid score {value}, it should in the range of [0, {MAX_NODE_SCORE}] after normalizing", name))
-                    return False
+            if normalized and (min(normalized) < 0 or max(normalized) > MAX_NODE_SCORE):
+                value = next(v for v in normalized if not 0 <= v <= MAX_NODE_SCORE)
+                self._error(result, Status.error(f"plugin {name} returns an invalid score {value}, it should in the range of [0, {MAX_NODE_SCORE}] after normalizing", name))
+                return False
             result.score_plugins.append([name, weight])
             result.raw[name] = raw
             result.normalized[name] = normalized
-            totals = [t + v * weight for t, v in zip(totals, normalized, strict=True)]
+            if len(normalized) != len(totals):
+                self._error(result, Status.error(f"plugin {name} returned {len(normalized)} scores for {len(totals)} nodes", name))
+                return False
+            if weight == 1:
+                totals = list(map(add, totals, normalized))
+            else:
+                repeat_weight = repeat(weight, len(normalized))
+                totals = list(map(add, totals, map(mul, normalized, repeat_weight)))
         result.totals = totals
         return True
 

@@ -239,8 +239,11 @@ class PodInfo:
 class NodeInfo:
     __slots__ = (
         "name", "labels", "taints", "hard_taints", "prefer_taints", "unschedulable", "alloc_cpu", "alloc_memory", "alloc_pods",
-        "images", "pods", "cpu", "memory", "nz_cpu", "nz_memory", "ports", "affinity_pods", "anti_pods", "known", "generation",
+        "images", "pods", "cpu", "memory", "nz_cpu", "nz_memory", "ports", "affinity_pods", "anti_pods", "known", "generation", "memo",
     )
+    # `memo` is an equivalence cache, not state: plugins keep scores there keyed by what the
+    # score depends on in the pod; any change to the node empties it. Not pickled, not hashed.
+    _STATE = __slots__[:-1]
 
     def __init__(self, name: str):
         self.name = name
@@ -255,6 +258,7 @@ class NodeInfo:
         self.pods: dict = {}  # pod key -> PodInfo, in the order they arrived
         self.known = False  # False: only pods refer to this node (its Node object is not in the cache)
         self.generation = 0
+        self.memo: dict = {}
         self._zero()
 
     def _zero(self) -> None:
@@ -295,18 +299,21 @@ class NodeInfo:
         self.images = images
         self.known = True
         self.generation += 1
+        self.memo = {}
 
     # --- pods: the incremental fast path ---------------------------------------------------------
     def add_pod(self, pod: PodInfo) -> None:
         self.pods[pod.key] = pod
         self._count(pod, 1)
         self.generation += 1
+        self.memo = {}
 
     def remove_pod(self, key: str) -> PodInfo | None:
         pod = self.pods.pop(key, None)
         if pod is not None:
             self._count(pod, -1)
             self.generation += 1
+            self.memo = {}
         return pod
 
     def _count(self, pod: PodInfo, sign: int) -> None:
@@ -337,10 +344,11 @@ class NodeInfo:
     def clone(self) -> "NodeInfo":
         """A copy whose pods can be added and removed (preemption's what-if) without touching this one."""
         other = NodeInfo.__new__(NodeInfo)
-        for name in self.__slots__:
+        for name in self._STATE:
             setattr(other, name, getattr(self, name))
         other.pods = dict(self.pods)
         other.ports = dict(self.ports)
+        other.memo = {}
         return other
 
     def port_in_use(self, port: tuple) -> bool:
@@ -353,11 +361,12 @@ class NodeInfo:
         return False
 
     def __getstate__(self):
-        return tuple(getattr(self, s) for s in self.__slots__)
+        return tuple(getattr(self, s) for s in self._STATE)
 
     def __setstate__(self, state):
-        for name, value in zip(self.__slots__, state, strict=True):
+        for name, value in zip(self._STATE, state, strict=True):
             setattr(self, name, value)
+        self.memo = {}
 
     def __repr__(self):
         return f"NodeInfo({self.name}, cpu {self.cpu}/{self.alloc_cpu}m, memory {self.memory}/{self.alloc_memory}, pods {len(self.pods)}/{self.alloc_pods})"

@@ -44,6 +44,8 @@ class ImageLocality(Plugin):
         spreads = [(image, snapshot.image_nodes.get(image, 0) / all_nodes) for image in pod.images]
         containers = max(1, pod.containers)
         floor = calculate_priority(0, containers)
+        if not any(spread for _image, spread in spreads):
+            return [floor] * len(nodes)  # no node holds any of the pod's images
         out = []
         for node in nodes:
             images = node.images

@@ -21,6 +21,8 @@ class NodeUnschedulable(Plugin):
         return None
 
     def filter_nodes(self, state, pod, nodes):
+        if getattr(self.handle.snapshot, "cordoned_nodes", 1) == 0:
+            return None  # no node in the cluster is cordoned
         found = None
         for i, node in enumerate(nodes):
             if node.unschedulable:

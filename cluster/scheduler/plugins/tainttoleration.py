@@ -30,6 +30,8 @@ class TaintToleration(Plugin):
         return None
 
     def filter_nodes(self, state, pod, nodes):
+        if getattr(self.handle.snapshot, "tainted_nodes", 1) == 0:
+            return None  # no node in the cluster has a NoSchedule or NoExecute taint
         found = None
         tolerations = pod.tolerations
         memo: dict = {}

@@ -8,7 +8,7 @@ import random
 
 from cluster.kernel.rng import Stream
 from cluster.scheduler.framework import Framework, PodInfo, Profile
-from cluster.scheduler.records import attempt_record
+from cluster.scheduler.records import attempt_record, expand
 
 from .harness import cluster_of, node, pod
 
@@ -78,8 +78,8 @@ def run(cache, incoming, fast, seed, start):
     result = fw.schedule(incoming, start=start)
     if result.node is None and result.status.rejected:
         fw.post_filter(result)
-    record = attempt_record(result, 0, attempt=1, cycle=1, row_limit=1000)
-    return result, record, fw.stream.state
+    records = [expand(attempt_record(result, 0, attempt=1, cycle=1, row_limit=limit)) for limit in (1000, 10)]
+    return result, records, fw.stream.state
 
 
 def test_fast_and_straightforward_paths_decide_alike():

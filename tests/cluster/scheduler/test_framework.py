@@ -9,7 +9,7 @@ from cluster.kernel import SECOND, state_hash
 from cluster.scheduler.framework import PodInfo, Profile, ProfileError, nodes_to_find
 from cluster.scheduler.plugins.defaultpreemption import DefaultPreemption
 from cluster.scheduler.queue import SchedulingQueue
-from cluster.scheduler.records import DecisionRecords, attempt_record
+from cluster.scheduler.records import DecisionRecords, attempt_record, summary_rows
 
 from .harness import cluster_of, framework, node, only, pod, schedule
 
@@ -171,8 +171,10 @@ def test_records_are_bounded_and_plain_data():
     row = next(r for r in last["nodes"] if r["name"] == last["node"])
     assert set(row) == {"name", "filters", "scores", "total"} and set(row["scores"][0]) == {"plugin", "raw", "normalized", "weight"}
     assert set(row["filters"][0]) == {"plugin", "status", "reason"}
-    records.add("default/b", "uid-b", last)
-    records.add("default/c", "uid-c", last)
+    compact = records.last("default/a")
+    assert summary_rows(compact, 3)[0]["name"] == last["node"] and "nodes" not in compact  # stored compact, expanded on reading
+    records.add("default/b", "uid-b", compact)
+    records.add("default/c", "uid-c", compact)
     assert records.get("default/a") is None and records.get("default/c") is not None  # least recently touched goes
     state_hash(records)
     assert pickle.loads(pickle.dumps(records)).get("default/c") == records.get("default/c")

@@ -26,18 +26,26 @@ class BalancedAllocation(Plugin):
     def score_nodes(self, state, pod, nodes) -> list:
         if self.resources != ["cpu", "memory"]:
             return super().score_nodes(state, pod, nodes)
+        # Inlined for cpu and memory, with the same equivalence memo as NodeResourcesFit.
         pc, pm = pod.cpu, pod.memory
+        key = ("balanced", pc, pm)
         out = []
+        append = out.append
         for node in nodes:
-            ac, am = node.alloc_cpu, node.alloc_memory
-            if ac and am:
-                fc = (node.cpu + pc) / ac
-                fm = (node.memory + pm) / am
-                if fc > 1:
-                    fc = 1.0
-                if fm > 1:
-                    fm = 1.0
-                out.append(int((1 - abs((fc - fm) / 2)) * 100))
-            else:
-                out.append(sg.balanced(*node_values(node, self.resources, {"cpu": pc, "memory": pm}, non_zero=False)))
+            memo = node.memo
+            found = memo.get(key)
+            if found is None:
+                ac, am = node.alloc_cpu, node.alloc_memory
+                if ac and am:
+                    fc = (node.cpu + pc) / ac
+                    fm = (node.memory + pm) / am
+                    if fc > 1:
+                        fc = 1.0
+                    if fm > 1:
+                        fm = 1.0
+                    found = int((1 - abs((fc - fm) / 2)) * 100)
+                else:
+                    found = sg.balanced(*node_values(node, self.resources, {"cpu": pc, "memory": pm}, non_zero=False))
+                memo[key] = found
+            append(found)
         return out

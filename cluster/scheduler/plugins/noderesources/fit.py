@@ -99,13 +99,22 @@ class Fit(Plugin):
         return sg.requested_to_capacity(self.shape, requested, allocatable, self.weights)
 
     def score_nodes(self, state, pod, nodes) -> list:
+        """The fast path: the common case (LeastAllocated over cpu and memory) inlined, and an
+        equivalence memo per node: the score depends on the node (any change empties
+        node.memo) and on the pod's non-zero cpu and memory requests only."""
         if self.strategy != "LeastAllocated" or self.resources != ["cpu", "memory"]:
             return super().score_nodes(state, pod, nodes)
-        # The common case, inlined: LeastAllocated over cpu and memory.
         pc, pm = pod.nz_cpu, pod.nz_memory
         wc, wm = self.weights
+        key = ("fit-least", pc, pm, wc, wm)
         out = []
+        append = out.append
         for node in nodes:
+            memo = node.memo
+            found = memo.get(key)
+            if found is not None:
+                append(found)
+                continue
             ac, am = node.alloc_cpu, node.alloc_memory
             score = weight = 0
             if ac:
@@ -116,5 +125,6 @@ class Fit(Plugin):
                 rm = node.nz_memory + pm
                 score += ((am - rm) * 100 // am if rm <= am else 0) * wm
                 weight += wm
-            out.append(score // weight if weight else 0)
+            found = memo[key] = score // weight if weight else 0
+            append(found)
         return out

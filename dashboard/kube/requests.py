@@ -78,6 +78,8 @@ def parse(method: str, path: str, query: dict[str, str], content_type: str, acce
     legacy_watch = rest[0] == "watch"
     if legacy_watch:
         rest = rest[1:]
+        if not rest:
+            raise BadRequest(404, "the server could not find the requested resource")
     namespace, plural, name, sub = _split(group, rest)
     info = lookup(group, plural)
     if info is None or info["version"] != version:
@@ -305,10 +307,37 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _without_lone_surrogates(value):
+    """Strings with a lone UTF-16 surrogate (a JSON escape such as \\ud800 can make one) get
+    U+FFFD in its place, as Go's JSON decoder does; anything else is returned as it is."""
+    def fix(text: str) -> str:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+    root = [value]
+    work = [(value, root, 0)]
+    while work:
+        item, parent, key = work.pop()
+        if isinstance(item, str):
+            parent[key] = fix(item)
+        elif isinstance(item, list):
+            work.extend((v, item, i) for i, v in enumerate(item))
+        elif isinstance(item, dict):
+            for k in list(item):
+                v = item.pop(k)
+                k = fix(k)
+                item[k] = v
+                work.append((v, item, k))
+    return root[0]
+
+
 def decode_json(body: bytes):
     try:
         text = body.decode("utf-8")
-        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        return _without_lone_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
     except RecursionError:
         raise BadRequest(400, "the JSON body nests too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -332,7 +361,8 @@ def decode_yaml(body: bytes):
     except UnicodeDecodeError:
         raise BadRequest(400, "the YAML body is not valid UTF-8") from None
     try:
-        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)  # JSON is what kubectl sends
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)  # JSON is what kubectl sends
+        return _without_lone_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
     except RecursionError:
         raise BadRequest(400, "the body nests too deeply") from None
     except ValueError:
@@ -346,7 +376,8 @@ def decode_yaml(body: bytes):
         raise BadRequest(400, "the YAML body nests too deeply") from None
     except yaml.YAMLError as exc:
         raise BadRequest(400, f"the body is not valid YAML: {str(exc)[:200]}") from None
-    return _jsonable(value)
+    value = _jsonable(value)
+    return _without_lone_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
 
 
 def _jsonable(value):

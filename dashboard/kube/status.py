@@ -42,8 +42,14 @@ def status(code: int, message: str, reason: str | None = None, details: dict | N
 
 
 def dumps(value) -> bytes:
-    """JSON as the wire carries it: compact, and never NaN or infinity."""
-    return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode()
+    """JSON as the wire carries it: compact, UTF-8, never NaN or infinity. A lone surrogate
+    (which JSON's \\ud800 escape can smuggle into a string) becomes U+FFFD, as Go's encoder
+    makes it, instead of failing the response."""
+    text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
 
 
 def json_response(body, code: int = 200, *, content_type: str = JSON, headers: dict | None = None) -> HttpResponse:

@@ -23,7 +23,7 @@ views are async and touch the cluster only between awaits.
 import asyncio
 import weakref
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -96,7 +96,11 @@ async def endpoint(request: HttpRequest, cluster: str, rest: str = "") -> HttpRe
     except RequestDataTooBig:
         return error(413, "the request body is larger than this server accepts")
     try:
-        parsed = kube_requests.parse(method, path, _first_values(request), request.headers.get("Content-Type", ""),
+        query = _first_values(request)
+    except SuspiciousOperation as exc:  # e.g. more query parameters than Django accepts
+        return error(400, f"the query string cannot be read: {exc}")
+    try:
+        parsed = kube_requests.parse(method, path, query, request.headers.get("Content-Type", ""),
                                      request.headers.get("Accept", ""), body, _token(request))
     except kube_requests.BadRequest as exc:
         return error(exc.code, exc.message, exc.reason)
@@ -167,7 +171,7 @@ async def _serve(handle, name: str, parsed: kube_requests.KubeRequest) -> HttpRe
     if isinstance(warnings, list) and warnings:
         headers["Warning"] = ", ".join(_warning(w) for w in warnings[:20])
     if "text" in answer and answer.get("body") is None:
-        response = HttpResponse(str(answer["text"]).encode(), status=code, content_type="text/plain")
+        response = HttpResponse(str(answer["text"]).encode(errors="replace"), status=code, content_type="text/plain")
     else:
         body = answer.get("body")
         if body is None:
@@ -255,7 +259,7 @@ def _stream(guard: _StreamGuard, client, text: bool):
             while guard.alive() and not waker.gone:
                 items, over, overflowed = client.drain(guard.rid)
                 if items:
-                    yield b"".join(str(i.get("text", "")).encode() if text else _line(i) for i in items)
+                    yield b"".join(str(i.get("text", "")).encode(errors="replace") if text else _line(i) for i in items)
                 if overflowed:
                     if not text:
                         expired = status(410, "the watch fell too far behind: too old resource version", "Expired")

@@ -4,6 +4,8 @@ malformed requests that must never produce a 500 or reach the simulation."""
 
 import http.client
 import json
+import os
+import random
 import time
 
 import pytest
@@ -249,3 +251,32 @@ def test_protobuf_bodies_from_kubectl_132_reach_the_api_server_decoded(fake_serv
     assert out.strip() == "deployment.apps/web created"
     created = json.loads(fake_server.kubectl(name, "get", "deployment", "web", "-o", "json").stdout)
     assert created["spec"]["replicas"] == 3 and created["spec"]["template"]["spec"]["containers"] == [{"name": "nginx", "image": "nginx"}]
+
+
+def test_random_requests_never_fail_with_a_500(fake_server, cluster):
+    rng = random.Random(int(os.environ.get("KUBE_FUZZ_SEED", "11")))
+    segments = ["api", "apis", "v1", "v2", "apps", "namespaces", "default", "pods", "deployments", "nodes", "log", "scale", "status", "eviction",
+                "watch", "x", "", "..", "%00", "%ff", "caf%C3%A9", "a" * 300, "openapi", "v3", "version"]
+    queries = ["watch=1", "watch=true", "limit=5", "limit=-5", "limit=x", "continue=abc", "resourceVersion=1", "resourceVersion=abc", "timeout=1s",
+               "timeoutSeconds=1", "labelSelector=a%3Db", "labelSelector=%3D%3D%3D", "fieldSelector=spec.nodeName%3D", "includeObject=Object",
+               "propagationPolicy=Nope", "gracePeriodSeconds=-1", "dryRun=All", "fieldValidation=Bogus", "follow=true", "tailLines=1e9", "pretty=1", "a" * 500]
+    bodies = [b"", b"{}", b"[]", b"null", b'{"metadata": {"name": "f\\ud800"}}', b'{"kind": 5}', b"\x00\x01", b"k8s\x00", b"---\n- a\n- b\n",
+              json.dumps(POD).encode(), b'[{"op": "remove", "path": "/x"}]', b'{"metadata": {"name": "fuzzed", "labels": {"": ""}}}']
+    types = ["", "application/json", "application/yaml", "application/vnd.kubernetes.protobuf", "application/merge-patch+json",
+             "application/strategic-merge-patch+json", "application/json-patch+json", "application/apply-patch+yaml", "text/plain", "multipart/form-data"]
+    accepts = ["", "application/json", TABLE_ACCEPT, AGGREGATED_ACCEPT, "application/vnd.kubernetes.protobuf", "*/*", "text/html"]
+    for _ in range(int(os.environ.get("KUBE_FUZZ_REQUESTS", "250"))):
+        path = "/".join(rng.choice(segments) for _ in range(rng.randint(1, 7)))
+        query = "&".join(rng.choice(queries) for _ in range(rng.randint(0, 3)))
+        target = f"/k8s/{cluster}/{path}" + (f"?{query}" if query else "")
+        if "watch" in target and "timeoutSeconds" not in target:
+            target += ("&" if "?" in target else "?") + "timeoutSeconds=1"
+        method = rng.choice(["GET", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+        headers = {"Content-Type": rng.choice(types), "Accept": rng.choice(accepts)}
+        code, response_headers, raw = fake_server.request(method, target, rng.choice(bodies) if method in ("POST", "PUT", "PATCH", "DELETE") else None, headers)
+        assert code < 500 or code in (503, 504), (method, target, code, raw[:300])
+        if method != "HEAD" and response_headers.get("Content-Type") == "application/json" and raw:
+            for line in raw.decode("utf-8").splitlines():  # valid UTF-8 and JSON, line by line for watch streams
+                json.loads(line)
+    log = (fake_server.tmp / "daphne.log").read_text(errors="replace")
+    assert "Traceback" not in log

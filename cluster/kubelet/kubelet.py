@@ -79,7 +79,8 @@ class Kubelet(PodWorkersMixin, WorkerViewMixin, Component):
         self.next_event = 0
         self.boot_id = None
         self.runtime_started = None
-        self.images_known: list = []  # the node's images, for NodeStatus (ListImages at housekeeping)
+        self.images_known: list = []  # the node's images, for NodeStatus (ListImages at housekeeping after a pull)
+        self.images_stale = True
 
     # --- life cycle -----------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -341,7 +342,9 @@ class Kubelet(PodWorkersMixin, WorkerViewMixin, Component):
             return
         self.cri("Status", "_on_housekeeping_status")
         self.cri("ListContainerStats", "_on_stats")
-        self.cri("ListImages", "_on_images")
+        if self.images_stale:
+            self.images_stale = False
+            self.cri("ListImages", "_on_images")
 
     def _on_housekeeping_status(self, response: dict, _context) -> None:
         if not response.get("ok"):

@@ -319,6 +319,7 @@ class PodWorkersMixin:
             self._wake(w, self.now + self.timing["backoff_initial_us"])
             return
         w["sandbox"] = {"id": response["sandbox_id"], "ip": response["ip"], "state": "ready", "attempt": attempt}
+        self.images_stale = True  # the first sandbox brought the pause image
         self.emit("kubelet.sandbox", f"kubelet on {self.node}: sandbox of {w['key']} is up with IP {response['ip']}", pod=w["key"], ip=response["ip"])
         self._sync(uid)
 
@@ -422,6 +423,7 @@ class PodWorkersMixin:
             self.emit("kubelet.pulled", f"kubelet on {self.node} pulled {short_name(image)} ({response.get('layers')} layers, "
                       f"{response.get('layers', 0) - response.get('fetched', 0)} already present) in {took:.1f} s", pod=w["key"], image=short_name(image))
             self.image_backoff.pop(f"{w['uid']}/{image}", None)
+            self.images_stale = True
             cs["image_ref"], cs["repo_digest"] = response.get("ref"), response.get("repo_digest")
             self._create(w, pod, spec, cs)
             return

@@ -178,3 +178,38 @@ def test_node_command_validation():
             cluster.command({"type": "node", **cmd})
         assert err.value.field == field, cmd
     assert cluster.command_log == []
+
+
+def test_a_node_crash_end_to_end_not_ready_eviction_and_replacement_elsewhere():
+    from cluster.controllers import build_controller_manager
+    from cluster.scheduler.component import build_scheduler
+
+    from ..apiserver.harness import FAST, deployment
+
+    h = NodeHarness(nodes=2)
+    build_controller_manager(h.sim, profile=FAST)
+    build_scheduler(h.sim, FAST)
+    body = deployment("web", replicas=2, image="nginx:1.27")
+    # Tolerate an unreachable node for 20 s instead of the API server's default 300 s.
+    body["spec"]["template"]["spec"]["tolerations"] = [
+        {"key": f"node.kubernetes.io/{taint}", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 20} for taint in ("unreachable", "not-ready")]
+    assert h.create("deployments", body, namespace="default", group="apps")["code"] == 201
+
+    def pods():
+        items = h.list("pods", namespace="default")["body"]["items"]
+        return sorted((p["spec"].get("nodeName"), p["status"].get("phase"), bool(p["metadata"].get("deletionTimestamp")), p["metadata"]["name"]) for p in items)
+
+    h.wait_for(lambda: sorted(p[:3] for p in pods()) == [("node-1", "Running", False), ("node-2", "Running", False)], 60)
+    lost = next(p[3] for p in pods() if p[0] == "node-1")
+    h.sim.crash("node-1/kubelet")
+    h.sim.crash("node-1/containerd")
+    # The node lifecycle controller sees no heartbeat for 40 s: Ready becomes Unknown (NotReady).
+    h.wait_for(lambda: {c["type"]: c["status"] for c in h.get("nodes", "node-1")["body"]["status"]["conditions"]}["Ready"] == "Unknown", 60)
+    assert h.list("nodes", as_table=True)["body"]["rows"][0]["cells"][1] == "Unknown"
+    # 20 s later the pod is evicted (Terminating: nobody on node-1 confirms) and replaced on node-2.
+    h.wait_for(lambda: [p[:3] for p in pods()] == [("node-1", "Running", True), ("node-2", "Running", False), ("node-2", "Running", False)], 60)
+    # The node comes back: its kubelet finishes the evicted pod's deletion.
+    h.sim.restart("node-1/containerd")
+    h.sim.restart("node-1/kubelet")
+    h.wait_for(lambda: lost not in [p[3] for p in pods()], 60)
+    assert [p[:3] for p in pods()] == [("node-2", "Running", False), ("node-2", "Running", False)]

@@ -226,7 +226,7 @@ class Kubelet(PodWorkersMixin, WorkerViewMixin, Component):
             ("DiskPressure", False, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
             ("PIDPressure", False, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
             ("Ready", ready, "KubeletReady" if ready else "KubeletNotReady",
-             "kubelet is posting ready status" if ready else "container runtime status check may not have completed yet"),
+             "kubelet is posting ready status" if ready else ("container runtime is down" if self.phase == "running" else "container runtime status check may not have completed yet")),
         ]
         out = []
         for ctype, value, reason, message in wanted:

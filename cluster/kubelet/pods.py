@@ -683,6 +683,33 @@ class PodWorkersMixin:
             getattr(self, record["then"])({"id": rid, "ok": False, "code": "Unavailable", "error": "containerd restarted"}, record["context"])
         self.pulling = None
         self._pump_pulls()
+        self.cri("ListPodSandbox", "_on_relist_sandboxes")
+
+    def _on_relist_sandboxes(self, response: dict, _context) -> None:
+        if response.get("ok"):
+            self.cri("ListContainers", "_on_relist_containers", response.get("sandboxes") or [])
+
+    def _on_relist_containers(self, response: dict, sandboxes: list) -> None:
+        """After containerd restarted: what died with it (sandboxes NOTREADY, containers EXITED 255)."""
+        if not response.get("ok"):
+            return
+        states = {s["id"]: s["state"] for s in sandboxes}
+        containers = {c["id"]: c for c in response.get("containers") or []}
+        for uid in sorted(self.workers):
+            w = self.workers[uid]
+            sandbox = w["sandbox"]
+            if sandbox is not None and sandbox["state"] == "ready" and states.get(sandbox["id"]) != "SANDBOX_READY":
+                sandbox["state"] = "notready"
+            for cs in w["containers"].values():
+                c = containers.get(cs.get("id"))
+                if cs["state"] == "running" and (c is None or c["state"] != "CONTAINER_RUNNING"):
+                    code = c["exit_code"] if c and c["exit_code"] is not None else 255
+                    cs.update(state="terminated", ready=False, started=False,
+                              terminated=_terminated(cs["id"], code, (c or {}).get("reason") or "Unknown", cs.get("running_since"), self.now, (c or {}).get("message")))
+                    cs["probe_token"] += 1
+                    cs["probes"] = {}
+                    w["stops"].pop(cs["id"], None)
+            self._sync(uid)
 
     # --- evictions (node-pressure) and orphans --------------------------------------------------------------------
     def _eviction_check(self, stats: list) -> None:

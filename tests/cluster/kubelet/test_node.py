@@ -213,3 +213,18 @@ def test_a_node_crash_end_to_end_not_ready_eviction_and_replacement_elsewhere():
     h.sim.restart("node-1/kubelet")
     h.wait_for(lambda: lost not in [p[3] for p in pods()], 60)
     assert [p[:3] for p in pods()] == [("node-2", "Running", False), ("node-2", "Running", False)]
+
+
+def test_containerd_restarting_alone_is_noticed_and_the_pod_rebuilt():
+    h = NodeHarness(nodes=1)
+    h.run_pod(container_pod("web", image="nginx:1.27"))
+    h.wait_for(lambda: h.condition("web", "Ready") == "True")
+    h.sim.crash("node-1/containerd")
+    h.run(12)
+    node = h.get("nodes", "node-1")["body"]
+    ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False" and ready["reason"] == "KubeletNotReady"
+    h.sim.restart("node-1/containerd")
+    h.wait_for(lambda: (h.container_status("web") or {}).get("restartCount") == 1 and h.condition("web", "Ready") == "True", 60)
+    assert h.container_status("web")["lastState"]["terminated"]["exitCode"] == 255
+    assert h.runtime_calls("node-1")[-4:] == ["RunPodSandbox", "ImageStatus", "CreateContainer", "StartContainer"]

@@ -138,7 +138,7 @@ class DaemonSetController(Controller):
         by_node: dict[str, list] = {}
         for pod in pods:
             by_node.setdefault(target_node(pod) or "", []).append(pod)
-        creates, deletes, reasons = [], [], []
+        creates, deletes = [], []
         desired = 0
         nodes = self.nodes.list()
         node_names = {meta_of(n).get("name") for n in nodes}
@@ -173,7 +173,6 @@ class DaemonSetController(Controller):
                 deletes.append(pod)
                 if is_pod_ready(pod):
                     unavailable += 1
-                reasons.append("update")
         what = f"DaemonSet {key}"
         if not self.expectations.satisfied(key, self.now):
             self.reconcile(key, "wait", f"{what}: waiting to see earlier creates and deletes")

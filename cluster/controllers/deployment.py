@@ -370,8 +370,6 @@ class DeploymentController(Controller):
     def _available(self, rs: dict) -> int:
         # What the ReplicaSet reports available, but never more than it still wants: pods it
         # is deleting may still show in a status not yet updated.
-        if status_int(rs, "observedGeneration") < int(meta_of(rs).get("generation") or 1):
-            return min(status_int(rs, "availableReplicas"), spec_replicas(rs))
         return min(status_int(rs, "availableReplicas"), spec_replicas(rs))
 
     def _finish(self, key: str, d: dict, new_rs: dict, old_sets: list) -> None:

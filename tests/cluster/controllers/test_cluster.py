@@ -279,3 +279,32 @@ def test_the_view_lists_loops_queues_informers_leadership_nodes_and_the_owner_gr
     assert kinds.count("Pod") == 2 and "ReplicaSet" in kinds and "Deployment" in kinds
     uids = {n["kind"]: n["uid"] for n in graph["nodes"]}
     assert {"dependent": uids["ReplicaSet"], "owner": uids["Deployment"], "block": True} in graph["edges"]
+
+
+def test_daemonset_rolling_update_replaces_one_node_at_a_time():
+    h = ControllerHarness()
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
+          "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": pod_template({"app": "agent"})}}
+    h.create("daemonsets", ds, namespace="default")
+    h.run_until(lambda: len(h.ready_pods(app="agent")) == 3, 30)
+
+    def check():
+        assert len(h.ready_pods(app="agent")) >= 2  # maxUnavailable 1
+
+    h.patch("daemonsets", "agent", {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "agent:2"}]}}}}, namespace="default")
+    h.run_until(lambda: sorted(p["spec"]["containers"][0]["image"] for p in h.ready_pods(app="agent")) == ["agent:2"] * 3, 60, check=check)
+    assert sorted(p["spec"]["nodeName"] for p in h.ready_pods(app="agent")) == ["node-1", "node-2", "node-3"]
+
+
+def test_revision_history_limit_keeps_only_that_many_old_replicasets():
+    h = ControllerHarness(nodes=2)
+    body = deployment("web", 1)
+    body["spec"]["revisionHistoryLimit"] = 1
+    h.create("deployments", body, namespace="default")
+    h.run_until(lambda: len(h.ready_pods(app="web")) == 1)
+    for image in ("nginx:2", "nginx:3", "nginx:4"):
+        h.patch("deployments", "web", {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": image}]}}}}, namespace="default")
+        h.run_until(lambda image=image: [p["spec"]["containers"][0]["image"] for p in h.ready_pods(app="web")] == [image] and len(h.live_pods(app="web")) == 1)
+    h.run(3)
+    revisions = sorted(int(rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]) for rs in h.objects("replicasets", "default"))
+    assert revisions == [3, 4]

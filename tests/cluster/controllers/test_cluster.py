@@ -162,6 +162,11 @@ def test_a_node_failure_ends_with_its_pods_evicted_and_replaced():
     assert evicted == [f"default/{n}" for n in doomed]
     view = {n["name"]: n for n in h.manager.view()["nodes"]}
     assert view["node-2"]["ready"] == "Unknown" and view["node-1"]["ready"] == "True" and 0 < view["node-1"]["unknown_in"] <= 40
+    # The node comes back: Ready again, its taints go.
+    mark = h.sim.log.last_seq
+    h.sim.restart("fake-kubelet-node-2")
+    h.run_until(lambda: not (node().get("spec") or {}).get("taints"), 30)
+    assert [e["data"]["action"] for e in h.reconciles("nodelifecycle", mark)] == ["untaint"]
 
 
 def test_level_based_recovery_after_the_controller_manager_was_down():

@@ -79,6 +79,7 @@ class Kubelet(PodWorkersMixin, WorkerViewMixin, Component):
         self.next_event = 0
         self.boot_id = None
         self.runtime_started = None
+        self.runtime_version = RUNTIME_VERSION  # what containerd reports (Version)
         self.images_known: list = []  # the node's images, for NodeStatus (ListImages at housekeeping after a pull)
         self.images_stale = True
 
@@ -182,6 +183,7 @@ class Kubelet(PodWorkersMixin, WorkerViewMixin, Component):
     def _on_runtime_version(self, response: dict, _context) -> None:
         if response.get("ok"):
             self.runtime_version = f"{response.get('runtime_name')}://{response.get('runtime_version')}"
+            self.node_status_sent = None
 
     def _on_runtime_status(self, response: dict, _context) -> None:
         if not response.get("ok"):
@@ -241,7 +243,7 @@ class Kubelet(PodWorkersMixin, WorkerViewMixin, Component):
     def _register(self) -> None:
         if self.registered:
             return
-        body = nodecfg.registration(self.config, self._conditions(), self.boot_id, RUNTIME_VERSION)
+        body = nodecfg.registration(self.config, self._conditions(), self.boot_id, self.runtime_version)
         self.emit("kubelet.register", f"kubelet registers node {self.node}: {self.config['cpu_m'] // 1000 if self.config['cpu_m'] % 1000 == 0 else self.config['cpu_m']} cpu, "
                   f"{show_bytes(self.config['memory'])} memory, pod CIDR {self.config['pod_cidr']}", node=self.node)
         self.api.request("create", "nodes", body=body, then="_on_registered", ok=(409,), summary=f"{self.name} → kube-apiserver: register node {self.node}")
@@ -308,7 +310,7 @@ class Kubelet(PodWorkersMixin, WorkerViewMixin, Component):
             self.set_timer(delay, "lease", self.starts)
 
     def _node_status_body(self) -> dict:
-        return {"conditions": self._conditions(), "images": self._node_images(), "nodeInfo": nodecfg.node_info(self.config, self.boot_id, RUNTIME_VERSION)}
+        return {"conditions": self._conditions(), "images": self._node_images(), "nodeInfo": nodecfg.node_info(self.config, self.boot_id, self.runtime_version)}
 
     def _node_images(self) -> list:
         return self.images_known[:MAX_NODE_IMAGES]

@@ -595,17 +595,35 @@ class PodWorkersMixin:
         if w["kill_deadline"] is None or shorter:
             w["kill_deadline"] = deadline
         running = [cs for cs in w["containers"].values() if cs["state"] == "running" and cs.get("id")]
+        hooks = w.setdefault("prestop", {})
         for cs in sorted(running, key=lambda c: c["name"]):
             if cs["id"] in w["stops"] and not shorter:
                 continue
             if not w["killing_reported"] and pod is not None:
                 self.record(pod, "Normal", "Killing", f"Stopping container {cs['name']}", f"spec.containers{{{cs['name']}}}")
+            spec = next((c for c in containers_of(pod) if c["name"] == cs["name"]), None) if pod is not None else None
+            hook = _prestop(spec) if spec is not None and not w["evicted"] else None
+            if hook is not None and cs["id"] not in hooks:
+                # The preStop hook runs first; its time counts against the grace period.
+                seconds, command = hook
+                hooks[cs["id"]] = min(self.now + int(seconds * SECOND), w["kill_deadline"])
+                self.emit("kubelet.prestop", f"kubelet on {self.node} runs the preStop hook of {w['key']}/{cs['name']}" + (f" ({seconds:g} s)" if seconds else ""),
+                          pod=w["key"], container=cs["name"], seconds=seconds)
+                if command:
+                    self.cri("ExecSync", "_ignore", None, container_id=cs["id"], cmd=command, timeout=max(1, int(seconds) + 1),
+                             summary=f"kubelet → containerd: ExecSync (preStop hook of {w['key']}/{cs['name']})")
+            if cs["id"] in hooks and self.now < hooks[cs["id"]] and not shorter:
+                continue
             left = max(0, (w["kill_deadline"] - self.now) // SECOND)
             cs["probe_token"] += 1
             w["stops"][cs["id"]] = self.cri("StopContainer", "_on_container_stopped", [w["uid"], cs["id"]], container_id=cs["id"], timeout=left,
                                             summary=f"kubelet → containerd: StopContainer {cs['name']} of {w['key']} (grace {left} s)")
         if running:
             w["killing_reported"] = True
+        waiting = [at for cid, at in hooks.items() if cid not in w["stops"] and at > self.now and any(cs["id"] == cid for cs in running)]
+        if waiting:
+            self._wake(w, min(waiting))
+            return
         if w["stops"]:
             return
         sandbox = w["sandbox"]
@@ -914,6 +932,29 @@ def _terminated(cid, code, reason, started, finished, message) -> dict:
     if code == 137 and reason != "OOMKilled":
         out["signal"] = 9
     return out
+
+
+def _prestop(spec: dict):
+    """(seconds, exec command or None) of a container's preStop hook, or None without one.
+    `sleep: {seconds}` waits; an exec hook takes as long as a `sleep N` in it; httpGet is at once."""
+    hook = dig(spec, "lifecycle", "preStop")
+    if not isinstance(hook, dict):
+        return None
+    if isinstance(hook.get("sleep"), dict):
+        seconds = hook["sleep"].get("seconds")
+        return (float(seconds) if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) else 0.0), None
+    command = dig(hook, "exec", "command")
+    if isinstance(command, list):
+        words = " ".join(str(c) for c in command).replace(";", " ").split()
+        seconds = 0.0
+        for i, word in enumerate(words[:-1]):
+            if word.rsplit("/", 1)[-1] == "sleep":
+                try:
+                    seconds += float(words[i + 1])
+                except ValueError:
+                    pass
+        return seconds, [str(c) for c in command]
+    return 0.0, None
 
 
 def _restart_allowed(policy: str, exit_code: int) -> bool:

@@ -260,3 +260,16 @@ def test_logs_follow_streams_new_lines_until_cancelled():
     h.client.cancel(rid)
     h.run(2)
     assert len(h.client.chunks[rid]) == 3
+
+
+def test_a_pre_stop_hook_runs_before_the_stop_signal_within_the_grace_period():
+    h = NodeHarness(nodes=1)
+    hook = {"preStop": {"exec": {"command": ["sh", "-c", "sleep 4"]}}}
+    h.run_pod(container_pod("hooked", image="nginx:1.27", container={"lifecycle": hook}, terminationGracePeriodSeconds=10))
+    h.wait_for(lambda: h.condition("hooked", "Ready") == "True")
+    start = h.seconds()
+    h.delete("pods", "hooked", namespace="default")
+    h.wait_for(lambda: h.cached_pod("hooked") is None, 30)
+    signal = h.events("runtime.signal")[0]
+    assert signal["data"]["signal"] == "SIGQUIT" and round(signal["time"] - start) == 4 and signal["data"]["grace"] == 6
+    assert h.runtime_calls("node-1", since=start)[:2] == ["ExecSync", "StopContainer"]

@@ -21,12 +21,14 @@ from .apiserver import build_apiserver
 from .clients import kubectl
 from .clients.etcdctl import EtcdCtl
 from .commands import CommandError
+from .controllers import build_controller_manager
 from .etcd import build_members, etcd_view
 from .kernel import SECOND, Simulation, state_hash
 from .kubelet import build_node, node_config, nodes_view
 from .kubelet import commands as node_commands
 from .net import Network
 from .profiles import PROFILES
+from .scheduler.component import build_scheduler
 
 MAX_MEMBERS = 7
 MAX_NODES = 5000
@@ -71,9 +73,13 @@ class Cluster:
         self.apiserver = build_apiserver(self.sim, self.etcd_members, rbac_enabled=self.config.rbac, profile=self.profile, kubelet_endpoint="{node}/kubelet")
         self.etcdctl = self.sim.add(EtcdCtl(self.sim))  # the user's etcd client: REST /etcd requests leave from here
         self.sim.add(kubectl.KubeClient(self.sim))  # the user's kubectl: HTTP /k8s/<name>/ requests leave from here
+        # kube-scheduler (issue 6): watches pods and nodes, binds pods through pods/binding.
+        self.scheduler = build_scheduler(self.sim, self.profile)
         # Nodes (issue 7): node-1 … node-N, each a host with containerd and a kubelet (4 cpu, 8Gi, 110 pods).
         for index in range(1, self.config.nodes + 1):
             build_node(self.sim, node_config(f"node-{index}", index), profile=self.profile.name)
+        # kube-controller-manager (issue 5): every control loop; two replicas lead in turn through a Lease in kube-system.
+        self.controller_managers = build_controller_manager(self.sim, profile=self.profile)
 
     # --- position and time ------------------------------------------------------------
     @property

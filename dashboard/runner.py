@@ -21,6 +21,8 @@ from cluster.cluster import Cluster, ClusterConfig
 from cluster.commands import CommandError
 from cluster.kernel import SECOND
 
+from . import demo
+
 log = logging.getLogger("clusterscope.runner")
 
 MIN_SPEED, MAX_SPEED = 0.01, 100.0
@@ -109,7 +111,8 @@ class Registry:
         name = settings.DEMO_CLUSTER
         if name and name not in self.handles and not getattr(self, "_demo_made", False):
             self._demo_made = True
-            self.create(ClusterConfig(name=name, seed=1))
+            handle = self.create(ClusterConfig(name=name, seed=1))
+            demo.seed(handle.cluster)
 
     # --- time ------------------------------------------------------------------------
     def ensure_ticker(self) -> None:

@@ -142,3 +142,17 @@ async def test_schema_and_docs(async_client):
 async def test_unknown_api_path_is_json_404(async_client):
     response = await async_client.get("/api/nothing/here")
     assert response.status_code == 404 and "error" in response.json()
+
+
+async def test_the_demo_cluster_starts_with_an_application(async_client, settings):
+    settings.DEMO_CLUSTER = "demo"
+    listing = (await async_client.get("/api/clusters")).json()
+    assert [c["name"] for c in listing["items"]] == ["demo"]
+    await async_client.patch("/api/clusters/demo/clock", data=json.dumps({"paused": True}), content_type="application/json")
+    await post(async_client, "/api/clusters/demo/advance", {"seconds": 60})
+    state = (await async_client.get("/api/clusters/demo/state")).json()
+    events = (await async_client.get("/api/clusters/demo/events?after=0&limit=5000")).json()["events"]
+    created = {e["data"].get("key") for e in events if e["kind"] == "api.response" and e["data"].get("code") == 201}
+    assert {"/registry/deployments/default/web", "/registry/services/specs/default/web"} <= created
+    assert sum(1 for key in created if key and key.startswith("/registry/pods/default/web-")) == 3
+    assert state["etcd"]["leader"] is not None

@@ -29,7 +29,9 @@ def framework_row(nodes: int, pods: int, *, fast: bool = True, label: str = "") 
         f"{rate:,.0f} pods/s",
         f"{FLOOR} pods/s (scheduler_perf, 5,000 nodes)",
         f"{rate / FLOOR:.2f}",
-        f"{stats['pods_per_cpu_s']:,.0f} pods/CPU-s; {stats['examined_per_pod']:.0f} nodes examined per pod; {stats['scheduled']:,} scheduled; digest {stats['digest'][:12]}",
+        f"{stats['pods_per_cpu_s']:,.0f} pods/CPU-s; {stats['examined_per_pod']:.0f} nodes examined per pod; {stats['scheduled']:,} scheduled"
+        + (f", {stats['unschedulable']:,} attempts unschedulable (the nodes are full: each runs a preemption search)" if stats["unschedulable"] else "")
+        + f"; digest {stats['digest'][:12]}",
     )
     return row, stats
 

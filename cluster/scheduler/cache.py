@@ -157,7 +157,9 @@ class SchedulerCache:
             old = self.nodes[old_node].pods.get(key)
             self._remove(key)
             if key in self.assumed:
+                # The watch confirms a pod the scheduler bound: for everyone else, a pod was added.
                 del self.assumed[key]
+                events.append("AssignedPodAdd")
             elif old is not None and old.labels != pod.labels:
                 events.append("AssignedPodLabel")
         else:

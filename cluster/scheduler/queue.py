@@ -39,6 +39,7 @@ class SchedulingQueue:
         self.active: list = []  # heap of (-priority, timestamp, seq, key, version)
         self.backoff: list = []  # heap of (until, seq, key, version)
         self.counts = {q: 0 for q in QUEUES}
+        self.unschedulable: dict[str, None] = {}  # the keys in the unschedulable pool (moves look only here)
         self.seq = 0
         self.cycle = 0  # scheduling cycles started
         self.move_cycle = -1  # the cycle at the last move request (moveRequestCycle)
@@ -48,6 +49,10 @@ class SchedulingQueue:
         old = entry["where"]
         if old in self.counts:
             self.counts[old] -= 1
+        if old == "unschedulable":
+            del self.unschedulable[entry["key"]]
+        elif where == "unschedulable":
+            self.unschedulable[entry["key"]] = None
         entry["where"] = where
         self.counts[where] += 1
         entry["version"] += 1
@@ -94,6 +99,7 @@ class SchedulingQueue:
         if entry is None:
             return False
         self.counts[entry["where"]] -= 1
+        self.unschedulable.pop(key, None)
         return True
 
     def __contains__(self, key: str) -> bool:
@@ -166,10 +172,8 @@ class SchedulingQueue:
         (None: every pod) go back. Returns the keys moved, in order."""
         self.move_cycle = self.cycle
         moved = []
-        for key in sorted(self.entries):
+        for key in sorted(self.unschedulable):
             entry = self.entries[key]
-            if entry["where"] != "unschedulable":
-                continue
             if interested is None or any(p in interested for p in entry["plugins"]):
                 self._requeue(entry, now)
                 moved.append(key)
@@ -193,9 +197,9 @@ class SchedulingQueue:
     def flush_leftover(self, now: int) -> list[str]:
         """Pods unschedulable for longer than 5 minutes go back (flushUnschedulablePodsLeftover)."""
         moved = []
-        for key in sorted(self.entries):
+        for key in sorted(self.unschedulable):
             entry = self.entries[key]
-            if entry["where"] == "unschedulable" and now - entry["since"] > self.max_unschedulable_us:
+            if now - entry["since"] > self.max_unschedulable_us:
                 self._requeue(entry, now)
                 moved.append(key)
         return moved
@@ -214,7 +218,7 @@ class SchedulingQueue:
         """Each sub-queue's first `limit` pods in its own order, and the counts."""
         active = heapq.nsmallest(limit, (item for item in self.active if self._live(item[3], item[4], "active")))
         backoff = heapq.nsmallest(limit, (item for item in self.backoff if self._live(item[2], item[3], "backoff")))
-        unschedulable = sorted((e for e in self.entries.values() if e["where"] == "unschedulable"), key=lambda e: (e["since"], e["key"]))[:limit]
+        unschedulable = sorted((self.entries[k] for k in self.unschedulable), key=lambda e: (e["since"], e["key"]))[:limit]
         gated = sorted(k for k, e in self.entries.items() if e["where"] == "gated")[:limit]
         in_flight = sorted(k for k, e in self.entries.items() if e["where"] == "in_flight")
         return {

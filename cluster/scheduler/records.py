@@ -282,10 +282,23 @@ def summary_rows(attempt: dict, count: int) -> list:
     table = attempt.get("table")
     if table is None:
         return []
-    totals = dict(zip(table["feasible"], table["totals"], strict=False)) if table["totals"] else {}
+    names, totals = table["feasible"], table["totals"]
     rows = []
+    chosen = attempt.get("node")
+    if chosen is not None and chosen in names:
+        rows.append({"name": chosen, "fit": "pass", "total": totals[names.index(chosen)] if totals else None})
+    if totals:
+        best = sorted(range(len(names)), key=totals.__getitem__, reverse=True)[: count + 1]
+    else:
+        best = range(min(len(names), count + 1))
+    for i in best:
+        if names[i] != chosen:
+            rows.append({"name": names[i], "fit": "pass", "total": totals[i] if totals else None})
+    rejected = table["rejected"]
     for name in table["order"]:
-        rejected = table["rejected"].get(name)
-        rows.append({"name": name, "fit": "pass" if rejected is None else f"{rejected[0]}: {rejected[2]}", "total": totals.get(name)})
-    rows.sort(key=lambda r: (r["name"] != attempt.get("node"), r["fit"] != "pass", -(r["total"] or 0)))
+        if len(rows) >= count:
+            break
+        found = rejected.get(name)
+        if found is not None:
+            rows.append({"name": name, "fit": f"{found[0]}: {found[2]}", "total": None})
     return rows[:count]

@@ -164,3 +164,16 @@ def test_every_cluster_has_a_scheduler_that_places_pods_on_real_nodes():
     assert set(view["queue"]) == {"active", "backoff", "unschedulable", "gated", "in_flight", "counts"}
     replayed = Cluster.replay(cluster.config, cluster.command_log, until_us=cluster.now)
     assert replayed.event_digest() == cluster.event_digest()
+
+
+def test_a_pod_waiting_for_affinity_follows_once_its_partner_is_bound():
+    h = SimHarness()
+    h.create_node(node("node-1", labels={"zone": "a"}))
+    h.create_node(node("node-2", labels={"zone": "b"}))
+    near_cache = {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{"labelSelector": {"matchLabels": {"app": "cache"}}, "topologyKey": "zone"}]}}
+    h.create_pod(pod("web", cpu="100m", labels={"app": "web"}, affinity=near_cache))
+    h.run_until(lambda: h.scheduler.queue.where("default/web") == "unschedulable", 10)
+    assert h.scheduler.view()["queue"]["unschedulable"][0]["plugins"] == ["InterPodAffinity"]
+    h.create_pod(pod("cache", cpu="100m", labels={"app": "cache"}))
+    cache_node = h.wait_bound("cache")
+    assert h.wait_bound("web", seconds=5) == cache_node  # moved by the AssignedPodAdd event, not the 5-minute flush

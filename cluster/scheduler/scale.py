@@ -62,12 +62,9 @@ class ScaleRun:
         for i in range(1, nodes + 1):
             self.cache.set_node(node_object(i))
         self.queue = SchedulingQueue()
-        self.pods = {}
+        self.pod_count = pods
         for i in range(1, pods + 1):
-            obj = pod_object(i)
-            key = f"default/{obj['metadata']['name']}"
-            self.pods[key] = obj
-            self.queue.add(key, 0, False, 0)
+            self.queue.add(f"default/pod-{i}", 0, False, 0)  # the objects are made when popped: 150,000 stay light
         self.records = DecisionRecords(per_pod=20, max_pods=records_max_pods, row_limit=record_rows)
         self.stream = Stream.from_seed(seed).derive("kube-scheduler/tiebreak")
         self.fast = fast
@@ -87,7 +84,7 @@ class ScaleRun:
                 break
             done += 1
             self.now += MILLISECOND
-            info = PodInfo.from_pod(self.pods[key])
+            info = PodInfo.from_pod(pod_object(int(key.rsplit("-", 1)[1])))
             fw = self.framework.begin(self.now)
             result = fw.schedule(info, start=self.next_start)
             self.next_start = result.next_start
@@ -108,7 +105,7 @@ class ScaleRun:
     def summary(self) -> dict:
         scheduled = sum(1 for node in self.placements.values() if node)
         return {
-            "nodes": self.cache.node_count(), "pods": len(self.pods), "scheduled": scheduled, "unschedulable": len(self.placements) - scheduled,
+            "nodes": self.cache.node_count(), "pods": self.pod_count, "scheduled": scheduled, "unschedulable": len(self.placements) - scheduled,
             "examined_per_pod": self.examined / max(1, len(self.placements)), "digest": self.digest.hexdigest(),
         }
 

@@ -178,3 +178,48 @@ def test_records_are_bounded_and_plain_data():
     assert records.get("default/a") is None and records.get("default/c") is not None  # least recently touched goes
     state_hash(records)
     assert pickle.loads(pickle.dumps(records)).get("default/c") == records.get("default/c")
+
+
+# --- extension points beyond filter and score ------------------------------------------------------------
+def test_reserve_permit_and_bind_points_with_custom_plugins():
+    from cluster.kernel.rng import Stream
+    from cluster.scheduler.framework import Framework, Plugin, Status
+    from cluster.scheduler.plugins import IN_TREE
+
+    calls = []
+
+    class Ledger(Plugin):
+        NAME = "Ledger"
+
+        def reserve(self, state, pod, node):
+            calls.append(("reserve", node))
+            return Status.success()
+
+        def unreserve(self, state, pod, node):
+            calls.append(("unreserve", node))
+
+    class Gatekeeper(Plugin):
+        NAME = "Gatekeeper"
+
+        def permit(self, state, pod, node):
+            return Status.unschedulable("not today", plugin=self.NAME) if pod.labels.get("deny") else Status.success()
+
+    registry = {**IN_TREE, "Ledger": Ledger, "Gatekeeper": Gatekeeper}
+    profile = Profile.build({"plugins": {"multiPoint": {"enabled": [{"name": "PrioritySort"}, {"name": "NodeResourcesFit"}, {"name": "Ledger"},
+                                                                    {"name": "Gatekeeper"}, {"name": "DefaultBinder"}]}}}, registry)
+    assert profile.enabled("reserve") == ["Ledger"] and profile.enabled("permit") == ["Gatekeeper"]
+    cache = cluster_of([node("n1")])
+    fw = Framework(profile, cache, stream=Stream.from_seed(1), registry=registry)
+    for labels, expected in (({}, True), ({"deny": "yes"}, False)):
+        info = PodInfo.from_pod(pod("p", labels=labels))
+        result = fw.schedule(info)
+        assert fw.reserve(result.state, info, result.node).ok
+        permit = fw.permit(result.state, info, result.node)
+        assert permit.ok is expected
+        if not permit.ok:
+            assert (permit.plugin, permit.message) == ("Gatekeeper", "not today")
+            fw.unreserve(result.state, info, result.node)
+        else:
+            request = fw.bind(result.state, info, result.node)
+            assert request["subresource"] == "binding" and request["body"]["target"] == {"apiVersion": "v1", "kind": "Node", "name": "n1"}
+    assert calls == [("reserve", "n1"), ("reserve", "n1"), ("unreserve", "n1")]

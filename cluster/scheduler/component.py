@@ -315,7 +315,7 @@ class KubeScheduler(Component):
         self.counters["scheduled"] += 1
         self.queue.done(info.key)
         self.cache.clear_nominated(info.key)
-        self.binding[info.key] = {"node": node, "since": self.now, "attempt": attempt, "uid": info.uid, "priority": info.priority}
+        self.binding[info.key] = {"node": node, "since": self.now, "attempt": attempt, "uid": info.uid, "priority": info.priority, "why": record["why"]}
         self.emit("scheduler.attempt", f"{self.name} chose {node} for {info.key}: {record['why']}", target=node, **_attempt_data(info.key, record))
         self.emit("scheduler.bind", f"{self.name} binds {info.key} to {node}: POST pods/{info.name}/binding to {self.api.server}", target=self.api.server, pod=info.key, node=node)
         self.api.request(request["verb"], request["resource"], namespace=request["namespace"], name=request["name"], body=request["body"],
@@ -329,7 +329,8 @@ class KubeScheduler(Component):
         if code == 201:
             self.counters["bound"] += 1
             self.records.update_last(key, binding="bound")
-            self.emit("scheduler.bound", f"{self.name} bound {key} to {node}", target=node, pod=key, node=node)
+            why = f": {pending['why']}" if pending else ""
+            self.emit("scheduler.bound", f"{self.name} bound {key} to {node}{why}", target=node, pod=key, node=node)
             namespace, name = key.split("/", 1)
             self._post_event(namespace, name, context["uid"], "Normal", "Scheduled", "Binding", f"Successfully assigned {key} to {node}")
             return

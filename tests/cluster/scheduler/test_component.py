@@ -155,7 +155,11 @@ def test_every_cluster_has_a_scheduler_that_places_pods_on_real_nodes():
     for i in range(3):
         body = {"metadata": {"name": f"web-{i}"}, "spec": {"containers": [{"name": "c", "image": "nginx", "resources": {"requests": {"cpu": "500m"}}}]}}
         cluster.command({"type": "kube", "verb": "create", "group": "", "version": "v1", "resource": "pods", "namespace": "default", "body": body})
+    cluster.advance(SECOND // 10)
+    restored = Cluster.restore(cluster.checkpoint())  # mid-flight: pods queued, bindings to come
     cluster.advance(15 * SECOND)
+    restored.advance(15 * SECOND)
+    assert restored.event_digest() == cluster.event_digest() and restored.state_hash() == cluster.state_hash()
     scheduler = cluster.sim.components["kube-scheduler"]
     placed = [scheduler.pod_decisions("default", f"web-{i}")["attempts"][-1] for i in range(3)]
     assert all(a["binding"] == "bound" for a in placed) and {a["node"] for a in placed} == {"node-1", "node-2"}

@@ -75,6 +75,16 @@ def run_command(*, name: str, command: dict) -> dict:
     return result
 
 
+def add_node(*, name: str, node: str, cpu, memory, labels: dict, taints: list) -> dict:
+    """Add a node to a running cluster (the `node` command); its summary."""
+    command = {"type": "node", "action": "add", "name": node, "cpu": cpu, "memory": memory, "labels": labels, "taints": taints}
+    return run_command(name=name, command=command)["node"]
+
+
+def remove_node(*, name: str, node: str) -> None:
+    run_command(name=name, command={"type": "node", "action": "remove", "name": node})
+
+
 async def etcd_request(*, name: str, command: dict, timeout: float) -> tuple[int, dict]:
     """Send a client request into the simulation and wait, in wall time, for its outcome.
 

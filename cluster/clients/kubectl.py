@@ -9,6 +9,7 @@ message, and replay rebuilds it exactly from the command log.
     cluster.command({"type": "kube", "verb": "list", "group": "", "version": "v1",
                      "resource": "pods", "namespace": "default", ...})  -> {"id": 7}
     client.result(7)          None while pending, then {"code", "body"} (or "text", "watch")
+    client.take(7)            the same, and the answer's body is forgotten (the HTTP layer reads once)
     client.drain(7)           watch events / log chunks received since the last drain
     cluster.command({"type": "kube", "verb": "cancel", "watch": 7})
 
@@ -59,7 +60,7 @@ ENDPOINT = "kubectl"
 APISERVER = "kube-apiserver"
 EXPIRE_US = 60 * SECOND  # the real API server's request timeout
 CONNECTION_CHECK_US = 1 * SECOND  # how soon a reset connection is noticed
-KEEP_FINISHED = 1000  # finished requests remembered for readers (oldest forgotten first)
+KEEP_FINISHED = 500  # finished requests remembered for readers (oldest forgotten first)
 MAX_BUFFERED = 5000  # watch events or log chunks held for a reader that has not drained
 
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
@@ -228,16 +229,19 @@ HTTP_METHOD = {"get": "GET", "list": "GET", "watch": "GET", "create": "POST", "u
 # --- the component ---------------------------------------------------------------------
 class KubeClient(Component):
     kind = "kubectl"
-    # Read-and-cleared by the HTTP layer in wall time: not simulation state (module doc).
-    _unhashed = ("streams",)
+    # Read-and-cleared by the HTTP layer in wall time: not simulation state (module doc). The
+    # answers are what the API server sent, kept until read; the hashed part of each request
+    # is its state and HTTP code.
+    _unhashed = ("streams", "answers")
 
     def __init__(self, sim, name: str = ENDPOINT, apiserver: str = APISERVER):
         super().__init__(sim, name)
         self.apiserver = apiserver
         self.next_id = 0
-        self.requests: dict[int, dict] = {}  # id -> {"request", "state", "response", "sent", "received", "ended"}
+        self.requests: dict[int, dict] = {}  # id -> {"request", "state", "code", "sent", "received", "ended", "peer_epoch"}
         self.finished: list[int] = []  # ids in the order they finished
         self.streams: dict[int, dict] = {}  # id -> {"items": [...], "overflowed": bool}; unhashed
+        self.answers: dict[int, dict] = {}  # id -> the answer (a body can be megabytes); unhashed, taken by the reader
         self.checking = False  # a connection check is scheduled
 
     # --- requests ---------------------------------------------------------------------
@@ -247,12 +251,12 @@ class KubeClient(Component):
         payload = dict(request, id=rid)
         payload.setdefault("user", None)
         peer = self.sim.components.get(self.apiserver)
-        self.requests[rid] = {"request": payload, "state": "pending", "response": None, "sent": self.now, "received": 0, "ended": None,
+        self.requests[rid] = {"request": payload, "state": "pending", "code": None, "sent": self.now, "received": 0, "ended": None,
                               "peer_epoch": None if peer is None else peer.epoch}
         if request["verb"] == "watch" or (request.get("subresource") == "log" and request.get("query", {}).get("follow")):
             self.streams[rid] = {"items": [], "overflowed": False}
         if self.apiserver not in self.sim.components:  # no API server in this cluster (yet): fail now, not after EXPIRE_US
-            self.requests[rid]["response"] = status_body(503, "ServiceUnavailable", f"this cluster has no {self.apiserver}")
+            self._answer(self.requests[rid], status_body(503, "ServiceUnavailable", f"this cluster has no {self.apiserver}"))
             self._finish(self.requests[rid], "failed")
             return rid
         self.set_timer(EXPIRE_US, "expire", rid)
@@ -273,7 +277,7 @@ class KubeClient(Component):
         self.send(self.apiserver, "api.watch_cancel", {"id": rid}, summary=f"kubectl → {self.apiserver}: stop watch {rid}",
                   info={"rpc": "kube", "client": "kubectl", "request": rid})
         if entry["state"] == "pending":
-            entry["response"] = status_body(499, "ClientClosedRequest", "the client went away")
+            self._answer(entry, status_body(499, "ClientClosedRequest", "the client went away"))
         self._finish(entry, "cancelled")
         return True
 
@@ -284,7 +288,7 @@ class KubeClient(Component):
             return
         kind = msg.kind
         if kind == "api.response" and entry["state"] == "pending":
-            entry["response"] = payload
+            self._answer(entry, payload)
             if payload.get("watch") and payload.get("code", 200) < 300:
                 entry["state"] = "watching"
                 if payload.get("text"):
@@ -293,12 +297,13 @@ class KubeClient(Component):
                 self._finish(entry, "done")
         elif kind in ("api.watch_event", "api.log_chunk") and entry["state"] in ("pending", "watching"):
             if entry["state"] == "pending":  # cannot happen on a FIFO link; be lenient anyway
-                entry["state"], entry["response"] = "watching", {"id": payload.get("id"), "code": 200, "watch": True}
+                entry["state"] = "watching"
+                self._answer(entry, {"id": payload.get("id"), "code": 200, "watch": True})
             item = {"type": payload.get("type"), "object": payload.get("object")} if kind == "api.watch_event" else {"text": payload.get("text", "")}
             self._buffer(entry, item)
         elif kind == "api.watch_end" and entry["state"] in ("pending", "watching"):
             if entry["state"] == "pending":
-                entry["response"] = {"id": payload.get("id"), "code": 200, "watch": True}
+                self._answer(entry, {"id": payload.get("id"), "code": 200, "watch": True})
             self._finish(entry, "ended")
 
     def _buffer(self, entry: dict, item: dict) -> None:
@@ -317,7 +322,7 @@ class KubeClient(Component):
             return
         entry = self.requests.get(data) if tag == "expire" else None
         if entry is not None and entry["state"] == "pending":
-            entry["response"] = status_body(504, "Timeout", f"the API server did not answer within {EXPIRE_US // SECOND} virtual seconds")
+            self._answer(entry, status_body(504, "Timeout", f"the API server did not answer within {EXPIRE_US // SECOND} virtual seconds"))
             self._finish(entry, "failed")
 
     def _check_connections(self) -> None:
@@ -331,8 +336,8 @@ class KubeClient(Component):
             if peer is not None and peer.alive and peer.epoch == entry["peer_epoch"]:
                 still_open = True
             elif entry["state"] == "pending":
-                entry["response"] = status_body(503, "ServiceUnavailable", f"the connection to {self.apiserver} was reset: it went down while the request was "
-                                                "in progress (a write may or may not have taken effect)")
+                self._answer(entry, status_body(503, "ServiceUnavailable", f"the connection to {self.apiserver} was reset: it went down while the request "
+                                                "was in progress (a write may or may not have taken effect)"))
                 self._finish(entry, "failed")
             else:
                 self._finish(entry, "ended")  # the stream breaks; the HTTP layer ends it
@@ -345,15 +350,20 @@ class KubeClient(Component):
             return
         entry = self.requests.get(msg.payload["id"])
         if entry is not None and entry["state"] == "pending":
-            entry["response"] = status_body(503, "ServiceUnavailable", f"the request did not reach {msg.target}: {reason}")
+            self._answer(entry, status_body(503, "ServiceUnavailable", f"the request did not reach {msg.target}: {reason}"))
             self._finish(entry, "failed")
 
     def on_crash(self) -> None:  # kubectl is the user's terminal: it is never crashed, but be correct
         for rid in sorted(self.requests):
             entry = self.requests[rid]
             if entry["state"] in ("pending", "watching"):
-                entry["response"] = entry["response"] or status_body(503, "ServiceUnavailable", "kubectl went down")
+                if entry["code"] is None:
+                    self._answer(entry, status_body(503, "ServiceUnavailable", "kubectl went down"))
                 self._finish(entry, "failed")
+
+    def _answer(self, entry: dict, response: dict) -> None:
+        entry["code"] = response.get("code", 200)
+        self.answers[entry["request"]["id"]] = response
 
     def _finish(self, entry: dict, state: str) -> None:
         entry["state"], entry["ended"] = state, self.now
@@ -362,13 +372,24 @@ class KubeClient(Component):
             gone = self.finished.pop(0)
             self.requests.pop(gone, None)
             self.streams.pop(gone, None)
+            self.answers.pop(gone, None)
 
     # --- reading (never changes hashed state) ------------------------------------------
     def result(self, rid: int) -> dict | None:
         """The API server's answer {"code", "body" | "text" | "watch"}, or a Status for a
-        request that failed on the way; None while pending. KeyError once forgotten."""
+        request that failed on the way; None while pending. KeyError once forgotten or taken."""
         entry = self.requests[rid]
-        return None if entry["state"] == "pending" else entry["response"]
+        if entry["code"] is None:
+            return None
+        return self.answers[rid]
+
+    def take(self, rid: int) -> dict | None:
+        """result(), and forget the answer's body: the HTTP layer reads each answer once, and
+        a list can be megabytes. (The request's state and code stay, hashed.)"""
+        answer = self.result(rid)
+        if answer is not None:
+            self.answers.pop(rid, None)
+        return answer
 
     def state_of(self, rid: int) -> str | None:
         entry = self.requests.get(rid)

@@ -195,7 +195,7 @@ async def _wait_for_answer(handle, name: str, cluster, client, rid: int, wait_se
             if handle.cluster is not cluster:
                 return error(503, f"cluster {name} was rebuilt while the request was waiting; retry")
             try:
-                answer = client.result(rid)
+                answer = client.take(rid)
             except KeyError:
                 return error(504, "the answer to this request was forgotten before it could be read; retry")
             if answer is not None:

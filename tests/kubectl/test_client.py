@@ -220,3 +220,15 @@ def test_cancel_commands():
         cluster.command({"type": "kube", "verb": "cancel", "watch": "1"})
     with pytest.raises(CommandError):
         cluster.command({"type": "kube", "verb": "cancel", "watch": 1, "name": "x"})
+
+
+def test_answers_are_taken_once_and_are_not_hashed():
+    cluster = make()
+    rid, first = answer(cluster, kube("list"))
+    twin = cluster.clone()
+    client = cluster.sim.components["kubectl"]
+    assert client.take(rid) == first
+    with pytest.raises(KeyError):
+        client.take(rid)
+    assert client.state_of(rid) == "done" and client.requests[rid]["code"] == 200
+    assert cluster.state_hash() == twin.state_hash()

@@ -232,6 +232,53 @@ async def etcd_request(request: HttpRequest, name: str, payload: EtcdRequest):
     return Status(status, body)
 
 
+@api.get("/clusters/{name}/scheduler/pods/{namespace}/{pod}", response={200: dict, **ERRORS}, summary="A pod's scheduling attempts")
+async def scheduler_pod(request: HttpRequest, name: str, namespace: str, pod: str):
+    """Every attempt (newest last): per node the filter verdicts and the raw, normalized and
+    weighted scores, the chosen node, the nomination and the victims of preemption."""
+    return selectors.scheduler_decisions(name=name, namespace=namespace, pod=pod)
+
+
+class Taint(Strict):
+    key: str = Field(..., min_length=1, max_length=316)
+    value: str = Field("", max_length=63)
+    effect: str = Field(..., description="NoSchedule, PreferNoSchedule or NoExecute")
+
+
+class NodeCreate(Strict):
+    name: str = Field(..., min_length=1, max_length=63, pattern=NAME_PATTERN, description="a DNS label, e.g. node-4")
+    cpu: str | int | float = Field("4", description='cores: "4", "4000m" or a number')
+    memory: str | int = Field("8Gi", description='bytes: "8Gi", "512Mi" or a number')
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: list[Taint] = Field(default_factory=list)
+
+
+class NodeSummary(Schema):
+    name: str
+    cpu: str
+    memory: str
+    pods: int
+    labels: dict[str, str]
+    taints: list[dict]
+    pod_cidr: str
+    internal_ip: str
+
+
+@api.post("/clusters/{name}/nodes", response={201: NodeSummary, **ERRORS}, summary="Add a node")
+async def add_node(request: HttpRequest, name: str, payload: NodeCreate):
+    """Its containerd and kubelet start; the kubelet registers the Node with these labels and taints."""
+    node = services.add_node(name=name, node=payload.name, cpu=payload.cpu, memory=payload.memory, labels=payload.labels,
+                             taints=[t.dict() for t in payload.taints])
+    return Status(201, node)
+
+
+@api.delete("/clusters/{name}/nodes/{node}", response={204: None, **ERRORS}, summary="Remove a node")
+async def remove_node(request: HttpRequest, name: str, node: str):
+    """Its kubelet, runtime and proxy stop for good; kubectl deletes the Node object."""
+    services.remove_node(name=name, node=node)
+    return Status(204, None)
+
+
 def not_found(request: HttpRequest, path: str = ""):
     return error(404, f"no such API path: /api/{path}")
 

@@ -74,7 +74,7 @@ QUERY_INTS = ("limit", "timeoutSeconds", "gracePeriodSeconds", "tailLines", "sin
 QUERY_BOOLS = ("allowWatchBookmarks", "force", "follow", "previous", "timestamps", "sendInitialEvents", "orphanDependents")
 COMMAND_FIELDS = {
     "type", "verb", "group", "version", "resource", "subresource", "namespace", "name", "body", "patch_type",
-    "query", "token", "as_table", "include_object",
+    "query", "token", "user", "as_table", "include_object",
 }
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # the real API server's limit on a request body
@@ -120,6 +120,14 @@ def validate_command(cmd: dict) -> dict:
         check_json(body)
     token = cmd.get("token")
     require(token is None or (isinstance(token, str) and 0 < len(token) <= 4096 and token.isprintable()), "token must be a short printable string", "token")
+    user = cmd.get("user")
+    if user is not None:
+        require(isinstance(user, dict) and set(user) <= {"name", "groups"}, "user must be {name, groups}", "user")
+        name_ok = isinstance(user.get("name"), str) and 0 < len(user["name"]) <= 253 and user["name"].isprintable()
+        groups = user.get("groups", [])
+        groups_ok = isinstance(groups, list) and len(groups) <= 20 and all(isinstance(g, str) and 0 < len(g) <= 253 and g.isprintable() for g in groups)
+        require(name_ok and groups_ok, "user needs a short printable name and at most 20 groups", "user")
+        user = {"name": user["name"], "groups": list(groups)}
     as_table = cmd.get("as_table", False)
     require(isinstance(as_table, bool), "as_table must be true or false", "as_table")
     include_object = cmd.get("include_object")
@@ -127,7 +135,7 @@ def validate_command(cmd: dict) -> dict:
     return {
         "type": "kube", "verb": verb, "group": group, "version": version, "resource": resource, "subresource": subresource,
         "namespace": namespace, "name": name, "body": body, "patch_type": patch_type, "query": _query(cmd.get("query")),
-        "token": token, "as_table": as_table, "include_object": include_object,
+        "token": token, "user": user, "as_table": as_table, "include_object": include_object,
     }
 
 
@@ -249,7 +257,7 @@ class KubeClient(Component):
         self.next_id += 1
         rid = self.next_id
         payload = dict(request, id=rid)
-        payload.setdefault("user", None)
+        payload.setdefault("user", None)  # anonymous, unless the user was named (kubectl --as)
         peer = self.sim.components.get(self.apiserver)
         self.requests[rid] = {"request": payload, "state": "pending", "code": None, "sent": self.now, "received": 0, "ended": None,
                               "peer_epoch": None if peer is None else peer.epoch}

@@ -62,8 +62,10 @@ class KubeRequest:
 
 
 # --- the path --------------------------------------------------------------------------
-def parse(method: str, path: str, query: dict[str, str], content_type: str, accept: str, body: bytes, token: str | None) -> KubeRequest:
-    """query holds the last value of each parameter (as Go's url.Values.Get reads it)."""
+def parse(method: str, path: str, query: dict[str, str], content_type: str, accept: str, body: bytes, token: str | None,
+          user: dict | None = None) -> KubeRequest:
+    """query holds the first value of each parameter (as Go's url.Values.Get reads it); user is
+    who the request acts as (kubectl --as / --as-group), None for anonymous."""
     parts = [p for p in path.split("/")]
     if parts and parts[-1] == "":
         parts.pop()
@@ -100,7 +102,7 @@ def parse(method: str, path: str, query: dict[str, str], content_type: str, acce
     cmd = {
         "type": "kube", "verb": verb, "group": group, "version": version, "resource": plural, "subresource": sub,
         "namespace": namespace, "name": name, "body": None, "patch_type": None, "query": params,
-        "token": token, "as_table": False, "include_object": None,
+        "token": token, "user": user, "as_table": False, "include_object": None,
     }
     if verb in ("create", "update", "patch", "delete", "deletecollection") and body:
         if verb == "patch":

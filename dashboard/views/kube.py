@@ -68,6 +68,19 @@ def _first_values(request: HttpRequest) -> dict[str, str]:
     return {key: values[0] for key, values in request.GET.lists() if values}
 
 
+def _impersonated(request: HttpRequest) -> dict | None:
+    """kubectl --as=<user> [--as-group=<group> ...] sends Impersonate-User and Impersonate-Group.
+    Over plain http kubectl sends no credentials at all, so these headers are how a student acts
+    as a user of an RBAC cluster: the simulated API server takes the user as a client
+    certificate would name it. (A real API server would first check that the caller may
+    impersonate; here there is no caller identity to check.)"""
+    name = request.headers.get("Impersonate-User", "").strip()
+    if not name:
+        return None
+    groups = [g.strip() for g in request.headers.get("Impersonate-Group", "").split(",") if g.strip()]
+    return {"name": name, "groups": groups}
+
+
 def _token(request: HttpRequest) -> str | None:
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer " and header[7:].strip():
@@ -101,7 +114,7 @@ async def endpoint(request: HttpRequest, cluster: str, rest: str = "") -> HttpRe
         return error(400, f"the query string cannot be read: {exc}")
     try:
         parsed = kube_requests.parse(method, path, query, request.headers.get("Content-Type", ""),
-                                     request.headers.get("Accept", ""), body, _token(request))
+                                     request.headers.get("Accept", ""), body, _token(request), _impersonated(request))
     except kube_requests.BadRequest as exc:
         return error(exc.code, exc.message, exc.reason)
     return await _serve(handle, cluster, parsed)

@@ -336,6 +336,15 @@ def test_forbidden_when_rbac_is_on(server):
     assert listed.stderr.strip() == 'Error from server (Forbidden): pods is forbidden: User "system:anonymous" cannot list resource "pods" in API group "" in the namespace "default"'
     created = run(server, name, "create", "deployment", "x", "--image=nginx", check=False)
     assert 'deployments.apps is forbidden: User "system:anonymous" cannot create resource "deployments" in API group "apps" in the namespace "default"' in created.stderr
+    # kubectl --as names the user (over http kubectl sends no credentials; impersonation stands in).
+    alice = run(server, name, "--as=alice", "get", "pods", check=False)
+    assert alice.stderr.strip() == 'Error from server (Forbidden): pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default"'
+    admin = ["--as=root", "--as-group=system:masters"]
+    run(server, name, *admin, "create", "role", "pod-reader", "--verb=get,list,watch", "--resource=pods")
+    run(server, name, *admin, "create", "rolebinding", "alice-reads", "--role=pod-reader", "--user=alice")
+    assert run(server, name, "--as=alice", "get", "pods").stderr.strip() == "No resources found in default namespace."
+    still = run(server, name, "--as=alice", "create", "deployment", "x", "--image=nginx", check=False)
+    assert 'User "alice" cannot create resource "deployments"' in still.stderr
 
 
 @pytest.mark.skipif(KUBECTL_OLD is None, reason="no older kubectl minor installed")

@@ -48,4 +48,8 @@ export const api = {
   advance: (name, seconds) => request("POST", `${cluster(name)}/advance`, { seconds }),
   state: (name) => request("GET", `${cluster(name)}/state`),
   events: (name, after, limit) => request("GET", `${cluster(name)}/events?after=${Math.max(0, after | 0)}&limit=${limit | 0}`),
+  /** body: {action: crash|restart|isolate|partition|heal|loss|latency, target?, peer?, groups?, percent?, ms?} */
+  fault: (name, body) => request("POST", `${cluster(name)}/faults`, body),
+  /** body: {op: get|put|delete|cas, key, value?, expected?, member?, consistency?, timeout?}; a 503/504 is an ApiError whose body has {error, outcome} */
+  etcd: (name, body) => request("POST", `${cluster(name)}/etcd`, body),
 };

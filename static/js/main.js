@@ -5,14 +5,19 @@
 //   user input -> REST call -> the server changes -> its next frame shows the change
 //
 // Module map: api.js (REST), stream.js (WebSocket: reconnect, resume, ack, resync),
-// model.js (state, no DOM), theme.js (visual language, themes), render/*.js (one per area).
+// model.js (state, no DOM), appliers/*.js (a panel's events -> model), refresh.js (fresh views
+// from REST), theme.js (visual language, themes), render/*.js (one per area; render/etcd/ is
+// the etcd panel).
 
 import { api } from "./api.js";
-import { registerRaftAppliers } from "./appliers/raft.js";
+import { applyEtcdRefresh, etcdAfterSnapshot, registerEtcdAppliers } from "./appliers/etcd.js";
 import * as M from "./model.js";
+import { createRefresher } from "./refresh.js";
 import { createClockView, nextSpeed } from "./render/clock.js";
 import { createConnectionView } from "./render/connection.js";
 import { createControlPlaneView } from "./render/controlplane.js";
+import { describeMessage } from "./render/etcd/glyphs.js";
+import { createEtcdPanel } from "./render/etcd/panel.js";
 import { createEventLog } from "./render/eventlog.js";
 import { renderLegend } from "./render/legend.js";
 import { createMessagesView, lingerSeconds } from "./render/messages.js";
@@ -23,7 +28,7 @@ import { bindThemeToggle, formatSpeed, formatTime, motionPreference } from "./th
 const $ = (id) => document.getElementById(id);
 const name = JSON.parse($("cluster-name").textContent);
 const model = M.createModel(name);
-registerRaftAppliers();
+registerEtcdAppliers();
 const motion = motionPreference();
 
 // --- messages to the user ----------------------------------------------------------------------
@@ -59,7 +64,21 @@ async function act(failure, call) {
 bindThemeToggle($("btn-theme"));
 renderLegend($("legend"));
 const connection = createConnectionView({ root: $("conn"), text: $("conn-text"), detail: $("conn-detail") });
-const controlPlane = createControlPlaneView({ k8sZone: $("cp-k8s"), etcdZone: $("cp-etcd"), note: $("cp-note") });
+const etcdPanel = createEtcdPanel({
+  zone: $("zone-etcd"),
+  body: $("cp-etcd"),
+  tools: { partition: $("etcd-partition"), heal: $("etcd-heal"), data: $("etcd-data-toggle") },
+  quorumEl: $("etcd-quorum"),
+  drawer: $("etcd-drawer"),
+  partitionDialog: $("etcd-partition-dialog"),
+  model,
+  name,
+  api,
+  announce: (text) => announce(text),
+  showNotice: (text) => showNotice(text),
+});
+const controlPlane = createControlPlaneView({ k8sZone: $("cp-k8s"), etcdZone: $("cp-etcd"), note: $("cp-note"), etcdPanel });
+const refresher = createRefresher({ model, fetchState: () => api.state(name), apply: applyEtcdRefresh });
 const nodes = createNodesView({ body: $("nodes-body"), note: $("nodes-note") });
 const inFlight = $("in-flight");
 if (motion.reduced) inFlight.open = true;
@@ -69,6 +88,7 @@ const messages = createMessagesView({
   dotsSvg: $("dots-layer"),
   locateBox: (n) => controlPlane.boxFor(n) ?? nodes.boxFor(n),
   kindOf: (n) => model.components.get(n)?.kind,
+  describe: describeMessage,
   list: $("in-flight-list"),
   listSummary: $("in-flight-summary"),
   listDetails: inFlight,
@@ -147,6 +167,7 @@ function onFrame(frame) {
     case "snapshot": {
       const first = !model.hasSnapshot;
       M.applySnapshot(model, frame.state, now);
+      etcdAfterSnapshot(model);
       if (first) backfill();
       break;
     }
@@ -218,9 +239,11 @@ function frame(now) {
     M.pruneMessages(model, t, lingerSeconds(model.clock.speed));
     clock.update(model, t, now, model.live);
     controlPlane.update(model);
+    etcdPanel.update(model, t, { reduced: motion.reduced, now });
     nodes.update(model);
     messages.update(model, t, { reduced: motion.reduced, now });
     eventLog.update(model);
+    refresher.tick(now);
     if (model.versions.clock !== clockVersion && model.hasSnapshot) {
       clockVersion = model.versions.clock;
       announceClock();

@@ -118,6 +118,11 @@ class FakeStream:
             route.send(json.dumps(self.first_frame))
 
         self.page.route_web_socket("**/ws/clusters/**", handler)
+        # REST reads of the cluster's history and state answer from the script too, not from
+        # the real server's demo cluster (whose events would mix with the scripted ones)
+        state = self.first_frame.get("state", {})
+        self.page.route("**/api/clusters/*/events?*", lambda route: route.fulfill(json={"events": [], "last_seq": state.get("seq", 0), "first_seq": 0}))
+        self.page.route("**/api/clusters/*/state", lambda route: route.fulfill(json=state))
         return self
 
     def send(self, payload: dict):

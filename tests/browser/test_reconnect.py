@@ -27,8 +27,8 @@ def test_a_dropped_connection_resumes_where_it_left_off(server, open_page):
     page = open_page("/clusters/demo/", before=lambda p: p.on("websocket", lambda ws: urls.append(ws.url)))
     wait_connected(page)
     page.wait_for_function("window.clusterscope.model.seq >= 1 && window.clusterscope.model.events.length >= 1")
-    seq = page.evaluate("window.clusterscope.model.seq")
-    page.evaluate("window.clusterscope.stream.ws.close()")
+    # read the last seq and drop the connection in one go: a frame in between would move it
+    seq = page.evaluate("(() => { const seq = window.clusterscope.model.seq; window.clusterscope.stream.ws.close(); return seq; })()")
     page.wait_for_selector("#conn[data-state=reconnecting]")
     wait_connected(page)
     assert urls[-1].endswith(f"?after={seq}")  # resumed, not restarted from a snapshot

@@ -3,7 +3,8 @@
 //                 middle, controller manager and scheduler below it (anything else at the bottom),
 //                 with room between them for the messages to fly
 //   "etcd"        the members on a ring (RaftScope), so every pair has its own straight line;
-//                 the etcd panel (issue 3) takes this zone over
+//                 when an etcd panel is given (render/etcd/panel.js) it owns this zone and its
+//                 boxes, and this view draws only the Kubernetes zone
 // Boxes are keyed by component name and reused, so the messages layer can find them.
 
 import { COMPONENT_KINDS, NODE_LEVEL_KINDS, kindInfo } from "../theme.js";
@@ -37,7 +38,7 @@ export function ringPositions(n) {
   return points.map((_, i) => [xs[i], ys[i]]);
 }
 
-export function createControlPlaneView({ k8sZone, etcdZone, note }) {
+export function createControlPlaneView({ k8sZone, etcdZone, note, etcdPanel = null }) {
   const slotEls = new Map();
   const slotBoxes = new Map();
   const slotsRoot = document.createElement("div");
@@ -70,7 +71,7 @@ export function createControlPlaneView({ k8sZone, etcdZone, note }) {
         const box = boxes.get(name);
         if (box) return box;
       }
-      return etcdBoxes.get(name) ?? null;
+      return etcdPanel ? etcdPanel.boxFor(name) : (etcdBoxes.get(name) ?? null);
     },
     update(model) {
       const version = model.versions.components + model.versions.network * 1e6;
@@ -93,6 +94,7 @@ export function createControlPlaneView({ k8sZone, etcdZone, note }) {
         slotEls.get(id).hidden = views.length === 0;
       }
       mount(k8sZone, slotsRoot, k8sCount > 0, empty.k8s);
+      if (etcdPanel) return; // the etcd panel draws its zone, quorum included
 
       etcd.sort(byName);
       reconcileBoxes(ring, etcd, etcdBoxes, side);

@@ -11,6 +11,12 @@
 // reply never hide each other. With prefers-reduced-motion nothing moves: each link with
 // messages in flight is drawn once as a static arrow labelled with what is on it, and drops
 // are static crosses. The "Messages in flight" list says the same in words (screen readers).
+//
+// Panels may say more about their own messages through `describe(m)`, which returns null (a
+// plain dot) or {shape: "circle" | "square" | "pill", label, text, response, outcome: "ok" |
+// "bad" | null, variant, short}: the dot then wears that shape with its label inside (an
+// AppendEntries square with its entry count, a vote reply ring with ✓ or ✕); `text` names the
+// message in the list, `short` (or `text`) on the static arrows.
 
 import { connected, messagePhase, messageProgress } from "../model.js";
 import { isResponse, kindInfo, svgEl } from "../theme.js";
@@ -19,6 +25,7 @@ const MAX_DOTS = 400;
 const LANE = 7; // px between the two directions of a link
 const GAP = 5; // px between a box edge and where a message starts or ends
 const DOT_R_EM = 0.5; // dots scale with the type: 8 px on a laptop, 9.5 px on a projector
+const GLYPH_SCALE = 1.22; // a described message carries a label: a little larger, to be read
 const DROP_FALL = 28; // px a dropped message falls while it fades
 const LIST_EVERY_MS = 250;
 const MAX_LISTED = 60;
@@ -57,7 +64,28 @@ function fmt(n) {
   return n.toFixed(1);
 }
 
-export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf, list, listSummary, listDetails }) {
+/** The drawing of one dot: the body in the message's shape, and its label. */
+function glyphParts(glyph, r) {
+  const parts = [];
+  if (glyph.shape === "square") {
+    const s = r * 0.95;
+    parts.push(svgEl("rect", { class: "body", x: (-s).toFixed(1), y: (-s).toFixed(1), width: (2 * s).toFixed(1), height: (2 * s).toFixed(1), rx: 2.5 }));
+  } else if (glyph.shape === "pill") {
+    const h = r * 0.95;
+    const w = Math.max(h, (String(glyph.label ?? "").length * r * 0.62) / 2 + h * 0.6);
+    parts.push(svgEl("rect", { class: "body", x: (-w).toFixed(1), y: (-h).toFixed(1), width: (2 * w).toFixed(1), height: (2 * h).toFixed(1), rx: h.toFixed(1) }));
+  } else {
+    parts.push(svgEl("circle", { class: "body", r: (glyph.small ? r * 0.85 : r).toFixed(1), cx: 0, cy: 0 }));
+  }
+  if (glyph.label) {
+    const text = svgEl("text", { class: "msg-label", "text-anchor": "middle", "dominant-baseline": "central", "font-size": (r * (glyph.shape === "pill" ? 1.0 : 1.15)).toFixed(1) });
+    text.textContent = String(glyph.label);
+    parts.push(text);
+  }
+  return parts;
+}
+
+export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf, list, listSummary, listDetails, describe = () => null }) {
   const dotEls = new Map(); // message id -> <g>
   const flightEls = new Map(); // message id -> <line> (faint guide, links layer)
   const staticEls = new Map(); // "a>b" -> {g, line, head, label} (reduced motion)
@@ -156,12 +184,39 @@ export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf
   }
 
   // --- moving dots ---------------------------------------------------------------------------
+  const glyphs = new WeakMap(); // message -> describe(m), asked once
+  function glyphOf(m) {
+    if (!glyphs.has(m)) glyphs.set(m, describe(m) ?? null);
+    return glyphs.get(m);
+  }
+
+  function textOf(m) {
+    return glyphOf(m)?.text ?? m.kind;
+  }
+
+  function dotClass(m) {
+    const glyph = glyphOf(m);
+    const response = glyph ? glyph.response : isResponse(m.kind);
+    let cls = `msg msg-dot ${kindClass(m.source)}${response ? " response" : ""}`;
+    if (glyph) cls += ` glyph-${glyph.shape ?? "circle"}${glyph.outcome ? ` outcome-${glyph.outcome}` : ""}${glyph.variant ? ` ${glyph.variant}` : ""}`;
+    return cls;
+  }
+
   function dotFor(m) {
     let g = dotEls.get(m.id);
     if (!g) {
-      g = svgEl("g", { class: `msg msg-dot ${kindClass(m.source)}${isResponse(m.kind) ? " response" : ""}` });
+      const glyph = glyphOf(m);
+      g = svgEl("g", { class: dotClass(m) });
       g.dataset.msg = String(m.id);
-      g.appendChild(svgEl("circle", { class: "body", r: dotR.toFixed(1), cx: 0, cy: 0 }));
+      if (glyph) {
+        g.dataset.rpc = glyph.rpc ?? "";
+        g.append(...glyphParts(glyph, dotR * GLYPH_SCALE));
+      } else {
+        g.appendChild(svgEl("circle", { class: "body", r: dotR.toFixed(1), cx: 0, cy: 0 }));
+      }
+      const title = svgEl("title");
+      title.textContent = `${m.source} → ${m.target}: ${textOf(m)}`;
+      g.appendChild(title);
       dotsSvg.appendChild(g);
       dotEls.set(m.id, g);
     }
@@ -230,9 +285,12 @@ export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf
         continue;
       }
       const key = `${item.m.source}>${item.m.target}`;
-      const entry = byLink.get(key) ?? { a: item.a, b: item.b, source: item.m.source, kinds: new Map(), response: true };
-      entry.kinds.set(item.m.kind, (entry.kinds.get(item.m.kind) ?? 0) + 1);
-      entry.response = entry.response && isResponse(item.m.kind);
+      const entry = byLink.get(key) ?? { a: item.a, b: item.b, source: item.m.source, kinds: new Map(), response: true, bad: false };
+      const glyph = glyphOf(item.m);
+      const name = glyph?.short ?? textOf(item.m); // arrows are short: a few characters each
+      entry.kinds.set(name, (entry.kinds.get(name) ?? 0) + 1);
+      entry.response = entry.response && (glyph ? glyph.response : isResponse(item.m.kind));
+      entry.bad = entry.bad || glyph?.outcome === "bad";
       byLink.set(key, entry);
     }
     for (const [key, e] of byLink) {
@@ -249,6 +307,7 @@ export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf
       }
       const l = lane(e.a, e.b, LANE + 2);
       el.line.classList.toggle("response", e.response);
+      el.g.classList.toggle("outcome-bad", e.bad);
       el.line.setAttribute("x1", fmt(l.x1));
       el.line.setAttribute("y1", fmt(l.y1));
       const ux = (l.x2 - l.x1) / l.len;
@@ -276,8 +335,10 @@ export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf
       const p = messageProgress(m, t);
       let g = staticDrops.get(m.id);
       if (!g) {
-        g = svgEl("g", { class: `msg msg-drop ${kindClass(m.source)}${isResponse(m.kind) ? " response" : ""}` });
-        g.append(svgEl("circle", { class: "body", r: dotR.toFixed(1), cx: 0, cy: 0 }), svgEl("path", { class: "cross-halo", d: crossPath(0, 0, 9) }), svgEl("path", { class: "cross", d: crossPath(0, 0, 9) }));
+        const glyph = glyphOf(m);
+        g = svgEl("g", { class: `${dotClass(m).replace("msg-dot", "msg-drop")}` });
+        g.dataset.msg = String(m.id);
+        g.append(...(glyph ? glyphParts(glyph, dotR * GLYPH_SCALE) : [svgEl("circle", { class: "body", r: dotR.toFixed(1), cx: 0, cy: 0 })]), svgEl("path", { class: "cross-halo", d: crossPath(0, 0, 9) }), svgEl("path", { class: "cross", d: crossPath(0, 0, 9) }));
         dotsSvg.appendChild(g);
         staticDrops.set(m.id, g);
       }
@@ -315,8 +376,8 @@ export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf
       const li = document.createElement("li");
       li.textContent =
         phase === "dropped"
-          ? `${m.source} → ${m.target}: ${m.kind}, dropped (${m.reason ?? "lost"}) at ${Number(m.droppedAt).toFixed(3)} s`
-          : `${m.source} → ${m.target}: ${m.kind}, arrives at ${Number(m.arrives).toFixed(3)} s`;
+          ? `${m.source} → ${m.target}: ${textOf(m)}, dropped (${m.reason ?? "lost"}) at ${Number(m.droppedAt).toFixed(3)} s`
+          : `${m.source} → ${m.target}: ${textOf(m)}, arrives at ${Number(m.arrives).toFixed(3)} s`;
       return li;
     });
     if (items.length > MAX_LISTED) {

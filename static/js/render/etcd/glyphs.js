@@ -1,0 +1,101 @@
+// How an etcd message looks in flight (the messages layer asks describeMessage(m) once per
+// message). Shape says what the RPC is, the label inside says what it carries, a ring (white
+// body) is a reply, and a reply's ✓ / ✕ says granted or refused, accepted or rejected:
+//
+//   ● V   RequestVote               ○ ✓/✕  its reply: vote granted / refused
+//   ● P   PreVote                   ○ ✓/✕  pre-vote granted / refused
+//   ■ 3   AppendEntries, 3 entries  □ ✓/✕  accepted (logs match) / rejected (back off)
+//   • ♥   Heartbeat                 ◦ ✓    heartbeat ack
+//   ● +   a proposal a follower forwards to its leader
+//   ● R   ReadIndex (a linearizable read asks the leader)        ○ R its answer
+//   ⬭ put a client request (etcdctl, the API server)            ⬭ ok / err its answer
+//
+// The colour stays the sender's (theme.js); ✓ and ✕ also differ in shape, never only in colour.
+// m.info holds the fields the server put on the net.send event (rpc, term, entries, granted,
+// success, ok, op, key); messages already in flight in a snapshot carry only their kind.
+
+
+/** "raft.AppendEntries" (the server) or "AppendEntries" (older frames) -> "AppendEntries". */
+function rpcOf(m) {
+  if (m.info?.rpc && m.info.rpc !== "Client" && m.info.rpc !== "ClientResponse") return m.info.rpc;
+  const kind = String(m.kind ?? "");
+  return kind.startsWith("raft.") ? kind.slice(5) : kind;
+}
+
+function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function termSuffix(info) {
+  return typeof info.term === "number" ? ` (term ${info.term})` : "";
+}
+
+function reply(granted, shape, rpc, yes, no, unknown, info, short, extra = {}) {
+  if (granted === true) return { shape, rpc, response: true, label: "✓", outcome: "ok", text: `${yes}${termSuffix(info)}`, short: `${short} ✓`, ...extra };
+  if (granted === false) return { shape, rpc, response: true, label: "✕", outcome: "bad", text: `${no}${termSuffix(info)}`, short: `${short} ✕`, ...extra };
+  return { shape, rpc, response: true, label: "", outcome: null, text: unknown, short, ...extra };
+}
+
+export function describeMessage(m) {
+  const info = m.info ?? {};
+  const kind = String(m.kind ?? "");
+  const rpc = rpcOf(m);
+  switch (rpc) {
+    case "RequestVote":
+      return { shape: "circle", rpc, response: false, label: "V", text: `RequestVote${termSuffix(info)}`, short: "vote?" };
+    case "PreVote":
+      return { shape: "circle", rpc, response: false, label: "P", variant: "pre", text: `PreVote${termSuffix(info)}`, short: "pre-vote?" };
+    case "RequestVoteResponse":
+      return reply(info.granted, "circle", rpc, "vote granted", "vote refused", "vote reply", info, "vote");
+    case "PreVoteResponse":
+      return reply(info.granted, "circle", rpc, "pre-vote granted", "pre-vote refused", "pre-vote reply", info, "pre-vote", { variant: "pre" });
+    case "AppendEntries": {
+      const n = info.entries;
+      const what = typeof n === "number" ? (n === 0 ? "AppendEntries, no entries (commit update)" : `AppendEntries, ${plural(n, "entry", "entries")}`) : "AppendEntries";
+      return { shape: "square", rpc, response: false, label: typeof n === "number" ? String(n) : "", text: `${what}${termSuffix(info)}`, short: typeof n === "number" ? `append ${n}` : "append" };
+    }
+    case "AppendEntriesResponse":
+      return reply(info.success, "square", rpc, "AppendEntries accepted", "AppendEntries rejected", "AppendEntries reply", info, "append");
+    case "Heartbeat":
+      return { shape: "circle", rpc, small: true, response: false, label: "♥", text: `heartbeat${termSuffix(info)}`, short: "♥" };
+    case "HeartbeatResponse":
+      return { shape: "circle", rpc, small: true, response: true, label: "✓", outcome: "ok", text: `heartbeat ack${termSuffix(info)}`, short: "♥ ✓" };
+    case "Propose":
+      return { shape: "circle", rpc, response: false, label: "+", text: "forwarded proposal", short: "propose" };
+    case "ReadIndex":
+      return { shape: "circle", rpc, response: false, label: "R", text: "ReadIndex: is the leader still the leader?", short: "read?" };
+    case "ReadIndexResponse":
+      return { shape: "circle", rpc, response: true, label: "R", outcome: "ok", text: "read index confirmed", short: "read ✓" };
+    default:
+      break;
+  }
+  if (kind === "etcd.request") {
+    const op = String(info.op ?? "request");
+    const key = info.key ? ` ${info.key}` : "";
+    return { shape: "pill", rpc: "Client", response: false, label: op === "delete" ? "del" : op.slice(0, 5), text: `client ${op}${key}` };
+  }
+  if (kind === "etcd.response") {
+    if (info.ok === false) return { shape: "pill", rpc: "ClientResponse", response: true, label: "err", outcome: "bad", text: `client answer: error${info.outcome ? ` (outcome ${info.outcome})` : ""}` };
+    if (info.ok === true) return { shape: "pill", rpc: "ClientResponse", response: true, label: "ok", outcome: "ok", text: `client answer: ${info.op ?? ""} ok`.replace("  ", " ") };
+    return { shape: "pill", rpc: "ClientResponse", response: true, label: "ans", text: "client answer" };
+  }
+  if (kind === "etcd.watch") return { shape: "pill", rpc: "Watch", response: false, label: "watch", text: "watch request" };
+  if (kind === "etcd.watch_progress") return { shape: "pill", rpc: "WatchProgress", response: false, label: "prog", text: "watch progress request: is my watch still there?" };
+  if (kind === "etcd.watch_cancel") return { shape: "pill", rpc: "WatchCancel", response: false, label: "stop", text: "cancel a watch" };
+  if (kind === "etcd.watch_event") {
+    const n = info.events;
+    return { shape: "pill", rpc: "WatchEvent", response: true, label: "evt", text: typeof n === "number" ? `watch event (${plural(n, "change", "changes")})` : "watch event" };
+  }
+  return null;
+}
+
+/** The legend of the marks above, for the panel's key (shape, label, response, outcome, text). */
+export const GLYPH_LEGEND = [
+  { shape: "circle", label: "V", text: "vote" },
+  { shape: "circle", label: "P", variant: "pre", text: "pre-vote" },
+  { shape: "square", label: "3", text: "append 3 entries" },
+  { shape: "circle", label: "♥", text: "heartbeat" },
+  { shape: "circle", label: "✓", response: true, outcome: "ok", text: "yes", title: "a reply: vote granted, entries accepted" },
+  { shape: "circle", label: "✕", response: true, outcome: "bad", text: "no", title: "a reply: vote refused, entries rejected" },
+  { shape: "pill", label: "put", text: "client", client: true, title: "a client request (etcdctl, the API server) and its answer" },
+];

@@ -28,7 +28,12 @@ from .kubelet import build_node, node_config, nodes_view
 from .kubelet import commands as node_commands
 from .net import Network
 from .profiles import PROFILES
+from .proxy import MODES as PROXY_MODES
+from .proxy import SCHEDULERS as IPVS_SCHEDULERS
+from .proxy import build_proxy, proxy_view
 from .scheduler.component import build_scheduler
+from .traffic import commands as traffic_commands
+from .traffic import traffic_view
 
 MAX_MEMBERS = 7
 MAX_NODES = 5000
@@ -42,6 +47,8 @@ class ClusterConfig:
     nodes: int = 3
     profile: str = "teaching"
     rbac: bool = False  # the API server authorizes with RBAC (a lesson can show a Forbidden)
+    proxy_mode: str = "iptables"  # every kube-proxy's mode: iptables or ipvs (issue 8)
+    ipvs_scheduler: str = "rr"  # ipvs mode's scheduler: rr, lc or sh
 
     def validate(self) -> "ClusterConfig":
         check.require(isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**63, "seed must be a whole number from 0 to 2^63-1", "seed")
@@ -49,6 +56,8 @@ class ClusterConfig:
         check.require(isinstance(self.nodes, int) and not isinstance(self.nodes, bool) and 0 <= self.nodes <= MAX_NODES, f"nodes must be a whole number from 0 to {MAX_NODES}", "nodes")
         check.require(isinstance(self.rbac, bool), "rbac must be true or false", "rbac")
         check.require(self.profile in PROFILES, f"profile must be one of: {', '.join(PROFILES)}", "profile")
+        check.require(self.proxy_mode in PROXY_MODES, f"proxy_mode must be one of: {', '.join(PROXY_MODES)}", "proxy_mode")
+        check.require(self.ipvs_scheduler in IPVS_SCHEDULERS, f"ipvs_scheduler must be one of: {', '.join(IPVS_SCHEDULERS)}", "ipvs_scheduler")
         return self
 
     def as_dict(self) -> dict:
@@ -77,7 +86,9 @@ class Cluster:
         self.scheduler = build_scheduler(self.sim, self.profile)
         # Nodes (issue 7): node-1 … node-N, each a host with containerd and a kubelet (4 cpu, 8Gi, 110 pods).
         for index in range(1, self.config.nodes + 1):
-            build_node(self.sim, node_config(f"node-{index}", index), profile=self.profile.name)
+            config = node_config(f"node-{index}", index)
+            build_node(self.sim, config, profile=self.profile.name)
+            self._build_proxy(config)  # kube-proxy (issue 8) on the same host
         # kube-controller-manager (issue 5): every control loop; two replicas lead in turn through a Lease in kube-system.
         self.controller_managers = build_controller_manager(self.sim, profile=self.profile)
 
@@ -118,6 +129,7 @@ class Cluster:
             "kube": {"validate": cls._validate_kube, "apply": cls._apply_kube},
             "etcd": {"validate": cls._validate_etcd, "apply": cls._apply_etcd},
             "node": {"validate": cls._validate_node, "apply": cls._apply_node},
+            "traffic": {"validate": cls._validate_traffic, "apply": cls._apply_traffic},
         }
 
     # Add or remove a node while running (REST /nodes): see cluster/kubelet/commands.py.
@@ -125,7 +137,22 @@ class Cluster:
         return node_commands.validate(self.sim, cmd, MAX_NODES)
 
     def _apply_node(self, cmd: dict) -> dict:
-        return node_commands.apply(self.sim, cmd, self.profile.name)
+        old_proxy = self.sim.components.get(f"{cmd['name']}/kube-proxy")
+        result = node_commands.apply(self.sim, cmd, self.profile.name)
+        if cmd["action"] == "add":
+            kubelet = self.sim.components[f"{cmd['name']}/kubelet"]
+            self._build_proxy(kubelet.config, epoch=old_proxy.epoch + 1 if old_proxy is not None else 0)
+        return result
+
+    def _build_proxy(self, node: dict, epoch: int = 0) -> None:
+        build_proxy(self.sim, node, mode=self.config.proxy_mode, scheduler=self.config.ipvs_scheduler, profile=self.profile.name, epoch=epoch)
+
+    # Send traffic to a Service (REST /traffic): see cluster/traffic/commands.py.
+    def _validate_traffic(self, cmd: dict) -> dict:
+        return traffic_commands.validate(self.sim, cmd)
+
+    def _apply_traffic(self, cmd: dict) -> dict:
+        return traffic_commands.apply(self.sim, cmd)
 
     # A client request to etcd (REST /etcd): the etcdctl component sends it to a member.
     ETCD_OPS = ("get", "put", "delete", "cas")
@@ -267,6 +294,8 @@ class Cluster:
             "etcd": etcd_view(self.etcd_members),
             "network": self.sim.net.view(),
             "nodes": nodes_view(self.sim),
+            "proxy": proxy_view(self.sim),
+            "traffic": traffic_view(self.sim),
             "components": [c.view() for c in self.sim.components.values()],
         }
 

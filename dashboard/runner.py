@@ -57,6 +57,8 @@ class ClusterHandle:
             "etcd_members": c.config.etcd_members,
             "nodes": c.config.nodes,
             "rbac": c.config.rbac,
+            "proxy_mode": c.config.proxy_mode,
+            "ipvs_scheduler": c.config.ipvs_scheduler,
             "counts": c.counts(),
             "last_seq": c.last_seq,
             "lagging": self.lagging,

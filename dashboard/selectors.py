@@ -1,6 +1,8 @@
 """Reads of cluster state for views and consumers."""
 
 from cluster.commands import CommandError
+from cluster.proxy import rules_text
+from cluster.traffic import traffic_view
 
 from .runner import registry
 from .services import get_handle
@@ -35,6 +37,20 @@ def events(*, name: str, after: int, limit: int) -> dict:
     if found is None:
         raise CommandError(f"events after {after} are no longer kept; the oldest is {log.first_seq}", "after", status=410)
     return {"events": found, "last_seq": log.last_seq, "first_seq": log.first_seq}
+
+
+def traffic(*, name: str) -> dict:
+    """Per-service traffic counters (shared/DESIGN.md's shape, with per-pod and per-node
+    detail) and every traffic generator of the cluster."""
+    return traffic_view(get_handle(name).cluster.sim)
+
+
+def proxy_rules(*, name: str, node: str) -> str:
+    """A node's kube-proxy rules as text: `iptables-save` or `ipvsadm -Ln`."""
+    text = rules_text(get_handle(name).cluster.sim, node)
+    if text is None:
+        raise CommandError(f"node {node} not found (or it has no kube-proxy)", "node", status=404)
+    return text
 
 
 SCHEDULER = "kube-scheduler"

@@ -25,9 +25,11 @@ def get_handle(name: str) -> ClusterHandle:
     return handle
 
 
-def create_cluster(*, name: str, seed: int, etcd_members: int, nodes: int, profile: str, speed: float, paused: bool, rbac: bool = False) -> ClusterHandle:
+def create_cluster(*, name: str, seed: int, etcd_members: int, nodes: int, profile: str, speed: float, paused: bool, rbac: bool = False,
+                   proxy_mode: str = "iptables", ipvs_scheduler: str = "rr") -> ClusterHandle:
     registry.ensure_demo()
-    config = ClusterConfig(name=name, seed=seed, etcd_members=etcd_members, nodes=nodes, profile=profile, rbac=rbac)
+    config = ClusterConfig(name=name, seed=seed, etcd_members=etcd_members, nodes=nodes, profile=profile, rbac=rbac, proxy_mode=proxy_mode,
+                           ipvs_scheduler=ipvs_scheduler)
     return registry.create(config, speed=speed, paused=paused)
 
 
@@ -83,6 +85,17 @@ def add_node(*, name: str, node: str, cpu, memory, labels: dict, taints: list) -
 
 def remove_node(*, name: str, node: str) -> None:
     run_command(name=name, command={"type": "node", "action": "remove", "name": node})
+
+
+def start_traffic(*, name: str, namespace: str, service: str, rate: float, seconds: float, source: str, port: int | str | None = None,
+                  path: str | None = None) -> dict:
+    """Start a traffic generator (the `traffic` command): what it will send, and from where."""
+    command = {"type": "traffic", "namespace": namespace, "service": service, "rate": rate, "seconds": seconds, "source": source}
+    if port is not None:
+        command["port"] = port
+    if path is not None:
+        command["path"] = path
+    return {k: v for k, v in run_command(name=name, command=command).items() if k != "ok"}
 
 
 async def etcd_request(*, name: str, command: dict, timeout: float) -> tuple[int, dict]:

@@ -8,7 +8,7 @@ the simulation), and ships Swagger UI as local static files (no CDN). Every erro
 
 import json
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import ConfigDict, Field
@@ -76,6 +76,8 @@ class ClusterCreate(Strict):
     paused: bool = False
     profile: str = Field("teaching", pattern="^(teaching|realistic)$")
     rbac: bool = Field(False, description="the API server authorizes requests with RBAC (anonymous users get Forbidden)")
+    proxy_mode: str = Field("iptables", pattern="^(iptables|ipvs)$", description="every kube-proxy's mode: iptables or ipvs")
+    ipvs_scheduler: str = Field("rr", pattern="^(rr|lc|sh)$", description="the IPVS scheduler in ipvs mode: rr (round robin), lc (least connections), sh (source hashing)")
 
 
 class ClockPatch(Strict):
@@ -109,6 +111,8 @@ class ClusterSummary(Schema):
     etcd_members: int
     nodes: int
     rbac: bool
+    proxy_mode: str
+    ipvs_scheduler: str
     counts: Counts
     last_seq: int
     lagging: bool
@@ -277,6 +281,36 @@ async def remove_node(request: HttpRequest, name: str, node: str):
     """Its kubelet, runtime and proxy stop for good; kubectl deletes the Node object."""
     services.remove_node(name=name, node=node)
     return Status(204, None)
+
+
+class TrafficBody(Strict):
+    namespace: str = Field("default", min_length=1, max_length=63)
+    service: str = Field(..., min_length=1, max_length=63)
+    rate: float = Field(..., gt=0, le=1000, description="requests per virtual second")
+    seconds: float = Field(..., gt=0, le=3600, description="how long the client sends, in virtual seconds")
+    source: str = Field(..., min_length=1, max_length=253, description='a pod name ("client" or "namespace/client") to send from inside the cluster, or "external" for a client on a NodePort')
+    port: int | str | None = Field(None, description="the service port (name or number); default: the first")
+    path: str | None = Field(None, max_length=2048, description="the HTTP path (default /)")
+
+
+@api.post("/clusters/{name}/traffic", response={202: dict, **ERRORS}, summary="Send traffic to a Service")
+async def start_traffic(request: HttpRequest, name: str, payload: TrafficBody):
+    """A client sends `rate` requests per virtual second for `seconds`: each one decided by the rules
+    of the node where it starts, carried to the chosen pod, served and answered. 202 with the generator."""
+    return Status(202, services.start_traffic(name=name, **payload.dict()))
+
+
+@api.get("/clusters/{name}/traffic", response={200: dict, **ERRORS}, summary="Traffic counters per service")
+async def traffic(request: HttpRequest, name: str):
+    """{"services": [{"namespace", "name", "requests", "errors", "pods": {pod: count}, "latency_ms": {"p50", "p99"},
+    "nodes", "via", "errors_by", "pod_detail", "node_detail"}], "generators": [...]}"""
+    return selectors.traffic(name=name)
+
+
+@api.get("/clusters/{name}/proxy/{node}/rules", response={200: str, **ERRORS}, summary="A node's kube-proxy rules as text")
+async def proxy_rules(request: HttpRequest, name: str, node: str):
+    """`iptables-save` (iptables mode) or `ipvsadm -Ln` (ipvs mode) of the node, now (text/plain)."""
+    return HttpResponse(selectors.proxy_rules(name=name, node=node), content_type="text/plain; charset=utf-8")
 
 
 def not_found(request: HttpRequest, path: str = ""):

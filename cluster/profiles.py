@@ -21,7 +21,8 @@ class Profile:
     raft_election_max_us: int
 
     def as_dict(self) -> dict:
-        return {k: (v / 1000 if k.endswith("_us") else v) for k, v in asdict(self).items()}
+        """JSON for the view, durations in milliseconds (named *_ms)."""
+        return {(k[:-3] + "_ms" if k.endswith("_us") else k): (v / 1000 if k.endswith("_us") else v) for k, v in asdict(self).items()}
 
 
 TEACHING = Profile(

@@ -288,7 +288,10 @@ class EtcdMember(Component):
                 summary = f"{me} became pre-candidate: would the others vote for it in term {term + 1}?"
             else:
                 summary = f"{me} is a follower (term {term}" + (f", leader {leader})" if leader else ")")
-            self.emit("raft.role", summary, role=role, term=term, leader=leader)
+            # The new timer too (the view cannot guess a fresh random timeout between snapshots).
+            raft = self.raft
+            timer = {} if raft is None else {"election_deadline": None if role == LEADER else raft.election_deadline / SECOND, "election_timeout": raft.election_timeout / SECOND}
+            self.emit("raft.role", summary, role=role, term=term, leader=leader, **timer)
         elif what == "leader":
             _, leader, term = note
             self.emit("raft.leader", f"{me} follows leader {leader} (term {term})", leader=leader, term=term)

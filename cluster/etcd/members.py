@@ -14,6 +14,15 @@ from .member import EtcdMember
 from .raft import LEADER
 
 MIN_MEMBERS = 1
+KEYSPACE_LIMIT = 200  # keys shown by the key-space browser (the snapshot stays small)
+VALUE_PREVIEW = 120  # characters of each value shown there (objects under /registry are long JSON)
+
+
+def _preview(kv: dict) -> dict:
+    value = kv.get("value")
+    if isinstance(value, str) and len(value) > VALUE_PREVIEW:
+        return {**kv, "value": value[:VALUE_PREVIEW] + "…", "truncated": True, "size": len(value)}
+    return kv
 MAX_MEMBERS = 7
 
 
@@ -63,8 +72,9 @@ def find_leader(members) -> EtcdMember | None:
 
 
 def etcd_view(members) -> dict:
-    """The snapshot's "etcd" part: {"members": [view, ...], "leader", "revision",
-    "quorum", "alive", "size"}. "revision" is the leader's store revision (the newest
+    """The snapshot's "etcd" part: {"members": [view, ...], "keyspace" (up to KEYSPACE_LIMIT
+    keys of the leader's store), "keyspace_from", "watches" (every watch the live members
+    serve), "leader", "revision", "quorum", "alive", "size"}. "revision" is the leader's store revision (the newest
     any live member has, when there is no leader)."""
     members = list(members)
     leader = find_leader(members)
@@ -73,8 +83,13 @@ def etcd_view(members) -> dict:
         revision = leader.store.revision
     else:
         revision = max((m.store.revision for m in alive if m.store is not None), default=None)
+    # The key-space browser reads the most up-to-date store: the leader's, else the newest live one.
+    source = leader or max((m for m in alive if m.store is not None), key=lambda m: m.store.revision, default=None)
     return {
         "members": [m.view() for m in members],
+        "keyspace": [_preview(kv) for kv in source.keyspace(limit=KEYSPACE_LIMIT)] if source is not None else [],
+        "keyspace_from": source.name if source is not None else None,
+        "watches": [dict(w, member=m.name) for m in alive for w in m.watch_view()],
         "leader": leader.name if leader else None,
         "revision": revision,
         "size": len(members),

@@ -95,7 +95,7 @@ function patch(model, name, fields) {
 
 /** The leader's heartbeat interval in seconds (the profile gives milliseconds). */
 export function heartbeatSeconds(model) {
-  const ms = Number(model.profile?.raft_heartbeat_us);
+  const ms = Number(model.profile?.raft_heartbeat_ms ?? model.profile?.raft_heartbeat_us);
   return ms > 0 ? ms / 1000 : null;
 }
 

@@ -51,8 +51,9 @@ def test_every_node_programs_the_service_and_updates_propagate_node_by_node():
     assert all(len(n["services"][KEY]["pods"]) == 2 for n in view["nodes"])
 
 
-def test_no_request_reaches_a_pod_once_every_kube_proxy_has_its_removal():
-    h = ServiceCluster(profile="teaching")  # slow enough for the update's window to show
+@pytest.mark.parametrize("mode", ["iptables", "ipvs"])
+def test_no_request_reaches_a_pod_once_every_kube_proxy_has_its_removal(mode):
+    h = ServiceCluster(mode=mode, profile="teaching")  # slow enough for the update's window to show
     h.client("client", node="node-1")
     web(h, node_port=None, kind="NodePort")
     victim = h.ready_pods("web")[0]

@@ -30,8 +30,10 @@ timer checks every CONNECTION_CHECK_US whether that process is still the one it 
 A network partition does not reset connections (TCP would wait), so it is not checked here.
 
 Finished requests are remembered for callers to read and forgotten oldest first, after
-KEEP_FINISHED more have finished: reading never changes state, so what is kept depends only
-on the simulation.
+KEEP_FINISHED more have finished, so what is kept depends only on the simulation. A request's
+hashed record is its state and HTTP code; the answer itself (a list can be megabytes) waits
+in `answers`, outside the hashed state like the watch buffers below, until the HTTP layer
+takes it.
 
 Watch buffers, and why they are not hashed. The HTTP layer drains a watch's events in wall
 time, whenever its polling loop comes round; a replay of the same command log drains at

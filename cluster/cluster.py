@@ -14,7 +14,7 @@ the same seed and command log give a byte-identical event log.
 
 import copy
 import pickle
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from . import commands as check
 from .apiserver import build_apiserver
@@ -27,7 +27,7 @@ from .kernel import SECOND, Simulation, state_hash
 from .kubelet import build_node, node_config, nodes_view
 from .kubelet import commands as node_commands
 from .net import Network
-from .profiles import PROFILES
+from .profiles import PROFILES, Profile
 from .proxy import MODES as PROXY_MODES
 from .proxy import SCHEDULERS as IPVS_SCHEDULERS
 from .proxy import build_proxy, proxy_view
@@ -49,6 +49,11 @@ class ClusterConfig:
     rbac: bool = False  # the API server authorizes with RBAC (a lesson can show a Forbidden)
     proxy_mode: str = "iptables"  # every kube-proxy's mode: iptables or ipvs (issue 8)
     ipvs_scheduler: str = "rr"  # ipvs mode's scheduler: rr, lc or sh
+    pre_vote: bool = True  # etcd's pre-vote (off: a rejoining member disrupts a healthy leader)
+    # Raft timing in milliseconds; None keeps the profile's value.
+    raft_heartbeat_ms: int | None = None
+    raft_election_min_ms: int | None = None
+    raft_election_max_ms: int | None = None
 
     def validate(self) -> "ClusterConfig":
         check.require(isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**63, "seed must be a whole number from 0 to 2^63-1", "seed")
@@ -58,7 +63,20 @@ class ClusterConfig:
         check.require(self.profile in PROFILES, f"profile must be one of: {', '.join(PROFILES)}", "profile")
         check.require(self.proxy_mode in PROXY_MODES, f"proxy_mode must be one of: {', '.join(PROXY_MODES)}", "proxy_mode")
         check.require(self.ipvs_scheduler in IPVS_SCHEDULERS, f"ipvs_scheduler must be one of: {', '.join(IPVS_SCHEDULERS)}", "ipvs_scheduler")
+        check.require(isinstance(self.pre_vote, bool), "pre_vote must be true or false", "pre_vote")
+        for field in ("raft_heartbeat_ms", "raft_election_min_ms", "raft_election_max_ms"):
+            value = getattr(self, field)
+            check.require(value is None or (isinstance(value, int) and not isinstance(value, bool) and 10 <= value <= 600_000), f"{field} must be a whole number of milliseconds from 10 to 600000", field)
+        if self.profile in PROFILES:
+            timing = self.timing()
+            check.require(timing.raft_election_min_us > timing.raft_heartbeat_us, "raft_election_min_ms must be longer than the heartbeat", "raft_election_min_ms")
+            check.require(timing.raft_election_max_us > timing.raft_election_min_us, "raft_election_max_ms must be longer than raft_election_min_ms", "raft_election_max_ms")
         return self
+
+    def timing(self) -> Profile:
+        """The profile with this cluster's own Raft timing, where it sets any."""
+        overrides = {f"{field[:-3]}_us": getattr(self, field) * 1000 for field in ("raft_heartbeat_ms", "raft_election_min_ms", "raft_election_max_ms") if getattr(self, field) is not None}
+        return replace(PROFILES[self.profile], **overrides)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -67,7 +85,7 @@ class ClusterConfig:
 class Cluster:
     def __init__(self, config: ClusterConfig):
         self.config = config.validate()
-        self.profile = PROFILES[config.profile]
+        self.profile = config.timing()
         self.sim = Simulation(seed=config.seed)
         self.sim.net = Network(self.sim, base_latency_us=self.profile.net_latency_us, jitter_us=self.profile.net_jitter_us)
         self.sim.handlers["cluster"] = self
@@ -78,7 +96,7 @@ class Cluster:
 
     def _build(self) -> None:
         """Create the components. Each issue that adds a component wires it in here."""
-        self.etcd_members = build_members(self.sim, self.config.etcd_members, self.profile)
+        self.etcd_members = build_members(self.sim, self.config.etcd_members, self.profile, pre_vote=self.config.pre_vote)
         self.apiserver = build_apiserver(self.sim, self.etcd_members, rbac_enabled=self.config.rbac, profile=self.profile, kubelet_endpoint="{node}/kubelet")
         self.etcdctl = self.sim.add(EtcdCtl(self.sim))  # the user's etcd client: REST /etcd requests leave from here
         self.sim.add(kubectl.KubeClient(self.sim))  # the user's kubectl: HTTP /k8s/<name>/ requests leave from here

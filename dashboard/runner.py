@@ -59,6 +59,8 @@ class ClusterHandle:
             "rbac": c.config.rbac,
             "proxy_mode": c.config.proxy_mode,
             "ipvs_scheduler": c.config.ipvs_scheduler,
+            "pre_vote": c.config.pre_vote,
+            "raft": {"heartbeat_ms": c.profile.raft_heartbeat_us / 1000, "election_min_ms": c.profile.raft_election_min_us / 1000, "election_max_ms": c.profile.raft_election_max_us / 1000},
             "counts": c.counts(),
             "last_seq": c.last_seq,
             "lagging": self.lagging,

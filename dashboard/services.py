@@ -25,12 +25,10 @@ def get_handle(name: str) -> ClusterHandle:
     return handle
 
 
-def create_cluster(*, name: str, seed: int, etcd_members: int, nodes: int, profile: str, speed: float, paused: bool, rbac: bool = False,
-                   proxy_mode: str = "iptables", ipvs_scheduler: str = "rr") -> ClusterHandle:
+def create_cluster(*, speed: float, paused: bool, **config) -> ClusterHandle:
+    """A new cluster from ClusterConfig's fields (name, seed, etcd_members, nodes, profile, ...)."""
     registry.ensure_demo()
-    config = ClusterConfig(name=name, seed=seed, etcd_members=etcd_members, nodes=nodes, profile=profile, rbac=rbac, proxy_mode=proxy_mode,
-                           ipvs_scheduler=ipvs_scheduler)
-    return registry.create(config, speed=speed, paused=paused)
+    return registry.create(ClusterConfig(**config), speed=speed, paused=paused)
 
 
 def delete_cluster(*, name: str) -> None:

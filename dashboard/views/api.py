@@ -76,6 +76,10 @@ class ClusterCreate(Strict):
     paused: bool = False
     profile: str = Field("teaching", pattern="^(teaching|realistic)$")
     rbac: bool = Field(False, description="the API server authorizes requests with RBAC (anonymous users get Forbidden)")
+    pre_vote: bool = Field(True, description="etcd's pre-vote; off, a member rejoining after a partition disrupts a healthy leader")
+    raft_heartbeat_ms: int | None = Field(None, ge=10, le=600_000, description="Raft heartbeat interval (default: the profile's)")
+    raft_election_min_ms: int | None = Field(None, ge=10, le=600_000, description="shortest election timeout (default: the profile's)")
+    raft_election_max_ms: int | None = Field(None, ge=10, le=600_000, description="longest election timeout (default: the profile's)")
     proxy_mode: str = Field("iptables", pattern="^(iptables|ipvs)$", description="every kube-proxy's mode: iptables or ipvs")
     ipvs_scheduler: str = Field("rr", pattern="^(rr|lc|sh)$", description="the IPVS scheduler in ipvs mode: rr (round robin), lc (least connections), sh (source hashing)")
 
@@ -113,6 +117,8 @@ class ClusterSummary(Schema):
     rbac: bool
     proxy_mode: str
     ipvs_scheduler: str
+    pre_vote: bool
+    raft: dict = Field(..., description="the Raft timing in force: heartbeat_ms, election_min_ms, election_max_ms")
     counts: Counts
     last_seq: int
     lagging: bool

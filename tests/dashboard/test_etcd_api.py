@@ -180,3 +180,30 @@ async def test_forced_election_timeout_makes_a_follower_campaign(async_client):
     assert any(e["kind"] == "raft.role" and e["source"] == follower and "pre-candidate" in e["summary"] for e in events)
     response = await post(async_client, "/api/clusters/kv/faults", {"action": "timeout", "target": "etcdctl"})
     assert response.status_code == 400 and response.json()["field"] == "target"
+
+
+async def test_raft_timing_and_pre_vote_are_set_per_cluster(async_client):
+    body = {"name": "slow", "paused": True, "pre_vote": False, "raft_heartbeat_ms": 2000, "raft_election_min_ms": 8000, "raft_election_max_ms": 9000}
+    response = await post(async_client, "/api/clusters", body)
+    assert response.status_code == 201
+    summary = response.json()
+    assert summary["pre_vote"] is False and summary["raft"] == {"heartbeat_ms": 2000.0, "election_min_ms": 8000.0, "election_max_ms": 9000.0}
+    members = (await async_client.get("/api/clusters/slow/state")).json()["etcd"]["members"]
+    assert all(m["pre_vote"] is False for m in members)
+    assert all(8.0 <= m["election_timeout"] < 9.0 for m in members)
+    await post(async_client, "/api/clusters/slow/advance", {"seconds": 7.9})
+    assert (await async_client.get("/api/clusters/slow/state")).json()["etcd"]["leader"] is None  # nobody's timer has fired yet
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"raft_heartbeat_ms": 5}, "raft_heartbeat_ms"),
+        ({"raft_heartbeat_ms": 2000, "raft_election_min_ms": 1000}, "raft_election_min_ms"),
+        ({"raft_election_min_ms": 9000, "raft_election_max_ms": 8000}, "raft_election_max_ms"),
+        ({"pre_vote": "no"}, "pre_vote"),
+    ],
+)
+async def test_bad_raft_timing_is_refused(async_client, body, field):
+    response = await post(async_client, "/api/clusters", {"name": "bad", **body})
+    assert response.status_code == 400 and response.json()["field"] == field

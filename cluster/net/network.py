@@ -127,42 +127,59 @@ class Network:
 
     # --- messages --------------------------------------------------------------------
     def send(self, source: str, target: str, kind: str, payload=None, summary: str | None = None, info: dict | None = None) -> Message | None:
+        # This and deliver() run for every message of every simulation: the common case
+        # (no fault, no partition) is kept short, and the events go straight to the log.
         sim = self.sim
         self._next_id += 1
         msg_id = self._next_id
         summary = summary or f"{source} → {target}: {kind}"
-        data = {"msg": msg_id, "kind": kind}
-        if info:
-            data.update(info)
-        if target not in sim.components:
-            sim.emit("net.drop", source, summary, target=target, reason="unknown endpoint", **data)
+        components = sim.components
+        receiver = components.get(target)
+        if receiver is None:
+            sim.emit("net.drop", source, summary, target=target, reason="unknown endpoint", **self._event_data(msg_id, kind, info))
             return None
-        faults = self._faults_on(source, target)
-        if self.host_of(source) == self.host_of(target):
+        sender = components.get(source)
+        faults = self._faults_on(source, target) if self.endpoint_faults or self.link_faults else ()
+        if (sender.host if sender is not None else source) == receiver.host:
             latency = max(1, self.base_latency_us // 20)
         else:
             latency = self.base_latency_us + (self.rng.randint(0, self.jitter_us) if self.jitter_us else 0)
-        latency += sum(f.latency_us for f in faults)
-        arrives = sim.now + max(1, latency)
-        link = f"{source}>{target}"
+        if faults:
+            latency += sum(f.latency_us for f in faults)
+        now = sim.now
+        arrives = now + max(1, latency)
         if self.fifo:
-            arrives = max(arrives, self._last_arrival.get(link, 0))
+            link = f"{source}>{target}"
+            last = self._last_arrival.get(link, 0)
+            if last > arrives:
+                arrives = last
             self._last_arrival[link] = arrives
-        msg = Message(msg_id, source, target, kind, payload, sim.now, arrives)
-        sim.emit("net.send", source, summary, target=target, arrives=arrives / 1_000_000, **data)
-        reason = self._blocked(source, target)
-        if reason is None:
+        msg = Message(msg_id, source, target, kind, payload, now, arrives)
+        # {"arrives", "msg", "kind", then info's fields} (info may override msg and kind)
+        sent = {"arrives": arrives / 1_000_000, "msg": msg_id, "kind": kind, **info} if info else {"arrives": arrives / 1_000_000, "msg": msg_id, "kind": kind}
+        sim.log.append(now, "net.send", source, target, summary, sent)
+        if sender is not None and sender.alive and receiver.alive and (not self.partitions or self.connected(source, target)):
+            reason = None
             for fault in faults:
                 if self.rng.chance(fault.loss):
                     reason = "loss"
                     break
+        else:
+            reason = self._blocked(source, target)
         if reason is not None:
-            sim.emit("net.drop", source, summary, target=target, reason=reason, **data)
+            sim.emit("net.drop", source, summary, target=target, reason=reason, **self._event_data(msg_id, kind, info))
             self._tell_sender(msg, reason)
             return None
         self.in_flight[msg_id] = msg
         sim.schedule_delivery(arrives, msg)
         return msg
+
+    @staticmethod
+    def _event_data(msg_id: int, kind: str, info: dict | None) -> dict:
+        data = {"msg": msg_id, "kind": kind}
+        if info:
+            data.update(info)
+        return data
 
     def _blocked(self, source: str, target: str) -> str | None:
         components = self.sim.components
@@ -177,13 +194,16 @@ class Network:
     def deliver(self, msg: Message) -> None:
         sim = self.sim
         self.in_flight.pop(msg.id, None)
-        reason = self._blocked(msg.source, msg.target)
-        if reason is not None:
-            sim.emit("net.drop", msg.source, f"{msg.source} → {msg.target}: {msg.kind} lost", target=msg.target, reason=reason, msg=msg.id, kind=msg.kind)
+        source, target = msg.source, msg.target
+        components = sim.components
+        receiver = components[target]
+        if not (components[source].alive and receiver.alive and (not self.partitions or self.connected(source, target))):
+            reason = self._blocked(source, target)
+            sim.emit("net.drop", source, f"{source} → {target}: {msg.kind} lost", target=target, reason=reason, msg=msg.id, kind=msg.kind)
             self._tell_sender(msg, reason)
             return
-        sim.emit("net.deliver", msg.source, f"{msg.target} received {msg.kind} from {msg.source}", target=msg.target, msg=msg.id, kind=msg.kind)
-        sim.components[msg.target].on_message(msg)
+        sim.log.append(sim.now, "net.deliver", source, target, f"{target} received {msg.kind} from {source}", {"msg": msg.id, "kind": msg.kind})
+        receiver.on_message(msg)
 
     def _tell_sender(self, msg: Message, reason: str) -> None:
         sender = self.sim.components.get(msg.source)

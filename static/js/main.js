@@ -11,6 +11,7 @@
 
 import { api } from "./api.js";
 import { applyEtcdRefresh, etcdAfterSnapshot, registerEtcdAppliers } from "./appliers/etcd.js";
+import { registerRequestAppliers, requestsAfterSnapshot } from "./appliers/requests.js";
 import * as M from "./model.js";
 import { createRefresher } from "./refresh.js";
 import { createClockView, nextSpeed } from "./render/clock.js";
@@ -22,6 +23,7 @@ import { createEventLog } from "./render/eventlog.js";
 import { renderLegend } from "./render/legend.js";
 import { createMessagesView, lingerSeconds } from "./render/messages.js";
 import { createNodesView } from "./render/nodes.js";
+import { createRequestsView } from "./render/requests.js";
 import { ClusterStream } from "./stream.js";
 import { bindThemeToggle, formatSpeed, formatTime, motionPreference } from "./theme.js";
 
@@ -29,6 +31,7 @@ const $ = (id) => document.getElementById(id);
 const name = JSON.parse($("cluster-name").textContent);
 const model = M.createModel(name);
 registerEtcdAppliers();
+registerRequestAppliers();
 const motion = motionPreference();
 
 // --- messages to the user ----------------------------------------------------------------------
@@ -60,6 +63,14 @@ async function act(failure, call) {
   }
 }
 
+/** How API messages look in flight: kubectl's own wear "you"; watch events are small dots. */
+function describeApiMessage(m) {
+  if (m.kind === "api.request" && m.source === "kubectl") return { shape: "pill", response: false, label: "you", text: "kubectl (you): API request", short: "you →", variant: "is-kubectl" };
+  if (m.kind === "api.response" && m.target === "kubectl") return { shape: "pill", response: true, label: "you", text: "API response to kubectl (you)", short: "→ you", variant: "is-kubectl" };
+  if (m.kind === "api.watch_event") return { shape: "circle", small: true, response: false, label: "w", text: "watch event", short: "watch" };
+  return null;
+}
+
 // --- views -------------------------------------------------------------------------------------
 bindThemeToggle($("btn-theme"));
 renderLegend($("legend"));
@@ -88,11 +99,38 @@ const messages = createMessagesView({
   dotsSvg: $("dots-layer"),
   locateBox: (n) => controlPlane.boxFor(n) ?? nodes.boxFor(n),
   kindOf: (n) => model.components.get(n)?.kind,
-  describe: describeMessage,
+  describe: (m) => describeApiMessage(m) ?? describeMessage(m),
+  hide: (m) => requests.hides(m, model),
   list: $("in-flight-list"),
   listSummary: $("in-flight-summary"),
   listDetails: inFlight,
 });
+const requests = createRequestsView({
+  stage: $("stage"),
+  linksSvg: $("links-layer"),
+  locateBox: (n) => controlPlane.boxFor(n) ?? nodes.boxFor(n),
+  list: $("req-list"),
+  watchSummary: $("req-watches"),
+  onlyKubectl: $("req-only-kubectl"),
+  showNoise: $("req-show-noise"),
+  inspector: $("req-inspector"),
+  clusterName: name,
+  announce: (text) => announce(text),
+});
+// a request token, a request in the list or an api.* event-log row opens the inspector
+function openRequestFrom(e) {
+  const target = e.target instanceof Element ? e.target.closest("[data-request]") : null;
+  if (!target || !target.matches(".req-token, .req-open, .ev-inspectable")) return;
+  if (e.type === "keydown") {
+    if (!target.matches(".ev-inspectable") || (e.key !== "Enter" && e.key !== " ")) return;
+    e.preventDefault();
+  }
+  requests.open(target.dataset.request, target, model);
+}
+for (const root of [$("stage"), $("req-list"), $("event-log")]) {
+  root.addEventListener("click", openRequestFrom);
+  root.addEventListener("keydown", openRequestFrom);
+}
 const eventLog = createEventLog({ list: $("event-log"), filters: $("log-filters"), count: $("log-count"), jump: $("jump-latest") });
 
 const clock = createClockView({
@@ -168,6 +206,7 @@ function onFrame(frame) {
       const first = !model.hasSnapshot;
       M.applySnapshot(model, frame.state, now);
       etcdAfterSnapshot(model);
+      requestsAfterSnapshot(model);
       if (first) backfill();
       break;
     }
@@ -242,6 +281,7 @@ function frame(now) {
     etcdPanel.update(model, t, { reduced: motion.reduced, now });
     nodes.update(model);
     messages.update(model, t, { reduced: motion.reduced, now });
+    requests.update(model, t, { reduced: motion.reduced, now });
     eventLog.update(model);
     refresher.tick(now);
     if (model.versions.clock !== clockVersion && model.hasSnapshot) {

@@ -28,6 +28,14 @@ function row(event) {
   li.dataset.seq = String(event.seq);
   if (event.kind === "net.drop") li.classList.add("is-drop");
   if (event.kind === "net.crash") li.classList.add("is-crash");
+  if (typeof event.data?.request === "string" && String(event.kind).startsWith("api.")) {
+    // an API request's event: opens the request inspector (click, Enter or Space)
+    li.dataset.request = event.data.request;
+    li.classList.add("ev-inspectable");
+    li.tabIndex = 0;
+    li.setAttribute("role", "button");
+    li.setAttribute("aria-haspopup", "dialog");
+  }
   const badge = el("span", "ev-badge");
   badge.append(kindIcon(kind, 12), document.createTextNode(event.kind));
   badge.title = [event.source, event.target].filter(Boolean).join(" → ");

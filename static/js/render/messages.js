@@ -85,7 +85,7 @@ function glyphParts(glyph, r) {
   return parts;
 }
 
-export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf, list, listSummary, listDetails, describe = () => null }) {
+export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf, list, listSummary, listDetails, describe = () => null, hide = () => false }) {
   const dotEls = new Map(); // message id -> <g>
   const flightEls = new Map(); // message id -> <line> (faint guide, links layer)
   const staticEls = new Map(); // "a>b" -> {g, line, head, label} (reduced motion)
@@ -399,7 +399,7 @@ export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf
       const visible = [];
       for (const m of model.messages.values()) {
         const phase = messagePhase(m, t, linger);
-        if (phase === "done" || !m.target) continue;
+        if (phase === "done" || !m.target || hide(m)) continue;
         const a = rectOf(m.source);
         const b = rectOf(m.target);
         if (!a || !b) continue;

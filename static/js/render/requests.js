@@ -1,0 +1,425 @@
+// The API server's requests made visible (issue 4, item 5), drawn from model.requests and
+// model.watches (appliers/requests.js) on every animation frame:
+//
+//   pipeline strip   inside the API server's box: authn → authz → admission → validation → etcd.
+//                    Each request in flight is a token in the cell of the stage it has reached
+//                    at the display time; a rejected request stops in the stage named by its
+//                    response's `rejected_by`, red, with ✕, and stays there a few seconds.
+//                    The simulation passes several stages in the same virtual instant: those
+//                    are shown one after another, STEP_WALL seconds of wall time apart, so the
+//                    eye can follow (the inspector gives the true times). With reduced motion
+//                    nothing moves: the cells only count and highlight what is in them.
+//   watch lines      a thin standing line from every client with open watches to the API
+//                    server, labelled with how many it holds (the watch events themselves fly
+//                    as message dots, messages.js).
+//   requests list    the newest requests in words (screen readers, reduced motion), each a
+//                    button that opens the inspector; filters: only kubectl, show leases and
+//                    node heartbeats (hidden by default: a kubelet renews every 10 s).
+//   inspector        a dialog: verb, path, client, user, the stages with their times, the
+//                    response, the etcd key and revision, and the object as YAML (fetched from
+//                    the cluster's own Kubernetes API, rendered as text).
+// Every server string goes in through textContent.
+
+import { STAGES, STAGE_LABELS, clientLabel, isKubectl, isNoise, objectPath, requestPath } from "../appliers/requests.js";
+import { formatTime, svgEl } from "../theme.js";
+
+const STAGE_SHORT = { authn: "authn", authz: "authz", admission: "admit", validation: "valid", etcd: "etcd" };
+const STAGE_TITLES = { authn: "authentication: who is asking", authz: "authorization (RBAC): may they", admission: "admission: namespace lifecycle, defaults, quotas", validation: "validation: names, labels, required fields", etcd: "etcd: the transaction (or the watch cache, for reads)" };
+const STEP_WALL = 0.35; // wall seconds between stages passed in the same virtual instant
+const LINGER_WALL = 4; // wall seconds a rejected (or just answered) token stays visible
+const MAX_TOKENS_PER_STAGE = 4;
+const MAX_LISTED = 12;
+const LIST_EVERY_MS = 250;
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text != null) node.textContent = String(text);
+  return node;
+}
+
+/** A small YAML writer for JSON objects (strings quoted only when they must be). */
+export function toYaml(value, indent = 0) {
+  const pad = "  ".repeat(indent);
+  const scalar = (v) => {
+    if (v === null || v === undefined) return "null";
+    if (typeof v === "number" || typeof v === "boolean") return String(v);
+    const s = String(v);
+    if (s === "" || /^[\s-?:,[\]{}#&*!|>'"%@`]|: |\s#|\s$|^(true|false|null|yes|no|on|off|~)$/i.test(s) || /^[-+]?[\d.]+(e[-+]?\d+)?$/i.test(s) || s.includes("\n")) return JSON.stringify(s);
+    return s;
+  };
+  if (Array.isArray(value)) {
+    if (!value.length) return `${pad}[]\n`;
+    return value
+      .map((item) => {
+        if (item && typeof item === "object" && Object.keys(item).length) {
+          const inner = toYaml(item, indent + 1);
+          return `${pad}- ${inner.slice(pad.length + 2)}`;
+        }
+        return `${pad}- ${item && typeof item === "object" ? (Array.isArray(item) ? "[]" : "{}") : scalar(item)}\n`;
+      })
+      .join("");
+  }
+  if (value && typeof value === "object") {
+    const keys = Object.keys(value);
+    if (!keys.length) return `${pad}{}\n`;
+    return keys
+      .map((k) => {
+        const v = value[k];
+        if (v && typeof v === "object" && (Array.isArray(v) ? v.length : Object.keys(v).length)) return `${pad}${scalar(k)}:\n${toYaml(v, Array.isArray(v) ? indent : indent + 1)}`;
+        if (v && typeof v === "object") return `${pad}${scalar(k)}: ${Array.isArray(v) ? "[]" : "{}"}\n`;
+        return `${pad}${scalar(k)}: ${scalar(v)}\n`;
+      })
+      .join("");
+  }
+  return `${pad}${scalar(value)}\n`;
+}
+
+/** When each stage is shown (virtual seconds): its own time, but at least `step` after the one before. */
+export function stageSchedule(r, step) {
+  const out = [];
+  let previous = -Infinity;
+  for (const s of r.stages) {
+    const at = Math.max(s.time, previous + step);
+    out.push({ ...s, shownAt: at });
+    previous = at;
+  }
+  return out;
+}
+
+function shortClient(client) {
+  if (client === "kubectl") return "you";
+  const parts = String(client).split("/");
+  const last = parts[parts.length - 1];
+  return last.replace(/^kube-/, "").replace("controller-manager", "ctrl-mgr");
+}
+
+function describeRequest(r) {
+  if (!r.resource) return [r.verb, r.path].filter(Boolean).join(" ");
+  const what = [r.verb, r.resource + (r.subresource ? `/${r.subresource}` : "")].filter(Boolean).join(" ");
+  const where = [r.namespace, r.name].filter(Boolean).join("/");
+  return `${what}${where ? ` ${where}` : ""}`;
+}
+
+function outcomeText(r) {
+  if (r.code == null) return "in progress";
+  const bad = r.code >= 400;
+  return `${bad ? "✕" : "✓"} ${r.code}${r.reason ? ` ${r.reason}` : ""}${r.rejectedBy ? ` (rejected by ${r.rejectedBy})` : ""}`;
+}
+
+export function createRequestsView({ stage, linksSvg, locateBox, apiServerName = "kube-apiserver", list, watchSummary, onlyKubectl, showNoise, inspector, clusterName, announce = () => {} }) {
+  const strip = el("div", "api-pipeline");
+  strip.setAttribute("role", "group");
+  strip.setAttribute("aria-label", "API server pipeline: authentication, authorization, admission, validation, etcd");
+  const cells = new Map();
+  STAGES.forEach((name, i) => {
+    const cell = el("div", "api-stage");
+    cell.dataset.stage = name;
+    const head = el("div", "api-stage-name");
+    head.title = STAGE_TITLES[name];
+    head.append(el("span", "long", STAGE_LABELS[name]), el("span", "short", STAGE_SHORT[name]));
+    if (i < STAGES.length - 1) head.dataset.arrow = "→";
+    const tokens = el("div", "api-stage-tokens");
+    const count = el("div", "api-stage-count");
+    cell.append(head, tokens, count);
+    strip.appendChild(cell);
+    cells.set(name, { cell, tokens, count });
+  });
+  const tokenEls = new Map(); // request id -> button
+  const watchGroup = svgEl("g", { class: "watch-lines" });
+  linksSvg.prepend(watchGroup);
+  const watchEls = new Map(); // client -> {g, line, label}
+  const filters = { onlyKubectl: false, showNoise: false };
+  let listVersion = -1;
+  let lastList = 0;
+  let watchVersion = -1;
+  let inspected = null; // request id shown in the inspector
+  let inspectedSig = "";
+  let yamlFor = ""; // "<path>@<rv>" fetched into the inspector
+
+  function shown(r) {
+    if (filters.onlyKubectl && !isKubectl(r)) return false;
+    if (!filters.showNoise && isNoise(r)) return false;
+    return true;
+  }
+
+  for (const [input, key] of [
+    [onlyKubectl, "onlyKubectl"],
+    [showNoise, "showNoise"],
+  ]) {
+    input.checked = filters[key];
+    input.addEventListener("change", () => {
+      filters[key] = input.checked;
+      listVersion = -1;
+    });
+  }
+
+  // --- the strip -----------------------------------------------------------------------------
+  function mountStrip() {
+    const box = locateBox(apiServerName);
+    if (!box) return false;
+    if (strip.parentElement !== box) box.appendChild(strip);
+    return true;
+  }
+
+  function tokenFor(r) {
+    let b = tokenEls.get(r.id);
+    if (!b) {
+      b = el("button", `req-token${isKubectl(r) ? " is-kubectl" : ""}`);
+      b.type = "button";
+      b.dataset.request = r.id;
+      b.setAttribute("aria-haspopup", "dialog");
+      b.append(el("span", "req-token-who", shortClient(r.client)), el("span", "req-token-verb", r.verb ?? ""), el("span", "req-token-mark"));
+      tokenEls.set(r.id, b);
+    }
+    return b;
+  }
+
+  function drawStrip(model, t, reduced) {
+    if (!mountStrip()) return;
+    const speed = model.clock.speed > 0 ? model.clock.speed : 1;
+    const step = reduced ? 0 : STEP_WALL * speed;
+    const linger = LINGER_WALL * speed;
+    const byStage = new Map(STAGES.map((s) => [s, []]));
+    const rejectedAt = new Map();
+    for (const r of model.requests?.values() ?? []) {
+      if (!r.stages.length || !shown(r)) continue;
+      const schedule = stageSchedule(r, step);
+      const first = schedule[0].shownAt;
+      const lastShown = schedule[schedule.length - 1].shownAt;
+      if (t < first) continue;
+      const rejected = r.code != null && r.code >= 400;
+      const end = r.responded == null ? Infinity : Math.max(r.responded, lastShown) + (rejected ? linger : step);
+      if (t > end) continue;
+      let current = schedule[0];
+      for (const s of schedule) if (s.shownAt <= t + 1e-9) current = s;
+      const stopped = rejected && current === schedule[schedule.length - 1] && !current.ok;
+      const answered = r.responded != null && t >= r.responded && current === schedule[schedule.length - 1];
+      byStage.get(current.stage)?.push({ r, current, stopped, answered, moving: !stopped && !answered });
+      if (stopped) rejectedAt.set(current.stage, (rejectedAt.get(current.stage) ?? 0) + 1);
+    }
+    for (const [name, { cell, tokens, count }] of cells) {
+      const items = byStage.get(name);
+      items.sort((a, b) => Number(isKubectl(b.r)) - Number(isKubectl(a.r)) || b.r.stages[0].time - a.r.stages[0].time);
+      cell.classList.toggle("is-busy", items.length > 0);
+      cell.classList.toggle("has-rejected", rejectedAt.has(name));
+      cell.classList.toggle("has-kubectl", items.some((i) => isKubectl(i.r)));
+      const wanted = reduced ? [] : items.slice(0, MAX_TOKENS_PER_STAGE);
+      const buttons = wanted.map(({ r, current, stopped, answered, moving }) => {
+        const b = tokenFor(r);
+        b.dataset.stage = current.stage;
+        b.classList.toggle("rejected", stopped);
+        b.classList.toggle("moving", moving);
+        b.classList.toggle("answered", answered && !stopped);
+        const mark = stopped ? "✕" : answered ? "✓" : "";
+        const markEl = b.querySelector(".req-token-mark");
+        if (markEl.textContent !== mark) markEl.textContent = mark;
+        const label = `${clientLabel(r.client)}: ${describeRequest(r)}, ${stopped ? `rejected at ${current.stage} (${r.code})` : answered ? `answered ${r.code}` : `at ${current.stage}`}. Open the inspector.`;
+        if (b.getAttribute("aria-label") !== label) {
+          b.setAttribute("aria-label", label);
+          b.title = label;
+        }
+        return b;
+      });
+      const same = tokens.childNodes.length === buttons.length && buttons.every((b, i) => tokens.childNodes[i] === b);
+      if (!same) tokens.replaceChildren(...buttons);
+      const extra = items.length - buttons.length;
+      const text = reduced ? (items.length ? `${items.length}${rejectedAt.has(name) ? ` (${rejectedAt.get(name)} ✕)` : ""}` : "") : extra > 0 ? `+${extra}` : "";
+      if (count.textContent !== text) count.textContent = text;
+    }
+    for (const [id, b] of tokenEls) if (!b.isConnected) tokenEls.delete(id);
+  }
+
+  // --- watch lines ---------------------------------------------------------------------------
+  function rectOf(name, stageRect) {
+    const box = locateBox(name);
+    if (!box || !box.isConnected || box.offsetParent === null) return null;
+    const r = box.getBoundingClientRect();
+    return { cx: r.left - stageRect.left + stage.scrollLeft + r.width / 2, cy: r.top - stageRect.top + stage.scrollTop + r.height / 2, hw: r.width / 2, hh: r.height / 2 };
+  }
+
+  function edge(rect, x, y) {
+    const dx = x - rect.cx;
+    const dy = y - rect.cy;
+    if (!dx && !dy) return [rect.cx, rect.cy];
+    const k = Math.min(dx ? (rect.hw + 3) / Math.abs(dx) : Infinity, dy ? (rect.hh + 3) / Math.abs(dy) : Infinity, 1);
+    return [rect.cx + dx * k, rect.cy + dy * k];
+  }
+
+  function drawWatches(model) {
+    const byClient = new Map();
+    for (const w of model.watches?.values() ?? []) {
+      if (w.client === apiServerName) continue;
+      byClient.set(w.client, (byClient.get(w.client) ?? []).concat(w));
+    }
+    const stageRect = stage.getBoundingClientRect();
+    const api = rectOf(apiServerName, stageRect);
+    const seen = new Set();
+    if (api) {
+      for (const [client, watches] of byClient) {
+        const c = rectOf(client, stageRect);
+        if (!c) continue;
+        seen.add(client);
+        let e = watchEls.get(client);
+        if (!e) {
+          const g = svgEl("g", { class: `watch-line${client === "kubectl" ? " is-kubectl" : ""}` });
+          g.dataset.client = client;
+          const line = svgEl("line", { class: "watch-stroke" });
+          const label = svgEl("text", { class: "watch-label", "text-anchor": "middle" });
+          g.append(line, label);
+          watchGroup.appendChild(g);
+          e = { g, line, label };
+          watchEls.set(client, e);
+        }
+        const [x1, y1] = edge(c, api.cx, api.cy);
+        const [x2, y2] = edge(api, c.cx, c.cy);
+        e.line.setAttribute("x1", x1.toFixed(1));
+        e.line.setAttribute("y1", y1.toFixed(1));
+        e.line.setAttribute("x2", x2.toFixed(1));
+        e.line.setAttribute("y2", y2.toFixed(1));
+        const text = `${watches.length} watch${watches.length === 1 ? "" : "es"}`;
+        if (e.label.textContent !== text) e.label.textContent = text;
+        e.label.setAttribute("x", (x1 + (x2 - x1) * 0.18).toFixed(1));
+        e.label.setAttribute("y", (y1 + (y2 - y1) * 0.18 - 4).toFixed(1));
+        e.g.dataset.count = String(watches.length);
+      }
+    }
+    for (const [client, e] of watchEls) {
+      if (!seen.has(client)) {
+        e.g.remove();
+        watchEls.delete(client);
+      }
+    }
+    if (model.versions.watches !== watchVersion) {
+      watchVersion = model.versions.watches;
+      const total = [...byClient.values()].reduce((n, ws) => n + ws.length, 0);
+      const parts = [...byClient].sort((a, b) => b[1].length - a[1].length).map(([client, ws]) => `${clientLabel(client)} ${ws.length}`);
+      watchSummary.textContent = total ? `Watches open: ${total} (${parts.join(", ")})` : "No watches open.";
+    }
+  }
+
+  // --- the list --------------------------------------------------------------------------------
+  function drawList(model, now) {
+    const version = model.versions.requests ?? 0;
+    if (version === listVersion || now - lastList < LIST_EVERY_MS) return;
+    listVersion = version;
+    lastList = now;
+    const rows = [];
+    const all = [...(model.requests?.values() ?? [])];
+    for (let i = all.length - 1; i >= 0 && rows.length < MAX_LISTED; i -= 1) {
+      const r = all[i];
+      if (!r.verb || !shown(r)) continue;
+      const li = el("li", `req-row${isKubectl(r) ? " is-kubectl" : ""}${r.code >= 400 ? " is-bad" : ""}`);
+      const b = el("button", "req-open");
+      b.type = "button";
+      b.dataset.request = r.id;
+      b.setAttribute("aria-haspopup", "dialog");
+      b.append(el("span", "req-who", clientLabel(r.client)), el("span", "req-what", describeRequest(r)), el("span", "req-outcome", outcomeText(r)));
+      li.appendChild(b);
+      rows.push(li);
+    }
+    if (!rows.length) rows.push(el("li", "req-empty", filters.onlyKubectl ? "No kubectl requests yet: run kubectl against this cluster." : "No requests yet."));
+    list.replaceChildren(...rows);
+  }
+
+  // --- the inspector -----------------------------------------------------------------------------
+  const body = inspector.querySelector(".req-inspector-body");
+  const title = inspector.querySelector(".req-inspector-title");
+  let opener = null;
+
+  function field(dl, label, value) {
+    if (value == null || value === "") return;
+    dl.append(el("dt", null, label), el("dd", null, value));
+  }
+
+  function renderInspector(model) {
+    const r = model.requests?.get(inspected);
+    if (!r) return;
+    const sig = JSON.stringify([r.stages.length, r.code, r.rv, r.key, r.user]);
+    if (sig === inspectedSig) return;
+    inspectedSig = sig;
+    title.textContent = `${clientLabel(r.client)}: ${r.verb ?? "request"} ${r.resource ?? ""}`.trim();
+    const dl = el("dl", "req-fields");
+    field(dl, "Verb", r.method ? `${r.verb} (${r.method})` : r.verb);
+    field(dl, "Path", requestPath(r));
+    field(dl, "Client", clientLabel(r.client));
+    field(dl, "User", r.user);
+    field(dl, "Request", r.id);
+    field(dl, "Response", r.code == null ? "waiting…" : outcomeText(r));
+    field(dl, "etcd key", r.key);
+    field(dl, "Revision", r.rv);
+    const stages = el("ol", "req-stages");
+    stages.setAttribute("aria-label", "Stages passed");
+    for (const s of r.stages) {
+      const li = el("li", s.ok ? "ok" : "bad", `${s.ok ? "✓" : "✕"} ${STAGE_LABELS[s.stage] ?? s.stage} at ${formatTime(s.time)}`);
+      if (s.detail) li.appendChild(el("div", "req-stage-detail", s.detail));
+      stages.appendChild(li);
+    }
+    if (r.responded != null) stages.appendChild(el("li", r.code >= 400 ? "bad" : "ok", `response ${r.code} at ${formatTime(r.responded)}`));
+    const yaml = el("pre", "req-yaml");
+    yaml.setAttribute("aria-label", "The object as YAML");
+    const yamlHead = el("h3", null, "Object");
+    body.replaceChildren(dl, el("h3", null, "Stages"), stages, yamlHead, yaml);
+    const path = objectPath(r);
+    if (!path || r.verb === "delete" || r.verb === "deletecollection" || r.verb === "list" || r.verb === "watch") {
+      yaml.textContent = r.verb === "list" || r.verb === "watch" ? "A list or watch: no single object." : "No object to show.";
+      return;
+    }
+    if (r.code == null) {
+      yaml.textContent = "The object is shown once the API server has answered.";
+      return;
+    }
+    if (r.code >= 400) {
+      yaml.textContent = `Nothing was written: the request was rejected (${r.code}).`;
+      return;
+    }
+    // the object comes from the simulated API server itself: a paused cluster answers when it runs
+    yaml.textContent = model.clock.paused ? "loading… (the cluster is paused: its API server answers once the clock runs)" : "loading…";
+    const wanted = `${path}@${r.rv ?? ""}`;
+    yamlFor = wanted;
+    fetch(`/k8s/${encodeURIComponent(clusterName)}${path}`, { headers: { Accept: "application/json" } })
+      .then(async (response) => {
+        const data = await response.json().catch(() => null);
+        if (yamlFor !== wanted) return;
+        if (!response.ok) yaml.textContent = `GET ${path}: ${response.status}${data?.message ? ` ${data.message}` : ""}`;
+        else {
+          yaml.textContent = toYaml(data);
+          yamlHead.textContent = `Object now (resourceVersion ${data?.metadata?.resourceVersion ?? "?"})`;
+        }
+      })
+      .catch((err) => {
+        if (yamlFor === wanted) yaml.textContent = `Could not fetch ${path}: ${err.message}`;
+      });
+  }
+
+  function open(id, from, model) {
+    if (!model.requests?.has(id)) return;
+    inspected = id;
+    inspectedSig = "";
+    opener = from ?? null;
+    renderInspector(model);
+    if (!inspector.open) inspector.showModal();
+    announce(`Request inspector: ${title.textContent}`);
+  }
+
+  inspector.addEventListener("close", () => {
+    inspected = null;
+    if (opener && opener.isConnected) opener.focus();
+  });
+
+  return {
+    /** Open the inspector for a request (from a token, a list row or an event-log row). */
+    open,
+    /** True when the filters hide the request a message belongs to (its dot is not drawn). */
+    hides(m, model) {
+      const r = m.request ? model.requests?.get(m.request) : null;
+      return Boolean(r) && !shown(r);
+    },
+    update(model, t, { reduced, now }) {
+      drawStrip(model, t, reduced);
+      drawWatches(model);
+      drawList(model, now);
+      if (inspected && inspector.open) renderInspector(model);
+    },
+  };
+}

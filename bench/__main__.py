@@ -3,10 +3,10 @@
 import platform
 import sys
 
-from . import apiserver, etcd, kernel
+from . import apiserver, etcd, kernel, scheduler
 from .table import render
 
-BENCHMARKS = {"kernel": kernel.run, "etcd": etcd.run, "apiserver": apiserver.run}
+BENCHMARKS = {"kernel": kernel.run, "etcd": etcd.run, "scheduler": scheduler.run, "apiserver": apiserver.run}
 
 
 def main(argv: list[str]) -> int:

@@ -148,6 +148,9 @@ def test_kubectl_requests_move_through_the_pipeline(open_page, server, artifacts
     assert "/apis/apps/v1/namespaces/default/deployments" in text and "201" in text, text
     assert f"/registry/deployments/default/{deployment}" in text and created["rv"] in text, text
     assert f"name: {deployment}" in text
+    # the page's own GET is not the student's: it is labelled as the inspector's, not "you"
+    page.wait_for_function("() => [...window.clusterscope.model.requests.values()].some((r) => r.client === 'inspector' && r.verb === 'get')")
+    assert not [t for t in page.locator("#req-list .req-row").all_inner_texts() if "get deployments" in t]
     page.screenshot(path=artifacts / "requests-inspector-created-1920-light.png")
     page.evaluate("document.documentElement.setAttribute('data-theme', 'dark')")
     page.screenshot(path=artifacts / "requests-inspector-created-1920-dark.png")

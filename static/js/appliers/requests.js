@@ -19,6 +19,15 @@ const STAGE_EVENT = { "api.authn": "authn", "api.authz": "authz", "api.admission
 const MAX_REQUESTS = 300;
 const GROUP_VERSIONS = { "": "v1", apps: "v1", batch: "v1", "coordination.k8s.io": "v1", "discovery.k8s.io": "v1", "rbac.authorization.k8s.io": "v1", "policy": "v1", "events.k8s.io": "v1" };
 
+// The server names every HTTP client "kubectl": the page's own GETs (the inspector fetching an
+// object) are told apart by their path, registered just before they are sent.
+const ownFetches = new Map(); // path -> how many are on their way
+export const OWN_CLIENT = "inspector";
+
+export function expectOwnFetch(path) {
+  ownFetches.set(path, (ownFetches.get(path) ?? 0) + 1);
+}
+
 function ensure(model) {
   if (!model.requests) model.requests = new Map();
   if (!model.watches) model.watches = new Map();
@@ -51,6 +60,7 @@ export function isKubectl(r) {
 
 /** The client as a student reads it: their own kubectl is "kubectl (you)". */
 export function clientLabel(client) {
+  if (client === OWN_CLIENT) return "this page (inspector)";
   return client === "kubectl" ? "kubectl (you)" : String(client ?? "");
 }
 
@@ -115,6 +125,12 @@ export function registerRequestAppliers() {
     ensure(model);
     const r = request(model, `${d.client ?? e.source}#${d.request}`, e);
     r.client = String(d.client ?? e.source);
+    const own = ownFetches.get(d.path);
+    if (own && r.client === "kubectl" && d.method === "GET") {
+      r.client = OWN_CLIENT; // the page's own request, not the student's
+      if (own > 1) ownFetches.set(d.path, own - 1);
+      else ownFetches.delete(d.path);
+    }
     r.method = d.method ?? r.method;
     r.path = d.path ?? r.path;
     r.verb = r.verb ?? d.verb;

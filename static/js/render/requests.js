@@ -20,7 +20,7 @@
 //                    the cluster's own Kubernetes API, rendered as text).
 // Every server string goes in through textContent.
 
-import { STAGES, STAGE_LABELS, clientLabel, isKubectl, isNoise, objectPath, requestPath } from "../appliers/requests.js";
+import { STAGES, STAGE_LABELS, clientLabel, expectOwnFetch, isKubectl, isNoise, objectPath, requestPath } from "../appliers/requests.js";
 import { formatTime, svgEl } from "../theme.js";
 
 const STAGE_SHORT = { authn: "authn", authz: "authz", admission: "admit", validation: "valid", etcd: "etcd" };
@@ -265,7 +265,7 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
           const g = svgEl("g", { class: `watch-line${client === "kubectl" ? " is-kubectl" : ""}` });
           g.dataset.client = client;
           const line = svgEl("line", { class: "watch-stroke" });
-          const label = svgEl("text", { class: "watch-label", "text-anchor": "middle" });
+          const label = svgEl("text", { class: "watch-label" });
           g.append(line, label);
           watchGroup.appendChild(g);
           e = { g, line, label };
@@ -279,8 +279,13 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
         e.line.setAttribute("y2", y2.toFixed(1));
         const text = `${watches.length} watch${watches.length === 1 ? "" : "es"}`;
         if (e.label.textContent !== text) e.label.textContent = text;
-        e.label.setAttribute("x", (x1 + (x2 - x1) * 0.18).toFixed(1));
-        e.label.setAttribute("y", (y1 + (y2 - y1) * 0.18 - 4).toFixed(1));
+        // the label sits beside the line a short way out of the watcher's box
+        const len = Math.hypot(x2 - x1, y2 - y1) || 1;
+        const along = Math.min(34, len / 3) / len;
+        const side = x2 >= x1 ? 1 : -1;
+        e.label.setAttribute("text-anchor", side > 0 ? "start" : "end");
+        e.label.setAttribute("x", (x1 + (x2 - x1) * along + 5 * side).toFixed(1));
+        e.label.setAttribute("y", (y1 + (y2 - y1) * along + 3).toFixed(1));
         e.g.dataset.count = String(watches.length);
       }
     }
@@ -377,6 +382,7 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
     yaml.textContent = model.clock.paused ? "loading… (the cluster is paused: its API server answers once the clock runs)" : "loading…";
     const wanted = `${path}@${r.rv ?? ""}`;
     yamlFor = wanted;
+    expectOwnFetch(path);
     fetch(`/k8s/${encodeURIComponent(clusterName)}${path}`, { headers: { Accept: "application/json" } })
       .then(async (response) => {
         const data = await response.json().catch(() => null);

@@ -56,8 +56,10 @@ class Network:
     _next_id: int = 0
     in_flight: dict = field(default_factory=dict)  # id -> Message, for the view
 
-    def __post_init__(self):
-        self.rng = self.sim.stream("net")
+    def link_stream(self, source: str, target: str):
+        """Jitter and loss draws come from one stream per directed link, so adding a
+        component (new links) never changes the timing of messages between others."""
+        return self.sim.stream(f"net/{source}>{target}")
 
     # --- topology --------------------------------------------------------------------
     def add_endpoint(self, name: str) -> None:
@@ -143,7 +145,7 @@ class Network:
         if (sender.host if sender is not None else source) == receiver.host:
             latency = max(1, self.base_latency_us // 20)
         else:
-            latency = self.base_latency_us + (self.rng.randint(0, self.jitter_us) if self.jitter_us else 0)
+            latency = self.base_latency_us + (self.link_stream(source, target).randint(0, self.jitter_us) if self.jitter_us else 0)
         if faults:
             latency += sum(f.latency_us for f in faults)
         now = sim.now
@@ -161,7 +163,7 @@ class Network:
         if sender is not None and sender.alive and receiver.alive and (not self.partitions or self.connected(source, target)):
             reason = None
             for fault in faults:
-                if self.rng.chance(fault.loss):
+                if self.link_stream(source, target).chance(fault.loss):
                     reason = "loss"
                     break
         else:

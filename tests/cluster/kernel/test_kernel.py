@@ -263,3 +263,17 @@ def test_faults_on_a_host_apply_to_its_components_but_not_loopback():
     assert lost and all("n1" in e["source"] + e["target"] for e in lost)
     loopback = [e for e in events if e["kind"] == "net.deliver" and e["source"][:2] == e["target"][:2] == "n1"]
     assert loopback  # n1-a and n1-b still talk to each other
+
+
+def test_adding_a_component_does_not_change_other_links_timing():
+    def arrivals(names):
+        cluster = ping_cluster(names, seed=9)
+        cluster.advance(20 * SECOND)
+        return [(e["time"], e["data"]["arrives"]) for e in cluster.events_since(0) if e["kind"] == "net.send" and {e["source"], e["target"]} <= {"a", "b"}]
+
+    # With a third pinger the a<->b messages are fewer (pings also go to c) but each
+    # message's flight time on a given link comes from that link's own stream.
+    two = ping_cluster(("a", "b"), seed=9).sim.net.link_stream("a", "b").next64()
+    three = ping_cluster(("a", "b", "c"), seed=9).sim.net.link_stream("a", "b").next64()
+    assert two == three
+    assert arrivals(("a", "b"))  # messages flew

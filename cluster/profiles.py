@@ -29,9 +29,9 @@ TEACHING = Profile(
     name="teaching",
     net_latency_us=250 * MILLISECOND,
     net_jitter_us=100 * MILLISECOND,
-    raft_heartbeat_us=1_500 * MILLISECOND,
-    raft_election_min_us=5_000 * MILLISECOND,
-    raft_election_max_us=10_000 * MILLISECOND,
+    raft_heartbeat_us=1_000 * MILLISECOND,
+    raft_election_min_us=3_000 * MILLISECOND,
+    raft_election_max_us=6_000 * MILLISECOND,
 )
 
 REALISTIC = Profile(

@@ -121,7 +121,7 @@ def test_kubectl_requests_move_through_the_pipeline(open_page, server, artifacts
     dialog.wait_for()
     text = dialog.inner_text()
     assert "create (POST)" in text and "/api/v1/namespaces/default/pods" in text and "422 Invalid" in text and "rejected by validation" in text, text
-    assert "✕ validation" in text and "etcd at" not in text
+    assert "✕ validation" in text and "etcd at" not in text and "Nothing was written" in text
     page.screenshot(path=artifacts / "requests-inspector-rejected-1920-light.png")
     page.keyboard.press("Escape")
     dialog.wait_for(state="hidden")

@@ -6,8 +6,9 @@
 //                    at the display time; a rejected request stops in the stage named by its
 //                    response's `rejected_by`, red, with ✕, and stays there a few seconds.
 //                    The simulation passes several stages in the same virtual instant: those
-//                    are shown one after another, STEP_WALL seconds of wall time apart, so the
-//                    eye can follow (the inspector gives the true times). With reduced motion
+//                    are shown one after another, STEP_WALL seconds of wall time apart from
+//                    when the page first saw the request, so the eye can follow and a late
+//                    frame or a paused clock skips none (the inspector gives the true times). With reduced motion
 //                    nothing moves: the cells only count and highlight what is in them.
 //   watch lines      a thin standing line from every client with open watches to the API
 //                    server, labelled with how many it holds (the watch events themselves fly
@@ -75,18 +76,6 @@ export function toYaml(value, indent = 0) {
   return `${pad}${scalar(value)}\n`;
 }
 
-/** When each stage is shown (virtual seconds): its own time, but at least `step` after the one before. */
-export function stageSchedule(r, step) {
-  const out = [];
-  let previous = -Infinity;
-  for (const s of r.stages) {
-    const at = Math.max(s.time, previous + step);
-    out.push({ ...s, shownAt: at });
-    previous = at;
-  }
-  return out;
-}
-
 function shortClient(client) {
   if (client === "kubectl") return "you";
   const parts = String(client).split("/");
@@ -130,6 +119,8 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
   linksSvg.prepend(watchGroup);
   const watchEls = new Map(); // client -> {g, line, label}
   const filters = { onlyKubectl: false, showNoise: false };
+  const rowEls = new Map(); // request id -> <li> in the requests list
+  const emptyRow = el("li", "req-empty");
   let listVersion = -1;
   let lastList = 0;
   let watchVersion = -1;
@@ -175,26 +166,38 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
     return b;
   }
 
-  function drawStrip(model, t, reduced) {
+  const seenAt = new Map(); // request id -> wall ms when this view first saw it at a stage
+  function drawStrip(model, t, reduced, now) {
     if (!mountStrip()) return;
     const speed = model.clock.speed > 0 ? model.clock.speed : 1;
-    const step = reduced ? 0 : STEP_WALL * speed;
     const linger = LINGER_WALL * speed;
     const byStage = new Map(STAGES.map((s) => [s, []]));
     const rejectedAt = new Map();
+    for (const id of seenAt.keys()) if (!model.requests?.has(id)) seenAt.delete(id);
     for (const r of model.requests?.values() ?? []) {
       if (!r.stages.length || !shown(r)) continue;
-      const schedule = stageSchedule(r, step);
-      const first = schedule[0].shownAt;
-      const lastShown = schedule[schedule.length - 1].shownAt;
-      if (t < first) continue;
+      // reached: the furthest stage passed by virtual time t
+      let reached = -1;
+      r.stages.forEach((st, i) => {
+        if (st.time <= t + 1e-9) reached = i;
+      });
+      if (reached < 0) continue;
+      // the walk: stages passed in one virtual instant are shown STEP_WALL apart, counted in
+      // wall time from when the page first saw the request (so a late frame or a paused
+      // clock never skips a stage); reduced motion shows the stage reached at once
+      if (!seenAt.has(r.id)) seenAt.set(r.id, now);
+      const walked = reduced ? Infinity : Math.floor((now - seenAt.get(r.id)) / (STEP_WALL * 1000));
+      const index = Math.min(reached, walked);
+      const current = r.stages[index];
+      const last = index === r.stages.length - 1;
       const rejected = r.code != null && r.code >= 400;
-      const end = r.responded == null ? Infinity : Math.max(r.responded, lastShown) + (rejected ? linger : step);
-      if (t > end) continue;
-      let current = schedule[0];
-      for (const s of schedule) if (s.shownAt <= t + 1e-9) current = s;
-      const stopped = rejected && current === schedule[schedule.length - 1] && !current.ok;
-      const answered = r.responded != null && t >= r.responded && current === schedule[schedule.length - 1];
+      const answered = r.responded != null && t >= r.responded - 1e-9 && last;
+      if (answered) {
+        const walkDone = seenAt.get(r.id) + r.stages.length * STEP_WALL * 1000;
+        const stay = rejected ? linger : STEP_WALL * speed;
+        if (t > r.responded + stay && now > walkDone + (rejected ? LINGER_WALL : STEP_WALL) * 1000) continue;
+      }
+      const stopped = rejected && last && !current.ok;
       byStage.get(current.stage)?.push({ r, current, stopped, answered, moving: !stopped && !answered });
       if (stopped) rejectedAt.set(current.stage, (rejectedAt.get(current.stage) ?? 0) + 1);
     }
@@ -309,22 +312,48 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
     if (version === listVersion || now - lastList < LIST_EVERY_MS) return;
     listVersion = version;
     lastList = now;
+    // rows are kept by request id and only new ones inserted, so a row that has the
+    // keyboard focus keeps it while the list updates
     const rows = [];
     const all = [...(model.requests?.values() ?? [])];
     for (let i = all.length - 1; i >= 0 && rows.length < MAX_LISTED; i -= 1) {
       const r = all[i];
       if (!r.verb || !shown(r)) continue;
-      const li = el("li", `req-row${isKubectl(r) ? " is-kubectl" : ""}${r.code >= 400 ? " is-bad" : ""}`);
-      const b = el("button", "req-open");
-      b.type = "button";
-      b.dataset.request = r.id;
-      b.setAttribute("aria-haspopup", "dialog");
-      b.append(el("span", "req-who", clientLabel(r.client)), el("span", "req-what", describeRequest(r)), el("span", "req-outcome", outcomeText(r)));
-      li.appendChild(b);
+      let li = rowEls.get(r.id);
+      if (!li) {
+        li = el("li");
+        const b = el("button", "req-open");
+        b.type = "button";
+        b.dataset.request = r.id;
+        b.setAttribute("aria-haspopup", "dialog");
+        b.append(el("span", "req-who"), el("span", "req-what"), el("span", "req-outcome"));
+        li.appendChild(b);
+        rowEls.set(r.id, li);
+      }
+      li.className = `req-row${isKubectl(r) ? " is-kubectl" : ""}${r.code >= 400 ? " is-bad" : ""}`;
+      const [who, what, outcome] = li.firstChild.children;
+      for (const [node, text] of [
+        [who, clientLabel(r.client)],
+        [what, describeRequest(r)],
+        [outcome, outcomeText(r)],
+      ]) {
+        if (node.textContent !== text) node.textContent = text;
+      }
       rows.push(li);
     }
-    if (!rows.length) rows.push(el("li", "req-empty", filters.onlyKubectl ? "No kubectl requests yet: run kubectl against this cluster." : "No requests yet."));
-    list.replaceChildren(...rows);
+    const wanted = new Set(rows);
+    for (const [id, li] of rowEls) {
+      if (!wanted.has(li)) {
+        li.remove();
+        rowEls.delete(id);
+      }
+    }
+    emptyRow.textContent = filters.onlyKubectl ? "No kubectl requests yet: run kubectl against this cluster." : "No requests yet.";
+    if (!rows.length) rows.push(emptyRow);
+    else emptyRow.remove();
+    rows.forEach((li, i) => {
+      if (list.children[i] !== li) list.insertBefore(li, list.children[i] ?? null);
+    });
   }
 
   // --- the inspector -----------------------------------------------------------------------------
@@ -366,16 +395,16 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
     const yamlHead = el("h3", null, "Object");
     body.replaceChildren(dl, el("h3", null, "Stages"), stages, yamlHead, yaml);
     const path = objectPath(r);
+    if (r.code >= 400) {
+      yaml.textContent = `Nothing was written: the request was rejected (${r.code}).`;
+      return;
+    }
     if (!path || r.verb === "delete" || r.verb === "deletecollection" || r.verb === "list" || r.verb === "watch") {
       yaml.textContent = r.verb === "list" || r.verb === "watch" ? "A list or watch: no single object." : "No object to show.";
       return;
     }
     if (r.code == null) {
       yaml.textContent = "The object is shown once the API server has answered.";
-      return;
-    }
-    if (r.code >= 400) {
-      yaml.textContent = `Nothing was written: the request was rejected (${r.code}).`;
       return;
     }
     // the object comes from the simulated API server itself: a paused cluster answers when it runs
@@ -422,7 +451,7 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
       return Boolean(r) && !shown(r);
     },
     update(model, t, { reduced, now }) {
-      drawStrip(model, t, reduced);
+      drawStrip(model, t, reduced, now);
       drawWatches(model);
       drawList(model, now);
       if (inspected && inspector.open) renderInspector(model);

@@ -57,6 +57,20 @@ class Expectations:
     def forget(self, key: str) -> None:
         self.table.pop(key, None)
 
+    def observe_pod(self, event: str, pod: dict, owner_kind: str) -> str | None:
+        """A pod event seen by a loop that owns pods of `owner_kind` directly (DaemonSet,
+        Job): count it against the owner's expectations and return the owner's key to
+        enqueue, or None when the pod is not controlled by such an owner."""
+        ref = controller_of(pod)
+        if ref is None or ref.get("kind") != owner_kind:
+            return None
+        key = f"{meta_of(pod).get('namespace')}/{ref.get('name')}"
+        if event == "add":
+            self.creation_observed(key)
+        if event == "delete" or meta_of(pod).get("deletionTimestamp"):
+            self.deletion_observed(key, key_of(pod))
+        return key
+
 
 class Controller:
     name = ""

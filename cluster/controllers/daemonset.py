@@ -19,7 +19,7 @@ sync(key):
 """
 
 from ..apiserver.meta import copy_json, dig, meta_of
-from ..client import controller_of, is_pod_ready, key_of, split_key
+from ..client import is_pod_ready, key_of, split_key
 from .base import Controller, Expectations, int_or_percent, plural, pod_from_template, tolerates
 from .deployment import template_hash
 
@@ -114,15 +114,9 @@ class DaemonSetController(Controller):
             self.queue.add(key_of(ds))
 
     def on_pod(self, event, pod, old) -> None:
-        ref = controller_of(pod)
-        if ref is None or ref.get("kind") != "DaemonSet":
-            return
-        key = f"{meta_of(pod).get('namespace')}/{ref.get('name')}"
-        if event == "add":
-            self.expectations.creation_observed(key)
-        if event == "delete" or meta_of(pod).get("deletionTimestamp"):
-            self.expectations.deletion_observed(key, key_of(pod))
-        self.queue.add(key)
+        key = self.expectations.observe_pod(event, pod, "DaemonSet")
+        if key is not None:
+            self.queue.add(key)
 
     def sync(self, key: str):
         ds = self.sets.get(key)

@@ -14,7 +14,7 @@ finalizer so that deleted pods still count; here a count never goes down).
 """
 
 from ..apiserver.meta import copy_json, dig, meta_of, parse_time, rfc3339
-from ..client import controller_of, is_pod_ready, key_of, split_key
+from ..client import is_pod_ready, key_of, split_key
 from ..kernel import SECOND
 from .base import Controller, Expectations, condition, plural, pod_from_template
 
@@ -38,15 +38,9 @@ class JobController(Controller):
         self.queue.add(key_of(obj))
 
     def on_pod(self, event, pod, old) -> None:
-        ref = controller_of(pod)
-        if ref is None or ref.get("kind") != "Job":
-            return
-        key = f"{meta_of(pod).get('namespace')}/{ref.get('name')}"
-        if event == "add":
-            self.expectations.creation_observed(key)
-        if event == "delete" or meta_of(pod).get("deletionTimestamp"):
-            self.expectations.deletion_observed(key, key_of(pod))
-        self.queue.add(key)
+        key = self.expectations.observe_pod(event, pod, "Job")
+        if key is not None:
+            self.queue.add(key)
 
     def sync(self, key: str):
         job = self.jobs.get(key)

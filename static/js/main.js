@@ -12,8 +12,9 @@
 import { api } from "./api.js";
 import { applyEtcdRefresh, etcdAfterSnapshot, registerEtcdAppliers } from "./appliers/etcd.js";
 import { registerRequestAppliers, requestsAfterSnapshot } from "./appliers/requests.js";
+import { applyViewsRefresh, markViewsFetched, viewsWanted } from "./appliers/views.js";
 import * as M from "./model.js";
-import { createRefresher } from "./refresh.js";
+import { VIEWS_INTERVAL_MS, createRefresher } from "./refresh.js";
 import { createClockView, nextSpeed } from "./render/clock.js";
 import { createConnectionView } from "./render/connection.js";
 import { createControlPlaneView } from "./render/controlplane.js";
@@ -90,6 +91,17 @@ const etcdPanel = createEtcdPanel({
 });
 const controlPlane = createControlPlaneView({ k8sZone: $("cp-k8s"), etcdZone: $("cp-etcd"), note: $("cp-note"), etcdPanel });
 const refresher = createRefresher({ model, fetchState: () => api.state(name), apply: applyEtcdRefresh });
+// the panels' component views (controller manager, scheduler, kubelets, kube-proxies), fresh
+// from GET /state about once a second while the cluster moves
+const viewsRefresher = createRefresher({
+  model,
+  fetchState: () => api.state(name),
+  apply: applyViewsRefresh,
+  wanted: viewsWanted,
+  lazily: () => false,
+  clear: markViewsFetched,
+  interval: VIEWS_INTERVAL_MS,
+});
 const nodes = createNodesView({ body: $("nodes-body"), note: $("nodes-note") });
 const inFlight = $("in-flight");
 if (motion.reduced) inFlight.open = true;
@@ -131,6 +143,11 @@ for (const root of [$("stage"), $("req-list"), $("event-log")]) {
   root.addEventListener("click", openRequestFrom);
   root.addEventListener("keydown", openRequestFrom);
 }
+// The panels below the architecture (templates: #panels). Each is { update(model, t, options) },
+// drawn every animation frame like the areas above, and cheap when its versions did not move.
+const panels = [
+  // one line per panel: createXPanel({ root: $("…-body"), note: $("…-note"), model, name, api, announce, showNotice })
+];
 const eventLog = createEventLog({ list: $("event-log"), filters: $("log-filters"), count: $("log-count"), jump: $("jump-latest") });
 
 const clock = createClockView({
@@ -282,8 +299,10 @@ function frame(now) {
     nodes.update(model);
     messages.update(model, t, { reduced: motion.reduced, now });
     requests.update(model, t, { reduced: motion.reduced, now });
+    for (const panel of panels) panel.update(model, t, { reduced: motion.reduced, now });
     eventLog.update(model);
     refresher.tick(now);
+    viewsRefresher.tick(now);
     if (model.versions.clock !== clockVersion && model.hasSnapshot) {
       clockVersion = model.versions.clock;
       announceClock();

@@ -47,7 +47,7 @@ export function createModel(name) {
     extra: {}, // other snapshot keys (etcd, nodes, pods, ...) for later panels
     events: [], // the newest MAX_EVENTS_KEPT events (and local marks), oldest first
     eventsTotal: 0, // events ever pushed: renderers diff against it
-    versions: { components: 0, network: 0, messages: 0, clock: 0, events: 0, reset: 0 },
+    versions: { components: 0, network: 0, messages: 0, clock: 0, events: 0, reset: 0, views: 0 },
   };
 }
 

@@ -10,8 +10,12 @@
 //
 //   const refresher = createRefresher({ model, fetchState: () => api.state(name), apply: applyEtcdRefresh });
 //   refresher.tick(performance.now());   // every animation frame
+//
+// The panels' views (appliers/views.js) use a second refresher: whenever the cluster moved, at
+// most every VIEWS_INTERVAL_MS.
 
 export const MIN_INTERVAL_MS = 400;
+export const VIEWS_INTERVAL_MS = 1000;
 export const LAZY_INTERVAL_MS = 3000; // "now and then" (model.etcd.wantLazyRefresh): a check
 const WAIT_LIMIT_MS = 3000; // a state the stream never catches up with is dropped
 
@@ -21,7 +25,7 @@ const clearWants = (m) => {
   if (m.etcd) m.etcd.wantRefresh = m.etcd.wantLazyRefresh = false;
 };
 
-export function createRefresher({ model, fetchState, apply, wanted = wantedNow, lazily = wantedLazily, clear = clearWants }) {
+export function createRefresher({ model, fetchState, apply, wanted = wantedNow, lazily = wantedLazily, clear = clearWants, interval = MIN_INTERVAL_MS }) {
   let inFlight = false;
   let last = -Infinity;
   let held = null; // {state, since}
@@ -34,7 +38,7 @@ export function createRefresher({ model, fetchState, apply, wanted = wantedNow, 
       }
       if (inFlight || held || !model.live || !model.hasSnapshot || model.awaitingSnapshot) return;
       const since = now - last;
-      if (!((wanted(model) && since >= MIN_INTERVAL_MS) || (lazily(model) && since >= LAZY_INTERVAL_MS))) return;
+      if (!((wanted(model) && since >= interval) || (lazily(model) && since >= LAZY_INTERVAL_MS))) return;
       clear(model);
       inFlight = true;
       last = now;

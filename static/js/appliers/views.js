@@ -1,0 +1,40 @@
+// Fresh views of the components that events do not describe in full (controller manager,
+// scheduler, kubelets, container runtimes, kube-proxies) and of the snapshot's other parts
+// (`nodes`, `proxy`, `traffic`, …), from GET /api/clusters/<name>/state.
+//
+// Panels read these views (model.components, model.extra) and redraw when
+// model.versions.views changes. The etcd members are left to appliers/etcd.js, whose refresh
+// replays the events after the state's seq; the views here are replaced as they come: a
+// refresh fetched at seq N is at most the events after N behind, and the next one catches up.
+
+const ETCD_KINDS = new Set(["etcd", "etcd-member"]);
+
+/** Whether the events since the last refresh call for another one (the cluster moved). */
+export function viewsWanted(model) {
+  return model.seq !== (model.viewsSeq ?? -1);
+}
+
+export function markViewsFetched(model) {
+  model.viewsSeq = model.seq;
+}
+
+/** Take a state from GET /state: "applied", "stale" (an older state than the model's) or "wait". */
+export function applyViewsRefresh(model, state) {
+  const seq = Number(state?.seq);
+  if (!Number.isFinite(seq) || !Array.isArray(state?.components)) return "stale";
+  if (seq > model.seq) return "wait"; // the stream has not brought us there yet
+  if (seq < (model.viewsAppliedSeq ?? -1)) return "stale";
+  model.viewsAppliedSeq = seq;
+  for (const view of state.components) {
+    const name = String(view?.name ?? view?.id ?? "");
+    if (!name || ETCD_KINDS.has(view.kind)) continue;
+    model.components.set(name, { ...view, name });
+  }
+  for (const [key, value] of Object.entries(state)) {
+    if (["components", "etcd", "network", "clock", "seq", "time", "name", "profile"].includes(key)) continue;
+    model.extra[key] = value;
+  }
+  model.versions.components += 1;
+  model.versions.views = (model.versions.views ?? 0) + 1;
+  return "applied";
+}

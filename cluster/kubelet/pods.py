@@ -131,7 +131,7 @@ class PodWorkersMixin:
     def _set_step(self, w: dict, step: str, detail: str | None = None) -> None:
         if w["step"] != step:
             w["step"] = step
-            self.emit("kubelet.step", f"kubelet on {self.node}: {w['key']} → {step}" + (f" ({detail})" if detail else ""), pod=w["key"], step=step)
+            self.emit("kubelet.step", f"kubelet on {self.node}: {w['key']} → {step}" + (f" ({detail})" if detail else ""), pod=w["key"], step=step, detail=detail)
 
     def _status_changed(self, w: dict) -> None:
         if not w["gone"]:
@@ -1004,6 +1004,8 @@ class WorkerViewMixin:
                 "name": cs["name"], "init": cs["init"], "state": cs["state"], "reason": reason, "ready": cs["ready"], "restarts": cs["restarts"],
                 "id": (cs["id"] or "")[:13] or None, "stage": cs["stage"], "image": spec.get("image"),
                 "probes": {kind: {"result": p["result"], "last": p["last"]} for kind, p in sorted(cs["probes"].items())},
+                # why the last run ended (OOMKilled, Error, Completed): what a restart count is explained by
+                "last_reason": (cs["last_terminated"] or {}).get("reason"), "last_exit_code": (cs["last_terminated"] or {}).get("exit_code"),
             })
         cpu, memory = pod_requests(pod) if pod is not None else (0, 0)
         waiting = next((c["reason"] for c in containers if c["state"] == "waiting" and c["reason"] not in ("ContainerCreating", "PodInitializing")), None)

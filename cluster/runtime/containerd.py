@@ -252,6 +252,7 @@ class Containerd(Component):
             pull["layers"] = [{"digest": layer["digest"], "name": layer["name"], "size": layer["size"], "present": layer["digest"] in self.layers} for layer in resolved["layers"]]
             pull["bytes"] = sum(layer["size"] for layer in pull["layers"] if not layer["present"])
             pull["state"] = "downloading"
+            pull["downloading_since"] = self.now
             pull["index"] = -1
         else:
             layer = pull["layers"][pull["index"]]
@@ -740,6 +741,11 @@ class Containerd(Component):
             pulls.append({
                 "image": registry.short_name(ref), "state": pull["state"], "started": pull["started"] / SECOND,
                 "bytes": total, "done_bytes": done, "fraction": round(done / total, 4) if total else (0.0 if pull["state"] == "resolving" else 1.0),
+                # missing layers come down back to back at the node's bandwidth: a page fills the bar
+                # with its own clock, done_bytes = (t - downloading_since) * bandwidth
+                "bandwidth": self.timing["bandwidth"],
+                "downloading_since": pull["downloading_since"] / SECOND if "downloading_since" in pull else None,
+                "resolves_at": (pull["started"] + self.timing["resolve_us"]) / SECOND,
                 "layers": [{"digest": layer["digest"][7:19], "size": layer["size"], "present": layer["present"]} for layer in pull["layers"]],
             })
         return {

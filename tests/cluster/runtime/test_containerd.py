@@ -100,6 +100,9 @@ def test_a_pull_in_progress_shows_its_fraction():
     rig.run(5)
     pull = rig.runtime.view()["pulls"][0]
     assert pull["image"] == "postgres:17" and pull["state"] == "downloading" and 0.3 < pull["fraction"] < 0.5
+    # What a page needs to fill the bar with its own clock: the layers come down back to back.
+    assert pull["bandwidth"] == 10_000_000 and pull["resolves_at"] == pull["downloading_since"] == pull["started"] + 0.4
+    assert abs(pull["done_bytes"] - (rig.sim.now / SECOND - pull["downloading_since"]) * pull["bandwidth"]) < 100  # µs rounding per layer
     rig.run(20)
     assert rig.runtime.view()["pulls"] == []
 

@@ -86,6 +86,7 @@ class Informer:
         self.relists = 0
         self.resyncs = 0
         self.last_relist: dict | None = None  # {"time", "reason", "added", "updated", "deleted"}
+        self.last_resync: float | None = None  # virtual seconds
         self._clear()
 
     def _clear(self) -> None:
@@ -362,6 +363,7 @@ class Informer:
         if not self.synced or not self.handlers:
             return
         self.resyncs += 1
+        self.last_resync = self.client.owner.now / SECOND
         self.client.owner.emit("controller.resync", f"{self.client.owner.name} resyncs {self.label}: replays {len(self.cache)} cached object(s) to its handlers (no API request)",
                                resource=self.resource, count=len(self.cache))
         for key in sorted(self.cache):
@@ -382,4 +384,5 @@ class Informer:
             "name": self.name, "resource": self.resource, "namespace": self.namespace, "labelSelector": self.label_selector,
             "fieldSelector": self.field_selector, "state": self.state, "synced": self.synced, "rv": self.rv, "objects": len(self.cache),
             "watching": self.watch_open, "relists": self.relists, "resyncs": self.resyncs, "last_relist": self.last_relist,
+            "last_resync": self.last_resync,
         }

@@ -258,7 +258,10 @@ def set_condition(conditions: list, kind: str, status: str, reason: str, message
 
 
 def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    """'1 pod', '3 pods', '2 ready addresses'."""
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word}es" if word.endswith(("s", "sh", "ch", "x")) else f"{n} {word}s"
 
 
 __all__ = [

@@ -294,5 +294,7 @@ class GarbageCollector(Controller):
                     owner = self.find(ref.get("uid"))
                     if owner is not None:
                         add(owner)
-                    edges.append({"dependent": meta_of(obj).get("uid"), "owner": ref.get("uid"), "block": bool(ref.get("blockOwnerDeletion"))})
+                    # the owner's kind and name too: an owner already gone (Background) is drawn as a ghost
+                    edges.append({"dependent": meta_of(obj).get("uid"), "owner": ref.get("uid"), "block": bool(ref.get("blockOwnerDeletion")),
+                                  "owner_kind": ref.get("kind"), "owner_name": ref.get("name")})
         return {"owner_graph": {"nodes": nodes, "edges": [e for e in edges if e["dependent"] in seen][: 2 * MAX_GRAPH_VIEW]}}

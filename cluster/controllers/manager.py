@@ -94,7 +94,7 @@ class ControllerManager(Component):
     def view(self) -> dict:
         client = self.api.view()
         return {
-            "name": self.name, "kind": self.kind, "alive": self.alive, "leading": self.elector.leading,
+            "name": self.name, "kind": self.kind, "alive": self.alive, "leading": self.elector.leading, "time": self.now / SECOND,
             "leader": self.elector.view(),
             "loops": [self.loops[n].view() for n in self.loops],
             "informers": client["informers"],

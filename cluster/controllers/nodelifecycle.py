@@ -213,13 +213,16 @@ class NodeLifecycleController(Controller):
             entry = self.health.get(name)
             ready = (condition(node, "Ready") or {}).get("status") or "Unknown"
             probe = entry["probe"] if entry else None
-            unknown_in = None
+            unknown_in = unknown_at = None
             if probe is not None and ready != "Unknown":
+                unknown_at = (probe + self.grace_us) / SECOND
                 unknown_in = max(0, probe + self.grace_us - self.now) / SECOND
-            evictions = [{"pod": pod, "in": max(0, at - self.now) / SECOND} for pod, at in sorted(self.evictions.get(name, {}).items())]
+            # `at` and `unknown_at` are virtual times, so a page can count down with its own clock.
+            evictions = [{"pod": pod, "in": max(0, at - self.now) / SECOND, "at": at / SECOND} for pod, at in sorted(self.evictions.get(name, {}).items())]
             out.append({
                 "name": name, "ready": ready, "last_heartbeat": None if probe is None else probe / SECOND,
-                "unknown_in": unknown_in, "taints": [f"{t.get('key')}:{t.get('effect')}" for t in dig(node, "spec", "taints", default=[]) or []],
+                "unknown_in": unknown_in, "unknown_at": unknown_at,
+                "taints": [f"{t.get('key')}:{t.get('effect')}" for t in dig(node, "spec", "taints", default=[]) or []],
                 "evictions": evictions,
             })
         return {"nodes": out, "node_monitor_grace_period": self.grace_us / SECOND}

@@ -145,6 +145,8 @@ def test_resync_replays_the_cache_without_any_request():
     health_checks = len(kinds(h, "watch.probe"))  # nothing else moved: the idle connection is checked now and then
     assert probe.api.counters["requests"] == requests + health_checks
     assert inf.resyncs == 2 and inf.relists == 0
+    assert inf.view()["last_resync"] == resyncs[-1]["time"]  # the page shows when, distinct from last_relist
+    assert inf.view()["last_relist"] is None
 
 
 def test_an_idle_connection_is_checked_and_a_restarted_server_is_noticed():

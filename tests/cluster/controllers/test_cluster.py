@@ -3,7 +3,7 @@ kubelets and a fake scheduler (tests/cluster/controllers/harness.py)."""
 
 import pickle
 
-from cluster.client import copy_json, meta_of
+from cluster.client import copy_json, meta_of, parse_time
 from cluster.kernel import SECOND, state_hash
 
 from .harness import ControllerHarness, deployment, pod_template, replicaset
@@ -155,6 +155,14 @@ def test_a_node_failure_ends_with_its_pods_evicted_and_replaced():
     h.run_until(lambda: any(t["key"] == "node.kubernetes.io/unreachable" for t in (node().get("spec") or {}).get("taints") or []), 70)
     assert 40 * SECOND <= h.now - failed_at <= 60 * SECOND
     assert h.get("nodes", "node-2")["body"]["status"]["conditions"][0]["status"] == "Unknown"
+    # The view counts down to each eviction: tolerationSeconds (30) after the taint was added.
+    h.run_until(lambda: h.manager.loops["nodelifecycle"].evictions.get("node-2"), 10)
+    view = h.manager.view()
+    taint = next(t for t in node()["spec"]["taints"] if t["effect"] == "NoExecute")
+    pending = next(n for n in view["nodes"] if n["name"] == "node-2")["evictions"]
+    assert sorted(e["pod"] for e in pending) == [f"default/{n}" for n in doomed]
+    assert {e["at"] for e in pending} == {parse_time(taint["timeAdded"]) / SECOND + 30}
+    assert all(abs(e["in"] - (e["at"] - view["time"])) < 1e-6 for e in pending)
     h.run_until(lambda: all(meta_of(p).get("deletionTimestamp") for p in h.pods(app="web") if p["metadata"]["name"] in doomed), 40)
     h.run_until(lambda: len(h.ready_pods(app="web")) == 3)
     assert {p["spec"]["nodeName"] for p in h.ready_pods(app="web")} <= {"node-1", "node-3"}
@@ -283,7 +291,11 @@ def test_the_view_lists_loops_queues_informers_leadership_nodes_and_the_owner_gr
     kinds = sorted(n["kind"] for n in graph["nodes"])
     assert kinds.count("Pod") == 2 and "ReplicaSet" in kinds and "Deployment" in kinds
     uids = {n["kind"]: n["uid"] for n in graph["nodes"]}
-    assert {"dependent": uids["ReplicaSet"], "owner": uids["Deployment"], "block": True} in graph["edges"]
+    assert {"dependent": uids["ReplicaSet"], "owner": uids["Deployment"], "block": True, "owner_kind": "Deployment", "owner_name": "web"} in graph["edges"]
+    assert view["time"] == h.now / SECOND
+    node = view["nodes"][0]  # the countdown to Unknown as a virtual time, so a page can tick it with its own clock
+    assert node["unknown_at"] == node["last_heartbeat"] + view["node_monitor_grace_period"]
+    assert abs(node["unknown_in"] - (node["unknown_at"] - view["time"])) < 1e-6
 
 
 def test_daemonset_rolling_update_replaces_one_node_at_a_time():

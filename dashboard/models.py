@@ -1,0 +1,69 @@
+"""What the server keeps of each cluster: enough to rebuild it exactly (dashboard/history).
+
+A cluster is its configuration, its seed and its command log (event sourcing); replaying
+the log rebuilds it event for event. The rest is bookkeeping: where the clock stood, and
+checkpoints that let a rebuild start part way instead of from time zero.
+
+    StoredCluster  name, config, clock (paused, speed), position and head of its timeline
+    Command        one entry of the active timeline: seq, virtual position, the command
+    Checkpoint     a pickled cluster at a position of the active timeline (a cache)
+    Branch         a future that was set aside when the presenter acted in the past
+"""
+
+from django.db import models
+
+
+class StoredCluster(models.Model):
+    name = models.CharField(max_length=63, unique=True)
+    config = models.JSONField()  # ClusterConfig.as_dict(): name and seed included
+    paused = models.BooleanField(default=False)
+    speed = models.FloatField(default=1.0)
+    # Where the cluster stands (virtual microseconds, actions executed) ...
+    time_us = models.BigIntegerField(default=0)
+    processed = models.BigIntegerField(default=0)
+    # ... and the furthest point its active timeline has reached (equal unless the presenter
+    # went back in time: then the commands between the two are still ahead of it).
+    head_us = models.BigIntegerField(default=0)
+    head_processed = models.BigIntegerField(default=0)
+    next_seq = models.BigIntegerField(default=1)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Command(models.Model):
+    """`command` is the validated command ({"type": "fault", ...}) or, for a change of the
+    clock, {"type": "clock", "paused", "speed"} (kept for the record; replay ignores it)."""
+
+    cluster = models.ForeignKey(StoredCluster, on_delete=models.CASCADE, related_name="commands")
+    seq = models.BigIntegerField()
+    at_us = models.BigIntegerField()
+    after = models.BigIntegerField()  # actions executed before it took effect
+    command = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "seq"], name="command_seq_unique")]
+        ordering = ["seq"]
+
+
+class Checkpoint(models.Model):
+    cluster = models.ForeignKey(StoredCluster, on_delete=models.CASCADE, related_name="checkpoints")
+    at_us = models.BigIntegerField()
+    processed = models.BigIntegerField()
+    state = models.BinaryField()  # zlib-compressed pickle of the Cluster
+
+    class Meta:
+        indexes = [models.Index(fields=["cluster", "processed"])]
+
+
+class Branch(models.Model):
+    """An abandoned future: the commands after `fork_*` and the head it had reached."""
+
+    cluster = models.ForeignKey(StoredCluster, on_delete=models.CASCADE, related_name="branches")
+    fork_us = models.BigIntegerField()
+    fork_processed = models.BigIntegerField()
+    head_us = models.BigIntegerField()
+    head_processed = models.BigIntegerField()
+    commands = models.JSONField()  # [{"seq", "at", "after", "command"}, ...]
+    created = models.DateTimeField(auto_now_add=True)

@@ -52,4 +52,28 @@ export const api = {
   fault: (name, body) => request("POST", `${cluster(name)}/faults`, body),
   /** body: {op: get|put|delete|cas, key, value?, expected?, member?, consistency?, timeout?}; a 503/504 is an ApiError whose body has {error, outcome} */
   etcd: (name, body) => request("POST", `${cluster(name)}/etcd`, body),
+  /** every scheduling attempt of a pod, oldest first: {pod, uid, attempts: [decision record, ...]} */
+  schedulerPod: (name, namespace, pod) => request("GET", `${cluster(name)}/scheduler/pods/${encodeURIComponent(namespace)}/${encodeURIComponent(pod)}`),
+  /** body: {namespace?, service, rate, seconds, source: pod | "ns/pod" | "external", port?, path?} -> 202 {generator, requests, src_ip, ...} */
+  startTraffic: (name, body) => request("POST", `${cluster(name)}/traffic`, body),
+  traffic: (name) => request("GET", `${cluster(name)}/traffic`),
+  /** a node's rules as text (`iptables-save` or `ipvsadm -Ln`) */
+  proxyRules: (name, node) => text(`${cluster(name)}/proxy/${encodeURIComponent(node)}/rules`),
 };
+
+async function text(path) {
+  let response;
+  try {
+    response = await fetch(path, { headers: { Accept: "text/plain, application/json" }, credentials: "same-origin", cache: "no-store" });
+  } catch {
+    throw new ApiError(0, null, "the server cannot be reached");
+  }
+  if (response.ok) return response.text();
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  throw new ApiError(response.status, data);
+}

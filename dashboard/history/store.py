@@ -58,10 +58,11 @@ def enabled() -> bool:
 
 
 # --- writes ------------------------------------------------------------------------------
-def create(*, config: dict, paused: bool, speed: float, entries: list[dict] = (), at_us: int = 0, processed: int = 0) -> int:
+def create(*, config: dict, paused: bool, speed: float, entries: list[dict] = (), at_us: int = 0, processed: int = 0, head: tuple[int, int] | None = None) -> int:
+    head = head or (at_us, processed)
     with transaction.atomic():
         row = StoredCluster.objects.create(name=config["name"], config=config, paused=paused, speed=speed, time_us=at_us, processed=processed,
-                                           head_us=at_us, head_processed=processed, next_seq=1 + max((e["seq"] for e in entries), default=0))
+                                           head_us=head[0], head_processed=head[1], next_seq=1 + max((e["seq"] for e in entries), default=0))
         Command.objects.bulk_create([Command(cluster=row, seq=e["seq"], at_us=e["at"], after=e["after"], command=e["command"]) for e in entries])
         return row.pk
 

@@ -181,3 +181,27 @@ def test_a_pod_waiting_for_affinity_follows_once_its_partner_is_bound():
     h.create_pod(pod("cache", cpu="100m", labels={"app": "cache"}))
     cache_node = h.wait_bound("cache")
     assert h.wait_bound("web", seconds=5) == cache_node  # moved by the AssignedPodAdd event, not the 5-minute flush
+
+
+def test_a_deleted_pod_or_a_changed_node_sends_unschedulable_pods_back():
+    h = SimHarness()
+    h.create_node(node("node-1", cpu="2"))
+    h.create_node(node("node-2", cpu="8", unschedulable=True))  # cordoned
+    h.create_pod(pod("first", cpu="1500m"))
+    assert h.wait_bound("first") == "node-1"
+    h.create_pod(pod("second", cpu="1500m"))  # same priority: no preemption
+    h.create_pod(pod("third", cpu="1", nodeSelector={"kubernetes.io/hostname": "node-2"}))
+    h.run(2)
+    pool = {e["pod"]: e["plugins"] for e in h.scheduler.view()["queue"]["unschedulable"]}
+    # node-2 is cordoned (NodeUnschedulable runs first), node-1 is not the one "third" selects
+    assert pool == {"default/second": ["NodeResourcesFit", "NodeUnschedulable"], "default/third": ["NodeAffinity", "NodeUnschedulable"]}
+    # a pod deleted from node-1 frees its cpu: "second" leaves the pool and takes its place
+    assert h.call("delete", "pods", namespace="default", name="first", body={"gracePeriodSeconds": 0}, user=KUBELET)["code"] == 200
+    assert h.wait_bound("second") == "node-1"
+    moves = [e["data"] for e in h.sim.log.events if e["kind"] == "scheduler.move"]
+    assert moves and moves[0]["event"] == "AssignedPodDelete" and "default/second" in moves[0]["pods"]
+    assert h.scheduler.view()["queue"]["unschedulable"][0]["pod"] == "default/third"
+    # uncordoning node-2 (a node update) lets "third" through: its selector names node-2
+    assert h.call("patch", "nodes", name="node-2", body={"spec": {"unschedulable": False}}, patch_type="merge")["code"] == 200
+    assert h.wait_bound("third") == "node-2"
+    assert [a["result"] for a in h.scheduler.pod_decisions("default", "third")["attempts"]] == ["unschedulable", "scheduled"]

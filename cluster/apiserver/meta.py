@@ -1,44 +1,59 @@
 """Object metadata helpers: virtual time as RFC 3339, uids and generated names from a
 seeded stream, JSON encoding for etcd values, deep copies.
 
-Virtual time 0 is EPOCH (2026-01-01T00:00:00Z): `rfc3339(90 * SECOND)` is
-"2026-01-01T00:01:30Z"; `parse_time("2026-01-01T00:01:30Z")` is 90 * SECOND again.
+Virtual time 0 is the cluster's epoch (kernel/calendar.py; by default 2026-01-01T00:00:00Z):
+`rfc3339(90 * SECOND)` is then "2026-01-01T00:01:30Z"; `parse_time("2026-01-01T00:01:30Z")`
+is 90 * SECOND again.
 """
 
 import datetime
+import functools
 import json
 
-from ..kernel import SECOND
+from ..kernel import SECOND, calendar
 
-EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 UID_HEX = "0123456789abcdef"
 # Kubernetes' generateName alphabet: no vowels (no words) and no confusable characters.
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
+def _moment(time_us: int) -> datetime.datetime:
+    return calendar.UNIX + datetime.timedelta(seconds=calendar.current.get(), microseconds=time_us)
+
+
 def rfc3339(time_us: int) -> str:
     """Whole seconds, like metav1.Time."""
-    moment = EPOCH + datetime.timedelta(seconds=time_us // SECOND)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _moment(time_us // SECOND * SECOND).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def rfc3339_micro(time_us: int) -> str:
     """With microseconds, like metav1.MicroTime (events' eventTime, leases' renewTime)."""
-    moment = EPOCH + datetime.timedelta(microseconds=time_us)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _moment(time_us).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def clock(time_us: int) -> datetime.datetime:
+    """The calendar moment of a virtual time (for text such as log lines)."""
+    return _moment(time_us)
 
 
 def parse_time(text) -> int | None:
     """Virtual microseconds for an RFC 3339 timestamp, or None when it is not one."""
     if not isinstance(text, str) or not text:
         return None
+    unix_us = _unix_us(text)
+    return None if unix_us is None else unix_us - calendar.current.get() * SECOND
+
+
+@functools.lru_cache(maxsize=4096)
+def _unix_us(text: str) -> int | None:
+    """Microseconds since 1970 (cached: a list's objects share few distinct timestamps)."""
     try:
         moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)
-    delta = moment - EPOCH
+    delta = moment - calendar.UNIX
     return (delta.days * 86400 + delta.seconds) * SECOND + delta.microseconds
 
 

@@ -54,15 +54,17 @@ class ReadsMixin:
         if obj is None:
             self._reply(op, 404, st.not_found(op["info"], op["name"]))
             return
-        self._reply_object(op, copy_json(obj))
+        self._reply_object(op, obj)
 
     def _reply_object(self, op: dict, obj: dict) -> None:
+        """Answer with `obj` (the cache's own or a fresh decode: never changed here)."""
         if op["sub"] == "scale":
-            self._reply(op, 200, self._scale_of(op["info"], obj))
+            self._reply(op, 200, self._scale_of(op["info"], copy_json(obj)))
         elif op["as_table"]:
+            op["record_object"] = obj  # the inspector shows the object, not its row
             self._reply(op, 200, tables.table(op["info"], [obj], self.now, op["include_object"], resource_version=meta_of(obj).get("resourceVersion")))
         else:
-            self._reply(op, 200, obj)
+            self._reply(op, 200, copy_json(obj))
 
     def _list(self, op: dict) -> None:
         if op["continue"]:
@@ -132,10 +134,11 @@ class ReadsMixin:
             last_key = key
         token = _encode_continue(list_rv, last_key) if more else None
         self._emit_stage(op, "cache", True, f"{self.name} lists {len(items)} {group_resource(info)} from its watch cache (revision {list_rv})", revision=list_rv, count=len(items))
-        items = [copy_json(obj) for obj in items]
         if op["as_table"]:
+            # the cache's own objects: a Table only reads them (tables.partial_metadata)
             body = tables.table(info, items, self.now, op["include_object"], resource_version=str(list_rv), continue_token=token)
         else:
+            items = [copy_json(obj) for obj in items]  # the client keeps them (an informer's store)
             meta = {"resourceVersion": str(list_rv)}
             if token:
                 meta["continue"] = token
@@ -203,6 +206,7 @@ class ReadsMixin:
                 self._drop_op_state(key)
                 self.emit("watch.expired", f"{self.name}: {op['client']}'s watch of {group_resource(info)} from {op['rv']} is too old: {err}",
                           target=op["client"], request=key, resource=plural, rv=op["rv"], floor=err.floor)
+                self._keep_record(op, 200, None, {"watch": True, "expired": str(err)})
                 self._send_response(op["client"], op["id"], 200, None, key=key, stage="cache", watch=True)
                 self.send(op["client"], "api.watch_event", {"id": op["id"], "type": "ERROR", "object": st.expired(str(err))}, summary=f"{self.name} → {op['client']}: watch ERROR 410 {err}")
                 self.send(op["client"], "api.watch_end", {"id": op["id"]}, summary=f"{self.name} → {op['client']}: watch over")
@@ -227,6 +231,7 @@ class ReadsMixin:
         self.emit("watch.start", f"{op['client']} watches {group_resource(info)}" + (f" in {op['namespace']}" if op["namespace"] else "")
                   + (f" from resourceVersion {op['rv']}" if not op["initial"] else " (current state first)"),
                   target=op["client"], watcher=key, resource=plural, rv=start_rv, labels=self.ops_selector_text(op), initial=op["initial"])
+        self._keep_record(op, 200, None, {"watch": True, "initial_events": len(backlog)})
         self._send_response(op["client"], op["id"], 200, None, key=key, stage="cache", watch=True)
         for rev, kind, obj in backlog:
             if kind == ADDED and op["initial"] and not self._matches(op, obj):
@@ -271,10 +276,11 @@ class ReadsMixin:
         w["sent"] += 1
         self.counters["watch_events"] += 1
         info = lookup(w["group"], w["plural"])
-        body = copy_json(obj)
         if w["table"]:
-            body = tables.table(info, [body], self.now, w["include_object"], resource_version=str(rev), with_columns=not w["columns_sent"])
+            body = tables.table(info, [obj], self.now, w["include_object"], resource_version=str(rev), with_columns=not w["columns_sent"])
             w["columns_sent"] = True
+        else:
+            body = copy_json(obj)
         name = meta_of(obj).get("name")
         self.emit("watch.event", f"{self.name} → {w['client']}: {kind} {w['plural']}/{name} (rv {rev})", target=w["client"], watcher=w["key"], resource=w["plural"], type=kind, rv=rev, name=name)
         self.send(w["client"], "api.watch_event", {"id": w["id"], "type": kind, "object": body}, summary=f"{self.name} → {w['client']}: {kind} {w['plural']}/{name}",
@@ -347,11 +353,11 @@ class ReadsMixin:
             reason = waiting or "ContainerCreating"
             self._reply_error(op, st.bad_request(f'container "{container}" in pod "{op["name"]}" is waiting to start: {reason}'), "cache")
             return
-        if isinstance(state, dict) and isinstance(state.get("waiting"), dict):
-            self._reply_error(op, st.bad_request(f'container "{container}" in pod "{op["name"]}" is waiting to start: {state["waiting"].get("reason") or "ContainerCreating"}'), "cache")
-            return
+        # The kubelet decides what a waiting container has to show: a crash-looping one serves
+        # its last run's log, and --previous the run before (kubelet's validateContainerLogStatus).
         q = op["query"]
         op["log_endpoint"] = endpoint
+        op["log_url"] = f"https://{self._node_address(node)}:10250/containerLogs/{op['namespace']}/{op['name']}/{container}"
         request = {"id": op["key"], "namespace": op["namespace"], "pod": op["name"], "container": container, "uid": meta_of(pod).get("uid")}
         for field in ("tailLines", "follow", "previous", "sinceSeconds", "timestamps", "limitBytes"):
             if field in q:
@@ -359,6 +365,31 @@ class ReadsMixin:
         op["stage"] = "kubelet"
         self.emit("api.kubelet", f"{self.name} asks {endpoint} for the log of {op['name']}/{container}", target=endpoint, request=op["key"])
         self.send(endpoint, "kubelet.log", request, summary=f"{self.name} → {endpoint}: log of {op['name']}/{container}")
+
+    def _node_address(self, node: str) -> str:
+        """The node's InternalIP as its status reports it (the kubelet's address), else its name."""
+        obj = self.cache.get("nodes", etcd_key(lookup("", "nodes"), None, node))
+        for address in dig(obj, "status", "addresses", default=[]) or []:
+            if isinstance(address, dict) and address.get("type") == "InternalIP" and address.get("address"):
+                return str(address["address"])
+        return node
+
+    def _kubelet_unreachable(self, msg, reason: str) -> None:
+        """A log request could not reach the kubelet (its node is down or cut off): answer at
+        once, as kube-apiserver does when its dial to the kubelet fails, instead of letting
+        the client wait out the request timeout. Real Kubernetes answers such proxy failures
+        with 500 InternalError; here 503 ServiceUnavailable (kube-apiserver's own answer for an
+        unreachable service behind its proxy), because the API server itself is working and
+        a 500 would say it failed."""
+        key = msg.payload.get("id") if isinstance(msg.payload, dict) else None
+        op = self.ops.get(key)
+        if op is None or op.get("log_endpoint") != msg.target:
+            return
+        why = "connect: connection refused" if "down" in reason else "i/o timeout"
+        address = op["log_url"].split("/")[2]
+        message = f'Get "{op["log_url"]}": dial tcp {address}: {why}'
+        self.emit("api.kubelet", f"{self.name} cannot reach {msg.target} for the log of {op['name']}: {reason}", target=msg.target, request=key, ok=False, reason=reason)
+        self._reply(op, 503, st.unavailable(message))
 
     def _on_kubelet_message(self, source: str, kind: str, payload) -> None:
         if not isinstance(payload, dict):
@@ -378,6 +409,7 @@ class ReadsMixin:
                 self.ops.pop(key, None)
                 self._drop_op_state(key)
                 self.log_streams[key] = {"client": op["client"], "id": op["id"], "endpoint": source}
+                self._keep_record(op, 200, None, {"text": text, "watch": True})
                 self._send_response(op["client"], op["id"], 200, None, key=key, stage="kubelet", text=text, watch=True)
             else:
                 self._reply(op, 200, None, text=text)

@@ -29,7 +29,7 @@ an unknown outcome is resolved by comparing the key's value with what was writte
 """
 
 from ..kernel import MILLISECOND, SECOND, Component
-from . import admission, rbac
+from . import admission, rbac, records
 from . import status as st
 from .cache import WatchCache
 from .feed import EtcdFeedMixin
@@ -116,6 +116,7 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
         self.evicting: dict[str, list[str]] = {}  # pdb key -> pod keys being evicted, until the cache shows it
         self.compact_mark: int | None = None  # the revision to compact to at the next compaction tick
         self.log_streams: dict[str, dict] = {}
+        self.records: dict[str, dict] = {}  # request key -> what the inspector shows of it, newest last (records.py)
 
     def on_start(self) -> None:
         self.emit("api.start", f"{self.name} starts: lists /registry/ from etcd to fill its watch cache", members=self.members)
@@ -198,6 +199,8 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
                 key = f"{msg.target}#{msg.payload.get('id')}"
                 if key in self.watchers:
                     self._end_watcher(key, f"the stream to {msg.target} broke ({reason})", notify=False)
+            elif kind == "kubelet.log":
+                self._kubelet_unreachable(msg, reason)
             elif kind == "api.log_chunk":
                 key = f"{msg.target}#{msg.payload.get('id')}"
                 if key in self.log_streams:
@@ -214,6 +217,7 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
             op = self.ops.pop(key, None)
             if op is not None:
                 self._drop_op_state(key)
+                self._keep_record(op, 500, st.internal_error(text), {})
             self._send_response(source, payload.get("id"), 500, st.internal_error(text), key=key, stage="internal")
 
     # --- requests: parse, authenticate, authorize --------------------------------------------------
@@ -228,7 +232,8 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
             return
         self.counters["requests"] += 1
         self.next_seq += 1
-        op = {"key": key, "seq": self.next_seq, "client": source, "id": rid, "stage": "request", "started": self.now, "loopback": False}
+        op = {"key": key, "seq": self.next_seq, "client": source, "id": rid, "stage": "request", "started": self.now, "loopback": False,
+              "agent": payload.get("agent") if isinstance(payload.get("agent"), str) else None, "sent_body": records.freeze(payload.get("body"))}
         self.ops[key] = op
         self.set_timer(self.request_timeout_us, "op_timeout", [key, op["seq"]])
         try:
@@ -481,6 +486,7 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
     # --- responses and events ------------------------------------------------------------------------
     def _emit_stage(self, op: dict, stage: str, ok: bool, summary: str, **data) -> None:
         op["stage"] = stage
+        op.setdefault("stages", []).append([stage, self.now, ok])
         self.emit(f"api.{stage}", summary, target=op["client"], request=op["key"], ok=ok, **data)
 
     def _reply(self, op: dict, code: int, body=None, **extra) -> None:
@@ -491,11 +497,50 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
         if op.get("loopback"):
             self._loopback_done(op, code, body)
             return
+        self._keep_record(op, code, body, extra)
         facts = {}
         if code < 300 and op.get("etcd_key") and isinstance(body, dict):
             # A write: the etcd key it touched and the revision it produced (request inspector).
             facts = {"key": op["etcd_key"], "rv": dig(body, "metadata", "resourceVersion")}
         self._send_response(op["client"], op["id"], code, body, key=key, stage=op.get("stage"), facts=facts, **extra)
+
+    def _keep_record(self, op: dict, code: int, body, extra: dict) -> None:
+        """Keep what the inspector shows of an answered request (records.py): the object the
+        answer carried (for a get answered as a Table, the object itself), a summary of a
+        list, watch or log."""
+        shown = op.pop("record_object", None)
+        if shown is None:
+            if "text" in extra:
+                shown = {"kind": "log", "summary": True, "characters": len(extra["text"]) if isinstance(extra["text"], str) else 0, "follow": bool(extra.get("watch"))}
+            elif extra.get("watch"):
+                shown = {"kind": "watch", "summary": True, "resource": op.get("plural"), "initial_events": extra.get("initial_events"), "expired": extra.get("expired")}
+            elif isinstance(body, dict) and (body.get("kind") == "Table" or isinstance(body.get("items"), list)):
+                shown = records.summary_of(body)
+            else:
+                shown = body
+        revision = None
+        if code < 300 and isinstance(shown, dict):
+            revision = shown.get("resourceVersion") if shown.get("summary") else dig(shown, "metadata", "resourceVersion")
+        reason = body.get("reason") if code >= 400 and isinstance(body, dict) else None
+        record = records.finished(op, code, records.freeze(shown), self.now, revision=revision, reason=reason)
+        key = op["key"]
+        self.records.pop(key, None)
+        self.records[key] = record
+        while len(self.records) > records.KEEP_RECORDS:
+            del self.records[next(iter(self.records))]
+
+    def request_record(self, key: str) -> dict | None:
+        """What the inspector shows of request `key` ("client#id"): its record once answered
+        (bodies as JSON), what is known while it is in flight, None when it is not kept."""
+        record = self.records.get(key)
+        if record is not None:
+            return records.view(record)
+        op = self.ops.get(key)
+        if op is None or op.get("loopback"):
+            return None
+        out = records.base(op)
+        out.update({"state": "in flight", "code": None, "request_body": records.thaw(op.get("sent_body")), "response": None})
+        return out
 
     def _reply_error(self, op: dict, status: dict, stage: str) -> None:
         op["stage"] = stage

@@ -17,6 +17,7 @@ when the user single-stepped.
 
 import heapq
 
+from . import calendar
 from .events import US_PER_SECOND, EventLog
 from .rng import Stream
 
@@ -93,8 +94,11 @@ class Component:
 
 
 class Simulation:
-    def __init__(self, seed: int, event_window: int = 200_000):
+    epoch_seconds = calendar.DEFAULT_EPOCH_SECONDS  # for checkpoints pickled before the epoch was configurable
+
+    def __init__(self, seed: int, event_window: int = 200_000, epoch_seconds: int = calendar.DEFAULT_EPOCH_SECONDS):
         self.seed = seed
+        self.epoch_seconds = epoch_seconds  # the calendar moment of virtual time 0 (calendar.py)
         self.now = 0
         self.processed = 0
         self._heap: list = []
@@ -116,7 +120,8 @@ class Simulation:
         self.components[component.name] = component
         if self.net is not None:
             self.net.add_endpoint(component.name)
-        component.on_start()
+        with calendar.using(self.epoch_seconds):
+            component.on_start()
         return component
 
     def hosts(self) -> dict[str, list[str]]:
@@ -162,7 +167,11 @@ class Simulation:
         time_us, _priority, _seq, action = heapq.heappop(self._heap)
         self.now = time_us
         self.processed += 1
-        self._execute(action)
+        token = calendar.current.set(self.epoch_seconds)
+        try:
+            self._execute(action)
+        finally:
+            calendar.current.reset(token)
         return True
 
     def run_until(self, time_us: int, max_actions: int | None = None) -> bool:
@@ -176,14 +185,18 @@ class Simulation:
         pop = heapq.heappop
         execute = self._execute
         left = -1 if max_actions is None else max(0, max_actions)
-        while heap and heap[0][0] <= time_us:
-            if left == 0:
-                return False
-            left -= 1
-            time_now, _priority, _seq, action = pop(heap)
-            self.now = time_now
-            self.processed += 1
-            execute(action)
+        token = calendar.current.set(self.epoch_seconds)
+        try:
+            while heap and heap[0][0] <= time_us:
+                if left == 0:
+                    return False
+                left -= 1
+                time_now, _priority, _seq, action = pop(heap)
+                self.now = time_now
+                self.processed += 1
+                execute(action)
+        finally:
+            calendar.current.reset(token)
         if time_us > self.now:
             self.now = time_us
         return True
@@ -223,7 +236,8 @@ class Simulation:
             return
         component.alive = False
         component.epoch += 1
-        component.on_crash()
+        with calendar.using(self.epoch_seconds):
+            component.on_crash()
         self.emit("net.crash", name, f"{name} crashed")
 
     def restart(self, name: str) -> None:
@@ -233,7 +247,8 @@ class Simulation:
         component.alive = True
         component.epoch += 1
         self.emit("net.restart", name, f"{name} restarted")
-        component.on_restart()
+        with calendar.using(self.epoch_seconds):
+            component.on_restart()
 
     # --- events ---------------------------------------------------------------------
     def emit(self, kind: str, source: str, summary: str, /, target: str | None = None, **data) -> dict:

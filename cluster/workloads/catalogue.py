@@ -35,12 +35,12 @@ import datetime
 import json
 import shlex
 
+from ..kernel import calendar
 from ..runtime.images import repo_name
 from ..runtime.units import MI, byte_count
 
 SECOND = 1_000_000
 MS = 1_000
-EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)  # virtual time 0 (as the API server's clock)
 
 # repo name -> (ENTRYPOINT, CMD, stop signal)
 IMAGE_DEFAULTS = {
@@ -71,7 +71,8 @@ MAX_STEPS_PER_WAKE = 200
 
 
 def clock(now_us: int) -> datetime.datetime:
-    return EPOCH + datetime.timedelta(microseconds=now_us)
+    """The calendar moment of a virtual time: the cluster's epoch (kernel/calendar.py) + now."""
+    return calendar.UNIX + datetime.timedelta(seconds=calendar.current.get(), microseconds=now_us)
 
 
 # --- choosing ---------------------------------------------------------------------------------------

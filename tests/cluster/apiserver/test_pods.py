@@ -1,6 +1,8 @@
 """Pods: binding, graceful deletion (the kubelet's confirmation), eviction with
 PodDisruptionBudgets, logs; deletion propagation and finalizers."""
 
+from cluster.kernel import SECOND
+
 from .harness import Harness, deployment, pod
 
 
@@ -171,6 +173,18 @@ def test_logs_without_a_kubelet():
     assert r["body"]["message"] == "a container name must be specified for pod two, choose one of: [c d]"
 
 
+def running_on_node_1(kubelet_class, name):
+    """A harness whose node-1 kubelet is `kubelet_class`, with pod `name` running there."""
+    h = Harness(kubelet_endpoint="kubelet-{node}")
+    h.sim.add(kubelet_class(h.sim, "kubelet-node-1"))
+    h.create("pods", pod(name), namespace="default")
+    bind(h, name, "node-1")
+    p = h.get("pods", name, namespace="default")["body"]
+    p["status"]["containerStatuses"] = [{"name": "c", "state": {"running": {}}, "ready": True, "restartCount": 0, "image": "nginx", "imageID": ""}]
+    h.call("update", "pods", namespace="default", name=name, subresource="status", body=p)
+    return h
+
+
 def test_logs_from_a_kubelet_endpoint():
     from cluster.kernel import Component
 
@@ -185,13 +199,7 @@ def test_logs_from_a_kubelet_endpoint():
                 else:
                     self.send(msg.source, "kubelet.log_response", {"id": p["id"], "code": 200, "text": f"hello from {p['pod']}/{p['container']}\n"})
 
-    h = Harness(kubelet_endpoint="kubelet-{node}")
-    h.sim.add(FakeKubelet(h.sim, "kubelet-node-1"))
-    h.create("pods", pod("lk"), namespace="default")
-    bind(h, "lk", "node-1")
-    p = h.get("pods", "lk", namespace="default")["body"]
-    p["status"]["containerStatuses"] = [{"name": "c", "state": {"running": {}}, "ready": True, "restartCount": 0, "image": "nginx", "imageID": ""}]
-    h.call("update", "pods", namespace="default", name="lk", subresource="status", body=p)
+    h = running_on_node_1(FakeKubelet, "lk")
     r = h.call("get", "pods", namespace="default", name="lk", subresource="log")
     assert r == {"id": r["id"], "code": 200, "text": "hello from lk/c\n"}
     rid = h.client.request("get", "pods", namespace="default", name="lk", subresource="log", query={"follow": True})
@@ -199,3 +207,20 @@ def test_logs_from_a_kubelet_endpoint():
     h.run(0.2)
     assert r["watch"] is True and r["text"] == "line 1\n"
     assert h.client.chunks[rid] == ["line 2\n"] and rid in h.client.ended
+
+
+def test_a_log_request_to_a_node_that_is_down_fails_at_once():
+    from cluster.kernel import Component
+
+    class SilentKubelet(Component):
+        pass
+
+    h = running_on_node_1(SilentKubelet, "far")
+    h.sim.crash("kubelet-node-1")
+    sent = h.sim.now
+    rid = h.client.request("get", "pods", namespace="default", name="far", subresource="log")
+    r = h.wait(rid)
+    assert r["code"] == 503 and r["body"]["reason"] == "ServiceUnavailable"
+    assert r["body"]["message"] == 'Get "https://node-1:10250/containerLogs/default/far/c": dial tcp node-1:10250: connect: connection refused'
+    assert h.sim.now - sent < SECOND  # a network round trip, not the 60 s request timeout
+    assert not h.server.ops  # nothing left waiting for the kubelet

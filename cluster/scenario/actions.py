@@ -16,10 +16,14 @@ from .schema import Action
 from .state import api_objects
 
 FIELD_MANAGER = "kubectl"
+# The lesson's own kubectl acts as kubeadm's admin.conf does, so manifests go in on clusters
+# with RBAC on too; a `kubectl` action can name another user to be refused.
+ADMIN = {"name": "kubernetes-admin", "groups": ["system:masters"]}
 
 
 def resolve_target(name: str, cluster, remembered: dict) -> str:
-    """@leader, @follower (etcd members by role) or $remembered, else the name itself."""
+    """@leader, @follower, @alive (etcd members by role, the first by name), or $remembered,
+    else the name itself."""
     if name == "@leader":
         leader = find_leader(cluster.etcd_members)
         if leader is None:
@@ -31,6 +35,11 @@ def resolve_target(name: str, cluster, remembered: dict) -> str:
         if not followers:
             raise CommandError("@follower: no live follower", "target")
         return followers[0]
+    if name == "@alive":
+        alive = sorted(m.name for m in cluster.etcd_members if m.alive)
+        if not alive:
+            raise CommandError("@alive: every etcd member is down", "target")
+        return alive[0]
     if name.startswith("$"):
         try:
             return str(resolve(name, remembered))
@@ -47,7 +56,7 @@ def apply_manifest(doc: dict, send, cluster) -> int:
         raise CommandError(f"unknown kind {doc['kind']} in {doc['apiVersion']}", "apply")
     namespace = (doc["metadata"].get("namespace") or "default") if info["namespaced"] else None
     command = {"type": "kube", "verb": "patch", "group": group, "version": version, "resource": info["plural"], "namespace": namespace,
-               "name": doc["metadata"]["name"], "body": doc, "patch_type": "apply", "query": {"fieldManager": FIELD_MANAGER}}
+               "name": doc["metadata"]["name"], "body": doc, "patch_type": "apply", "query": {"fieldManager": FIELD_MANAGER}, "user": ADMIN}
     return send(cluster, command)["id"]
 
 
@@ -101,12 +110,12 @@ def perform(action: Action, cluster, remembered: dict, send) -> tuple[object, ob
     if kind == "scale":
         info = BY_KIND[("apps", spec.kind)]
         rid = send(cluster, {"type": "kube", "verb": "patch", "group": "apps", "version": "v1", "resource": info["plural"], "namespace": spec.namespace,
-                             "name": spec.name, "subresource": "scale", "body": {"spec": {"replicas": spec.replicas}}, "patch_type": "merge"})["id"]
+                             "name": spec.name, "subresource": "scale", "body": {"spec": {"replicas": spec.replicas}}, "patch_type": "merge", "user": ADMIN})["id"]
         return spec.replicas, kube_answer(cluster, rid)
     if kind == "delete":
         return _delete(spec, cluster, send), None
     if kind == "kubectl":
-        cmd = {"type": "kube", **spec.model_dump(exclude_none=True)}
+        cmd = {"type": "kube", "user": ADMIN, **spec.model_dump(exclude_none=True)}
         if lookup(spec.group, spec.resource) is not None and not lookup(spec.group, spec.resource)["namespaced"]:
             cmd.pop("namespace", None)
         rid = send(cluster, cmd)["id"]
@@ -130,5 +139,5 @@ def _delete(spec, cluster, send) -> list[str]:
             raise CommandError(f"no {spec.kind} matches {spec.selector}", "delete")
     for name in names:
         send(cluster, {"type": "kube", "verb": "delete", "group": info["group"], "version": info["version"], "resource": info["plural"],
-                       "namespace": namespace, "name": name})
+                       "namespace": namespace, "name": name, "user": ADMIN})
     return names

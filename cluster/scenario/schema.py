@@ -77,7 +77,7 @@ Target = Annotated[str, StringConstraints(min_length=1, max_length=253)]
 
 class Fault(Strict):
     action: Literal["crash", "restart", "isolate", "partition", "heal", "loss", "latency", "timeout"]
-    target: Target | None = Field(None, description="a component or host; @leader and @follower name etcd members by role; $name a remembered one")
+    target: Target | None = Field(None, description="a component or host; @leader, @follower, @alive name etcd members by role; $name a remembered one")
     peer: Target | None = None
     groups: list[list[Target]] | None = None
     percent: float | None = Field(None, ge=0, le=100)
@@ -139,7 +139,7 @@ class Delete(Strict):
 class KubeRequest(Strict):
     """A raw request as kubectl sends it (verb, resource...), optionally as another user."""
 
-    verb: Literal["get", "list", "create", "update", "patch", "delete"]
+    verb: Literal["get", "list", "create", "update", "patch", "delete", "deletecollection"]
     resource: Short
     group: str = ""
     version: str = "v1"

@@ -136,22 +136,23 @@ def _check_path(cond: Condition, state, remembered: dict) -> tuple[bool, str]:
         n = len(found) if many else (len(found[0]) if found and isinstance(found[0], (list, dict)) else len(found))
         return n == cond.count, f"count {n}"
     if not found:
-        return op == "not equals", "absent"
+        return op in ("not equals", "not contains"), "absent"
     if op in ("equals", "not equals"):
         want = resolve(cond.equals if op == "equals" else cond.not_equals, remembered)
         same = all(paths._same(v, want) for v in found)
         return same if op == "equals" else not any(paths._same(v, want) for v in found), shown
-    if op == "contains":
-        want = resolve(cond.contains, remembered)
+    if op in ("contains", "not contains"):
+        want = resolve(cond.contains if op == "contains" else cond.not_contains, remembered)
         values = [x for v in found for x in (v if isinstance(v, list) else [v])] if many else (found[0] if isinstance(found[0], (list, str, dict)) else [found[0]])
         held = want in values if not isinstance(values, str) else str(want) in values
-        return held, shown
+        return held == (op == "contains"), shown
+    limit = resolve(cond.at_least if op == "at least" else cond.at_most, remembered)
     numbers = [v for v in found if paths._number(v)]
-    if len(numbers) != len(found):
-        return False, f"not a number: {shown}"
+    if len(numbers) != len(found) or not paths._number(limit):
+        return False, f"not a number: {shown} against {limit!r}"
     if op == "at least":
-        return all(v >= cond.at_least for v in numbers), shown
-    return all(v <= cond.at_most for v in numbers), shown
+        return all(v >= limit for v in numbers), shown
+    return all(v <= limit for v in numbers), shown
 
 
 def _show(value) -> str:
@@ -168,11 +169,14 @@ def _num(q, en_noun: str, zh_noun: str) -> tuple[str, str]:
     return f"every {en_noun[:-1] if en_noun.endswith('s') else en_noun}", f"所有{zh_noun}"
 
 
-def describe(cond: Condition, lang: str, cluster_label: str = "") -> str:
-    """The condition in words (the `text:` of the file when it gives one)."""
+def describe(cond: Condition, lang: str, cluster_label: str = "", remembered: dict | None = None) -> str:
+    """The condition in words (the `text:` of the file when it gives one); $names that are
+    remembered by now are shown as what they stand for."""
     if cond.text is not None:
         return cond.text.pick(lang)
     en, zh = _words(cond)
+    if remembered:
+        en, zh = (_REMEMBERED.sub(lambda m: str(resolve(m.group(0), remembered)) if m.group(1) in remembered else m.group(0), text) for text in (en, zh))
     prefix = f"[{cluster_label}] " if cluster_label else ""
     return prefix + (zh if lang == "zh-Hans" else en)
 
@@ -213,7 +217,7 @@ def _words(cond: Condition) -> tuple[str, str]:
         return f"{en} {q.kind} event{by}{extra} during this step", f"本步骤中{zh} {q.kind} 事件{'（来自 ' + q.source + '）' if q.source else ''}{extra}"
     [op] = cond.comparisons()
     value = {"equals": cond.equals, "not equals": cond.not_equals, "at least": cond.at_least, "at most": cond.at_most,
-             "count": cond.count, "exists": cond.exists, "contains": cond.contains}[op]
+             "count": cond.count, "exists": cond.exists, "contains": cond.contains, "not contains": cond.not_contains}[op]
     zh_op = {"equals": "等于", "not equals": "不等于", "at least": "至少为", "at most": "至多为", "count": "的数量为", "exists": "存在:",
-             "contains": "包含"}[op]
+             "contains": "包含", "not contains": "不包含"}[op]
     return f"{cond.path} {op} {value!r}", f"{cond.path} {zh_op} {value!r}"

@@ -6,6 +6,7 @@
     objects.pods[?metadata.labels.app=web]        the items whose field equals a value
     objects.pods[?status.phase!=Running].metadata.name
     nodes[?node=node-2].ready                     (!=, >, >=, <, <= too; [?field] keeps items where it is set)
+    objects.pods.length                           a list's or a mapping's size (unless it has a key "length")
     components['node-1/kubelet'].alive            a key with dots or slashes, quoted
 
 `select(state, path)` returns (matches, many): `many` is true when the path holds `*` or a
@@ -16,8 +17,10 @@ Values in filters are read like YAML scalars: 3, true, null, 'quoted text', plai
 
 import re
 
-_TOKEN = re.compile(r"""\.?([^.\[\]]+)|\[(\*|-?\d+|'[^']*'|"[^"]*"|\?[^\]]+)\]""")
-_FILTER = re.compile(r"^\?\s*([^!<>=\s]+)\s*(?:(!=|>=|<=|=|>|<)\s*(.*?))?\s*$")
+_QUOTED = "'[^']*'|\"[^\"]*\""
+_INDEX = rf"""\[(?:[^\]'"]|{_QUOTED})*\]"""  # one level of brackets inside a filter: labels['app']
+_TOKEN = re.compile(rf"""\.?([^.\[\]]+)|\[(\*|-?\d+|{_QUOTED}|\?(?:{_INDEX}|[^\]'"\[]|{_QUOTED})+)\]""")
+_FILTER = re.compile(rf"""^\?\s*((?:{_INDEX}|[^!<>=\s'"\[]|{_QUOTED})+)\s*(?:(!=|>=|<=|=|>|<)\s*(.*?))?\s*$""")
 
 
 class PathError(ValueError):
@@ -104,8 +107,9 @@ def _is_mapping(item) -> bool:
 
 def _get(item, key: str):
     if _is_mapping(item):
-        return item.get(key, _MISSING)
-    if isinstance(item, list) and key == "length":
+        value = item.get(key, _MISSING)
+        return len(list(item.keys())) if value is _MISSING and key == "length" else value
+    if key == "length" and isinstance(item, list):
         return len(item)
     return _MISSING
 

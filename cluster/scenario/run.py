@@ -23,7 +23,7 @@ report shows every assertion, as a test runner does.
 from ..cluster import Cluster, ClusterConfig
 from ..commands import CommandError
 from ..kernel import MILLISECOND, SECOND
-from . import conditions
+from . import conditions, paths
 from .actions import apply_manifest, perform
 from .schema import Scenario, Step
 from .state import cluster_state
@@ -110,7 +110,7 @@ class ScenarioRun:
                 continue
             try:
                 self._do(kind, name, item)
-            except (CommandError, KeyError) as exc:
+            except (CommandError, KeyError, paths.PathError) as exc:
                 message = exc.message if isinstance(exc, CommandError) else str(exc.args[0])
                 cur["errors"].append(f"{'manifest' if kind == 'apply' else item.kind} on {self.clusters[name].config.name}: {message}")
             cur["pc"] += 1
@@ -148,7 +148,12 @@ class ScenarioRun:
         if kind == "apply":
             apply_manifest(item, self.send, cluster)
             return
-        value, fetch = perform(item, cluster, self.remembered, self.send)
+        if item.remember is not None:
+            state = cluster_state(cluster, requests=self.requests, remembered=self.remembered)
+            found, many = paths.select(state, conditions.substitute(item.remember, self.remembered))
+            value, fetch = (found if many else (found[0] if found else None)), None
+        else:
+            value, fetch = perform(item, cluster, self.remembered, self.send)
         if item.as_ is not None:
             key = item.as_ if len(self.targets(item.on)) == 1 else f"{item.as_}-{name}"
             self.remembered[key] = value
@@ -169,7 +174,7 @@ class ScenarioRun:
 
     def _describe(self, cond) -> str:
         label = self.clusters[cond.on].config.name if cond.on and cond.on != "main" else ""
-        return conditions.describe(cond, self.lang, label)
+        return conditions.describe(cond, self.lang, label, self.remembered)
 
     # --- reports -------------------------------------------------------------------------
     def _report(self, cur: dict) -> dict:

@@ -151,7 +151,7 @@ class KubeRequest(Strict):
     user: dict[str, Any] | None = Field(None, description="{name, groups}: act as this user (kubectl --as)")
 
 
-ACTION_KINDS = ("fault", "etcd", "traffic", "node", "scale", "delete", "kubectl", "advance")
+ACTION_KINDS = ("fault", "etcd", "traffic", "node", "scale", "delete", "kubectl", "advance", "remember")
 
 
 class Action(Strict):
@@ -165,6 +165,13 @@ class Action(Strict):
     delete: Delete | None = None
     kubectl: KubeRequest | None = None
     advance: Seconds | None = Field(None, description="let this many virtual seconds pass (the clock)")
+    remember: str | None = Field(None, min_length=1, max_length=500, description="a path into the state whose value `as:` keeps, to compare later")
+
+    @model_validator(mode="after")
+    def _remember_needs_a_name(self):
+        if self.remember is not None and self.as_ is None:
+            raise ValueError("remember needs `as:` (the name to keep the value under)")
+        return self
 
     @model_validator(mode="after")
     def _exactly_one(self):
@@ -204,7 +211,7 @@ CONDITION_FIELDS = {"pods ready": "pods_ready", "pods pending": "pods_pending", 
                     "node NotReady": "node_not_ready", "node Ready": "node_ready", "path": "path", "event": "event"}
 CONDITION_KINDS = tuple(CONDITION_FIELDS)
 COMPARATOR_FIELDS = {"equals": "equals", "not equals": "not_equals", "at least": "at_least", "at most": "at_most", "count": "count", "exists": "exists",
-                     "contains": "contains"}
+                     "contains": "contains", "not contains": "not_contains"}
 COMPARATORS = tuple(COMPARATOR_FIELDS)
 
 
@@ -221,11 +228,12 @@ class Condition(Strict):
     event: EventQuery | None = None
     equals: Any = None
     not_equals: Any = Field(None, alias="not equals")
-    at_least: float | None = Field(None, alias="at least")
-    at_most: float | None = Field(None, alias="at most")
+    at_least: int | float | str | None = Field(None, alias="at least", description="a number, or $name")
+    at_most: int | float | str | None = Field(None, alias="at most", description="a number, or $name")
     count: int | None = Field(None, ge=0)
     exists: bool | None = None
     contains: Any = None
+    not_contains: Any = Field(None, alias="not contains")
 
     @model_validator(mode="after")
     def _exactly_one(self):

@@ -25,7 +25,7 @@ from ..commands import CommandError
 from ..kernel import MILLISECOND, SECOND
 from . import conditions, paths
 from .actions import apply_manifest, perform
-from .schema import Scenario, Step
+from .schema import LANGUAGES, Scenario, Step
 from .state import cluster_state
 
 POLL_US = 100 * MILLISECOND
@@ -124,14 +124,14 @@ class ScenarioRun:
                 return False
             waited = (now - cur["wait_started"]) / SECOND
             verdict = f"held after {waited:g} s" if held else f"not within {wait.timeout:g} s"
-            cur["assertions"].append({"kind": "wait", "text": self._describe(wait), "passed": held, "detail": f"{verdict}: {detail}"})
+            cur["assertions"].append({"kind": "wait", "texts": self._describe(wait), "passed": held, "detail": f"{verdict}: {detail}"})
             cur["waiting"] += 1
             cur["wait_started"] = None
             if not held:
                 break  # later waits would only time out in turn
         for cond in step.expect:
             held, detail = self._check(cond)
-            cur["assertions"].append({"kind": "expect", "text": self._describe(cond), "passed": held, "detail": detail})
+            cur["assertions"].append({"kind": "expect", "texts": self._describe(cond), "passed": held, "detail": detail})
         self.results.append(self._report(cur))
         self.current = None
         return True
@@ -172,63 +172,71 @@ class ScenarioRun:
         except (KeyError, ValueError) as exc:  # a $name never remembered, a path that does not parse
             return False, f"cannot check: {exc.args[0] if exc.args else exc}"
 
-    def _describe(self, cond) -> str:
+    def _describe(self, cond) -> dict:
+        """The assertion's words in every language, fixed now ($names as they stand now)."""
         label = self.clusters[cond.on].config.name if cond.on and cond.on != "main" else ""
-        return conditions.describe(cond, self.lang, label, self.remembered)
+        return {lang: conditions.describe(cond, lang, label, self.remembered) for lang in LANGUAGES}
 
     # --- reports -------------------------------------------------------------------------
     def _report(self, cur: dict) -> dict:
+        """A finished step, kept in every language; `report(lang)` picks one."""
         step: Step = cur["step"]
-        index = len(self.results)
-        events = {name: {"first_seq": cur["first_seq"][name], "last_seq": c.last_seq} for name, c in self.clusters.items()}
         report = {
-            "index": index,
-            "title": step.title.pick(self.lang),
+            "index": len(self.results),
             "passed": not cur["errors"] and all(a["passed"] for a in cur["assertions"]),
             "errors": cur["errors"],
             "assertions": cur["assertions"],
-            "events": events["main"],
+            "events": {name: {"first_seq": cur["first_seq"][name], "last_seq": c.last_seq} for name, c in self.clusters.items()},
             "time": {"start": cur["start"] / SECOND, "end": self.main.now / SECOND},
-            **self.words(index, reveal=True),
         }
-        if len(self.clusters) > 1:
-            report["events_by_cluster"] = {self.clusters[n].config.name: e for n, e in events.items()}
         if step.ask is not None and cur["choice"] is not None:
             report["choice"] = cur["choice"]
             report["correct"] = cur["choice"] == step.ask.answer
         return report
 
-    def words(self, index: int, *, reveal: bool) -> dict:
-        """A step's narration and question in the run's language (the answer only when revealed)."""
+    def step_report(self, result: dict, lang: str) -> dict:
+        out = {k: v for k, v in result.items() if k not in ("assertions", "events")}
+        out["title"] = self.scenario.steps[result["index"]].title.pick(lang)
+        out["assertions"] = [{"text": a["texts"][lang], **{k: v for k, v in a.items() if k != "texts"}} for a in result["assertions"]]
+        out["events"] = result["events"]["main"]
+        if len(self.clusters) > 1:
+            out["events_by_cluster"] = {self.clusters[n].config.name: e for n, e in result["events"].items()}
+        out.update(self.words(result["index"], lang, reveal=True))
+        return out
+
+    def words(self, index: int, lang: str, *, reveal: bool) -> dict:
+        """A step's narration and question (the answer only when revealed)."""
         step = self.scenario.steps[index]
         out: dict = {"narration": None, "question": None}
         if step.narrate is not None:
-            out["narration"] = {"text": step.narrate.pick(self.lang), "highlight": list(step.narrate.highlight)}
+            out["narration"] = {"text": step.narrate.pick(lang), "highlight": list(step.narrate.highlight)}
         if step.ask is not None:
             ask = step.ask
-            question = {"text": ask.question.pick(self.lang), "choices": [c.pick(self.lang) for c in ask.choices]}
+            question = {"text": ask.question.pick(lang), "choices": [c.pick(lang) for c in ask.choices]}
             if reveal:
                 question["answer"] = ask.answer
-                question["explain"] = ask.explain.pick(self.lang) if ask.explain else None
+                question["explain"] = ask.explain.pick(lang) if ask.explain else None
             out["question"] = question
         return out
 
-    def upcoming(self) -> dict | None:
+    def upcoming(self, lang: str) -> dict | None:
         """The next step as the audience sees it before it runs: no answer yet."""
         if self.index >= len(self.scenario.steps):
             return None
-        return {"index": self.index, "title": self.scenario.steps[self.index].title.pick(self.lang), **self.words(self.index, reveal=False)}
+        return {"index": self.index, "title": self.scenario.steps[self.index].title.pick(lang), **self.words(self.index, lang, reveal=False)}
 
-    def report(self) -> dict:
+    def report(self, lang: str | None = None) -> dict:
+        """The run so far (shared/DESIGN.md: {"passed", "steps": [{"title", "assertions": [{"text", "passed"}]}]}, and more)."""
+        lang = lang or self.lang
         return {
             "scenario": self.scenario.id,
-            "lang": self.lang,
-            "clusters": {key: c.config.name for key, c in self.clusters.items()},
+            "lang": lang,
             "cluster": self.main.config.name,
+            "clusters": {key: c.config.name for key, c in self.clusters.items()},
             "state": "done" if self.done else ("running" if self.current is not None else "ready"),
             "passed": self.passed,
-            "steps": list(self.results),
-            "next": self.upcoming() if self.current is None else None,
+            "steps": [self.step_report(r, lang) for r in self.results],
+            "next": self.upcoming(lang) if self.current is None else None,
             "time": self.main.time,
         }
 

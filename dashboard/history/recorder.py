@@ -12,6 +12,7 @@ store fails nothing is applied and the caller gets a StoreError (503).
 
 import asyncio
 import itertools
+import logging
 import time
 from collections import deque
 
@@ -23,6 +24,8 @@ from cluster.kernel import SECOND
 
 from . import store
 from .timeline import Timeline, follow, position
+
+log = logging.getLogger("clusterscope.history")
 
 CHECKPOINT_EVENTS = 10_000  # newest events kept in a checkpoint (older ones: 410 on /events)
 SLICE_SECONDS = 0.02  # wall time a seek may hold the loop before serving other traffic
@@ -90,7 +93,13 @@ class History:
         if self.pk is None:
             return
         args = {"at_us": cluster.sim.now, "processed": cluster.sim.processed, "head": self.timeline.head, "paused": paused, "speed": speed}
-        (store.call if wait else store.later)(store.save_position, self.pk, **args)
+        if not wait:
+            store.later(store.save_position, self.pk, **args)
+            return
+        try:
+            store.call(store.save_position, self.pk, **args)
+        except store.StoreError as exc:  # time has moved already; the next save records it
+            log.warning("history: %s", exc.message)
 
     def tick(self, cluster: Cluster, *, paused: bool, speed: float) -> None:
         """After the runner moved the cluster: save the position now and then, and take a

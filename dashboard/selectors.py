@@ -1,5 +1,6 @@
 """Reads of cluster state for views and consumers."""
 
+from cluster.apiserver.records import KEEP_HTTP_RECORDS, KEEP_RECORDS
 from cluster.commands import CommandError
 from cluster.proxy import rules_text
 from cluster.traffic import traffic_view
@@ -54,6 +55,20 @@ def proxy_rules(*, name: str, node: str) -> str:
 
 
 SCHEDULER = "kube-scheduler"
+
+
+def api_request(*, name: str, request: str) -> dict:
+    """What the cluster's API server keeps of one request ("<client>#<id>", e.g. "kubectl#7"):
+    cluster/apiserver/records.py."""
+    handle = get_handle(name)
+    apiserver = handle.cluster.sim.components.get("kube-apiserver")
+    if apiserver is None:
+        raise CommandError(f"cluster {name} has no API server", "name", status=404)
+    found = apiserver.request_record(request) if "#" in request else None
+    if found is None:
+        raise CommandError(f"the API server keeps no request {request!r}: it keeps the newest {KEEP_HTTP_RECORDS} answered requests from "
+                           f"HTTP clients, {KEEP_RECORDS} from in-cluster ones and those in flight, and forgets them when it restarts", "request", status=404)
+    return found
 
 
 def scheduler_decisions(*, name: str, namespace: str, pod: str) -> dict:

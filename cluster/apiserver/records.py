@@ -16,14 +16,19 @@ Bodies are frozen as JSON text the moment they are seen: a sender may change its
 sending, and a receiver may change what it got, but text cannot change, and it is compact.
 A list keeps a summary (kind, count, resourceVersion, the first names), a watch the fact that
 it started, a log its size: never a body of megabytes. The API server keeps the records of the
-newest KEEP_RECORDS requests (and, like the rest of its memory, loses them when it crashes).
+newest KEEP_HTTP_RECORDS requests from HTTP clients and the newest KEEP_RECORDS from in-cluster
+clients (and, like the rest of its memory, loses them when it crashes).
 """
 
 import json
 
 from ..kernel import SECOND
 
-KEEP_RECORDS = 200  # requests whose record the API server keeps for the inspector, newest first
+# Records kept, newest first: the cluster's own chatter (leases, heartbeats, controllers) is
+# many requests a second, so the requests that came over HTTP (kubectl, scripts: they carry an
+# `agent`) are kept apart and never pushed out by it.
+KEEP_RECORDS = 500  # in-cluster clients
+KEEP_HTTP_RECORDS = 200  # HTTP clients
 MAX_BODY_CHARS = 256 * 1024  # a larger body is kept as a note of its size
 MAX_NAMES = 10  # names a list's summary shows
 

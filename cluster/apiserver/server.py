@@ -116,7 +116,9 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
         self.evicting: dict[str, list[str]] = {}  # pdb key -> pod keys being evicted, until the cache shows it
         self.compact_mark: int | None = None  # the revision to compact to at the next compaction tick
         self.log_streams: dict[str, dict] = {}
-        self.records: dict[str, dict] = {}  # request key -> what the inspector shows of it, newest last (records.py)
+        # request key -> what the inspector shows of it, newest last (records.py): HTTP clients' apart
+        self.records: dict[str, dict] = {}
+        self.http_records: dict[str, dict] = {}
 
     def on_start(self) -> None:
         self.emit("api.start", f"{self.name} starts: lists /registry/ from etcd to fill its watch cache", members=self.members)
@@ -524,15 +526,16 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
         reason = body.get("reason") if code >= 400 and isinstance(body, dict) else None
         record = records.finished(op, code, records.freeze(shown), self.now, revision=revision, reason=reason)
         key = op["key"]
-        self.records.pop(key, None)
-        self.records[key] = record
-        while len(self.records) > records.KEEP_RECORDS:
-            del self.records[next(iter(self.records))]
+        kept, limit = (self.http_records, records.KEEP_HTTP_RECORDS) if op.get("agent") else (self.records, records.KEEP_RECORDS)
+        kept.pop(key, None)
+        kept[key] = record
+        while len(kept) > limit:
+            del kept[next(iter(kept))]
 
     def request_record(self, key: str) -> dict | None:
         """What the inspector shows of request `key` ("client#id"): its record once answered
         (bodies as JSON), what is known while it is in flight, None when it is not kept."""
-        record = self.records.get(key)
+        record = self.http_records.get(key) or self.records.get(key)
         if record is not None:
             return records.view(record)
         op = self.ops.get(key)

@@ -68,6 +68,9 @@ MAX_BUFFERED = 5000  # watch events or log chunks held for a reader that has not
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 PATCH_TYPES = ("merge", "strategic", "json", "apply")
 INCLUDE_OBJECT = ("None", "Metadata", "Object")
+# Who sent the HTTP request, from its User-Agent (dashboard/views/kube.py): the student's kubectl,
+# their Python client, this page's inspector, or another HTTP client. The dashboard draws each apart.
+AGENTS = ("kubectl", "python", "inspector", "http")
 QUERY_STRINGS = (
     "labelSelector", "fieldSelector", "resourceVersion", "resourceVersionMatch", "continue", "propagationPolicy",
     "dryRun", "fieldManager", "fieldValidation", "container", "sinceTime",
@@ -76,7 +79,7 @@ QUERY_INTS = ("limit", "timeoutSeconds", "gracePeriodSeconds", "tailLines", "sin
 QUERY_BOOLS = ("allowWatchBookmarks", "force", "follow", "previous", "timestamps", "sendInitialEvents", "orphanDependents")
 COMMAND_FIELDS = {
     "type", "verb", "group", "version", "resource", "subresource", "namespace", "name", "body", "patch_type",
-    "query", "token", "user", "as_table", "include_object",
+    "query", "token", "user", "as_table", "include_object", "agent",
 }
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # the real API server's limit on a request body
@@ -134,10 +137,12 @@ def validate_command(cmd: dict) -> dict:
     require(isinstance(as_table, bool), "as_table must be true or false", "as_table")
     include_object = cmd.get("include_object")
     require(include_object is None or include_object in INCLUDE_OBJECT, f"include_object must be one of: {', '.join(INCLUDE_OBJECT)}", "include_object")
+    agent = cmd.get("agent", "kubectl")
+    require(agent in AGENTS, f"agent must be one of: {', '.join(AGENTS)}", "agent")
     return {
         "type": "kube", "verb": verb, "group": group, "version": version, "resource": resource, "subresource": subresource,
         "namespace": namespace, "name": name, "body": body, "patch_type": patch_type, "query": _query(cmd.get("query")),
-        "token": token, "user": user, "as_table": as_table, "include_object": include_object,
+        "token": token, "user": user, "as_table": as_table, "include_object": include_object, "agent": agent,
     }
 
 
@@ -275,8 +280,9 @@ class KubeClient(Component):
             self.set_timer(CONNECTION_CHECK_US, "connections")
         method, path = HTTP_METHOD[request["verb"]], request_path(request)
         shown = path + ("?watch=true" if request["verb"] == "watch" else "")
-        self.send(self.apiserver, "api.request", payload, summary=f"kubectl → {self.apiserver}: {method} {shown}",
-                  info={"rpc": "kube", "client": "kubectl", "request": rid, "verb": request["verb"], "method": method, "path": path})
+        agent = payload.get("agent") or "kubectl"
+        self.send(self.apiserver, "api.request", payload, summary=f"{agent} → {self.apiserver}: {method} {shown}",
+                  info={"rpc": "kube", "client": "kubectl", "agent": agent, "request": rid, "verb": request["verb"], "method": method, "path": path})
         return rid
 
     def cancel(self, rid: int) -> bool:

@@ -63,9 +63,10 @@ class KubeRequest:
 
 # --- the path --------------------------------------------------------------------------
 def parse(method: str, path: str, query: dict[str, str], content_type: str, accept: str, body: bytes, token: str | None,
-          user: dict | None = None) -> KubeRequest:
+          user: dict | None = None, agent: str = "kubectl") -> KubeRequest:
     """query holds the first value of each parameter (as Go's url.Values.Get reads it); user is
-    who the request acts as (kubectl --as / --as-group), None for anonymous."""
+    who the request acts as (kubectl --as / --as-group), None for anonymous; agent is the HTTP
+    client (client.AGENTS), for the dashboard to draw apart."""
     parts = [p for p in path.split("/")]
     if parts and parts[-1] == "":
         parts.pop()
@@ -102,7 +103,7 @@ def parse(method: str, path: str, query: dict[str, str], content_type: str, acce
     cmd = {
         "type": "kube", "verb": verb, "group": group, "version": version, "resource": plural, "subresource": sub,
         "namespace": namespace, "name": name, "body": None, "patch_type": None, "query": params,
-        "token": token, "user": user, "as_table": False, "include_object": None,
+        "token": token, "user": user, "as_table": False, "include_object": None, "agent": agent,
     }
     if verb in ("create", "update", "patch", "delete", "deletecollection") and body:
         if verb == "patch":

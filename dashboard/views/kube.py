@@ -81,6 +81,22 @@ def _impersonated(request: HttpRequest) -> dict | None:
     return {"name": name, "groups": groups}
 
 
+def _agent(request: HttpRequest) -> str:
+    """Which HTTP client this is (cluster/clients/kubectl.AGENTS), so the dashboard draws the
+    student's kubectl apart from their scripts and from its own requests: kubectl sends
+    `User-Agent: kubectl/v1.32.0 (linux/amd64) kubernetes/...`, the Python client
+    `OpenAPI-Generator/<version>/python`; the page's inspector says so in a header of its own
+    (a browser does not let a page set User-Agent)."""
+    if request.headers.get("X-Clusterscope-Client", "").strip().lower() == "inspector":
+        return "inspector"
+    agent = request.headers.get("User-Agent", "")
+    if agent.startswith("kubectl"):  # kubectl/v1.32.0 …, or kubectl.1.32/v1.32.0 … run by gcloud's dispatcher
+        return "kubectl"
+    if agent.startswith("OpenAPI-Generator/") or agent.startswith("python-requests/") or agent.startswith("Python-urllib/"):
+        return "python"
+    return "http"
+
+
 def _token(request: HttpRequest) -> str | None:
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer " and header[7:].strip():
@@ -114,7 +130,7 @@ async def endpoint(request: HttpRequest, cluster: str, rest: str = "") -> HttpRe
         return error(400, f"the query string cannot be read: {exc}")
     try:
         parsed = kube_requests.parse(method, path, query, request.headers.get("Content-Type", ""),
-                                     request.headers.get("Accept", ""), body, _token(request), _impersonated(request))
+                                     request.headers.get("Accept", ""), body, _token(request), _impersonated(request), _agent(request))
     except kube_requests.BadRequest as exc:
         return error(exc.code, exc.message, exc.reason)
     return await _serve(handle, cluster, parsed)

@@ -59,13 +59,18 @@ def test_lists_and_watches_are_summarized_and_tables_keep_the_object():
 
 def test_records_are_bounded_and_in_flight_requests_are_shown():
     h = Harness()
+    mine = h.client.request("list", "namespaces", raw={"verb": "list", "group": "", "version": "v1", "resource": "namespaces", "agent": "kubectl"})
     first = h.call("list", "namespaces")
+    h.wait(mine)
     for _ in range(records.KEEP_RECORDS):
-        h.call("get", "namespaces", name="default")
+        h.client.request("get", "namespaces", name="default")
+    h.run(1)
     assert len(h.server.records) == records.KEEP_RECORDS
     assert h.server.request_record(key(h, first["id"])) is None
+    # an HTTP client's request (it has an agent) is kept apart: the chatter did not push it out
+    assert h.server.request_record(key(h, mine))["agent"] == "kubectl" and len(h.server.http_records) == 1
     rid = h.client.request("create", "pods", namespace="default", body=pod("slow"))
-    h.run(0.006)  # received, not yet committed
+    h.run_until(lambda: key(h, rid) in h.server.ops, 5)  # received, not yet answered
     flying = h.server.request_record(key(h, rid))
     assert flying["state"] == "in flight" and flying["code"] is None and flying["request_body"]["metadata"]["name"] == "slow"
     assert h.server.request_record("nobody#1") is None

@@ -1,0 +1,584 @@
+// The "Services and traffic" panel (#traffic-body, issue 8): send traffic to a Service, watch it
+// spread over the pods against the share the rules promise, read each node's rules for the
+// Service (the rule each request took lights up), and follow an endpoint change as it travels
+// EndpointSlice controller -> API server -> each kube-proxy, with the requests that still went
+// to the old endpoint meanwhile.
+//
+//   form       Service, client (a running pod, grouped by node: its node's rules decide; its
+//              address is the client IP session affinity keys on; or outside through a
+//              NodePort), rate and duration -> POST /api/clusters/<name>/traffic
+//   clients    each generator: state, sent / answered / errors
+//   pods       per pod: requests, a bar of its share with a mark at the expected share
+//   rules      per node: mode, rules version, programmed at; the Service's chain (iptables:
+//              KUBE-SERVICES -> KUBE-SVC-… -> KUBE-SEP-… with each jump's probability; ipvs:
+//              the virtual server and its real servers); "Show rules" opens the node's full text
+//   change     the latest endpoint change, step by step and node by node; stale requests counted
+//   requests   the newest requests, stale ones marked ⚠
+//
+// Every server string is set with textContent. Status is carried by words and glyphs too.
+
+import { nodeSettled, proxyNodes, serviceOf, settleEpisodes, trafficCounters, trafficState } from "../../appliers/traffic.js";
+import { createTrafficOverlay } from "./overlay.js";
+import { effectiveShares, formatShare, parseIpvs, parseIptables, serviceChain, shortChain } from "./rules.js";
+
+const RECENT_ROWS = 10;
+const FLASH_MS = 1400;
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text != null) node.textContent = String(text);
+  return node;
+}
+
+function secs(t) {
+  return t == null ? "—" : `${Number(t).toFixed(3)} s`;
+}
+
+function podOf(model, ip) {
+  for (const node of model.extra?.nodes ?? []) for (const p of node.pods ?? []) if (p.ip && ip.startsWith(`${p.ip}:`)) return p.name;
+  return null;
+}
+
+/** Running pods that can send (they have an address), grouped by node. */
+function clientPods(model) {
+  const out = [];
+  for (const node of model.extra?.nodes ?? []) {
+    for (const p of node.pods ?? []) {
+      if (p.phase === "Running" && p.ip && !p.terminating) out.push({ node: node.node, namespace: p.namespace, name: p.name, ip: p.ip });
+    }
+  }
+  return out.sort((a, b) => a.node.localeCompare(b.node, "en", { numeric: true }) || a.name.localeCompare(b.name));
+}
+
+/** Services kube-proxy knows (by "ns/name"), with the first port's addresses. */
+function knownServices(model) {
+  const out = new Map();
+  for (const node of model.extra?.proxy?.nodes ?? []) {
+    for (const [key, s] of Object.entries(node.services ?? {})) {
+      const service = serviceOf(key);
+      if (!out.has(service)) out.set(service, { service, key, clusterIp: s.cluster_ip, port: s.port, nodePort: s.node_port || null });
+    }
+  }
+  return out;
+}
+
+export function createTrafficPanel({ root, note, model, name, api, announce, showNotice, stage, locateBox }) {
+  const overlay = stage && locateBox ? createTrafficOverlay({ stage, locateBox, model }) : null;
+  const state = { service: null, rules: new Map(), fetching: new Set(), openNode: null, seen: "", flashes: new Map(), lastSeq: 0, formSig: "" };
+  root.classList.add("traffic-panel");
+
+  // --- the form -------------------------------------------------------------------------------------
+  const form = el("form", "traffic-form");
+  form.setAttribute("aria-label", "Send traffic to a Service");
+  form.noValidate = true;
+  const field = (label, control, hint) => {
+    const wrap = el("label", "field");
+    wrap.append(el("span", "field-label", label), control);
+    if (hint) wrap.append(hint);
+    return wrap;
+  };
+  const serviceSelect = el("select");
+  serviceSelect.name = "service";
+  serviceSelect.id = "traffic-service";
+  const sourceSelect = el("select");
+  sourceSelect.name = "source";
+  sourceSelect.id = "traffic-source";
+  const rate = el("input");
+  Object.assign(rate, { type: "number", name: "rate", id: "traffic-rate", min: "0.1", max: "1000", step: "any", value: "10", inputMode: "decimal" });
+  const seconds = el("input");
+  Object.assign(seconds, { type: "number", name: "seconds", id: "traffic-seconds", min: "0.1", max: "3600", step: "any", value: "30", inputMode: "decimal" });
+  const send = el("button", "btn btn-primary", "Send traffic");
+  send.type = "submit";
+  send.id = "traffic-send";
+  const formNote = el("p", "hint traffic-form-note");
+  formNote.id = "traffic-form-note";
+  formNote.setAttribute("aria-live", "polite");
+  form.append(field("Service", serviceSelect), field("From (client)", sourceSelect), field("Rate (req/s)", rate), field("For (s)", seconds), send, formNote);
+
+  const clients = el("ul", "traffic-clients");
+  clients.setAttribute("aria-label", "Traffic clients");
+
+  // --- the picture --------------------------------------------------------------------------------
+  const grid = el("div", "traffic-grid");
+  const podsBox = el("section", "traffic-pods");
+  const podsTitle = el("h3", null, "Requests per pod");
+  const podsSummary = el("p", "hint traffic-summary");
+  const podsTable = el("table", "traffic-dist");
+  podsTable.setAttribute("aria-label", "Requests per pod and their share against the expected share");
+  const head = el("thead");
+  const hr = el("tr");
+  for (const [text, cls] of [["pod", ""], ["node", ""], ["requests", "num"], ["share · ▏expected", "bar-col"]]) {
+    const th = el("th", cls, text);
+    th.scope = "col";
+    hr.append(th);
+  }
+  head.append(hr);
+  const podsBody = el("tbody");
+  podsTable.append(head, podsBody);
+  podsBox.append(podsTitle, podsSummary, podsTable);
+
+  const rulesBox = el("section", "traffic-rules");
+  rulesBox.append(el("h3", null, "Rules on each node"), el("p", "hint", "Each node's kube-proxy writes the same rules; a request is decided by the rules of the node it starts on. The rule the last request took is marked ◀."));
+  const nodesList = el("div", "traffic-nodes");
+  rulesBox.append(nodesList);
+  grid.append(podsBox, rulesBox);
+
+  const change = el("section", "traffic-change");
+  change.setAttribute("aria-live", "polite");
+  const recent = el("section", "traffic-recent");
+  const recentList = el("ol", "traffic-requests");
+  recentList.setAttribute("aria-label", "Newest requests first");
+  recent.append(el("h3", null, "Latest requests"), recentList);
+
+  const viewer = el("section", "traffic-viewer");
+  viewer.hidden = true;
+  viewer.id = "traffic-viewer";
+  const viewerHead = el("div", "traffic-viewer-head");
+  const viewerTitle = el("h3");
+  const viewerClose = el("button", "btn btn-small", "Close");
+  viewerClose.type = "button";
+  viewerHead.append(viewerTitle, viewerClose);
+  const viewerText = el("pre", "traffic-rules-text");
+  viewerText.tabIndex = 0;
+  viewer.append(viewerHead, viewerText);
+
+  root.replaceChildren(form, clients, grid, change, viewer, recent);
+
+  // --- actions ------------------------------------------------------------------------------------
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = { namespace: state.service?.split("/")[0] ?? "default", service: state.service?.split("/")[1] ?? "", rate: Number(rate.value), seconds: Number(seconds.value), source: sourceSelect.value };
+    if (!body.service) return void (formNote.textContent = "No Service to send to yet.");
+    send.setAttribute("aria-busy", "true");
+    try {
+      const r = await api.startTraffic(name, body);
+      formNote.textContent = `${r.generator}: ${r.requests} requests to ${r.cluster_ip}:${r.port}` + (r.source_node ? ` from ${r.src_ip}, decided by ${r.source_node}'s rules` : ` from ${r.src_ip} through NodePort ${r.node_port}`);
+      announce(`Traffic started: ${r.generator}`);
+    } catch (err) {
+      formNote.textContent = `Could not send traffic: ${err.message}`;
+      const bad = { rate, seconds, source: sourceSelect, service: serviceSelect }[err.field];
+      bad?.focus();
+    } finally {
+      send.removeAttribute("aria-busy");
+    }
+  });
+  serviceSelect.addEventListener("change", () => {
+    state.service = serviceSelect.value;
+    state.seen = "";
+    state.formSig = "";
+  });
+
+  async function openRules(node) {
+    state.openNode = node;
+    viewer.hidden = false;
+    viewerTitle.textContent = `Rules on ${node}`;
+    viewerText.textContent = "loading…";
+    await fetchRules(node, true);
+    renderViewer();
+    // start the text at the Service's first line (KUBE-SERVICES' jump or its virtual server)
+    const first = viewerText.querySelector(".is-service");
+    viewerText.scrollTop = first ? Math.max(0, first.offsetTop - viewerText.offsetTop - 40) : 0;
+    viewer.scrollIntoView({ block: "nearest" });
+    viewerText.focus({ preventScroll: true });
+  }
+  viewerClose.addEventListener("click", () => {
+    viewer.hidden = true;
+    state.openNode = null;
+  });
+  root.addEventListener("click", (e) => {
+    const b = e.target instanceof Element ? e.target.closest("[data-show-rules]") : null;
+    if (b) openRules(b.dataset.showRules);
+  });
+  // clicking a node card (or its kube-proxy box) shows its rules here
+  const nodesArea = document.getElementById("nodes-body");
+  nodesArea?.addEventListener("click", (e) => {
+    const target = e.target instanceof Element ? e.target : null;
+    const card = target?.closest(".node-card[data-node]");
+    // the card's title or its kube-proxy box: the pods below have their own clicks
+    if (!card || !target.closest(".node-head, .comp[data-kind='kube-proxy']") || target.closest("button, a, input, select, summary")) return;
+    openRules(card.dataset.node);
+    document.getElementById("panel-traffic")?.scrollIntoView({ block: "start", behavior: "smooth" });
+  });
+
+  async function fetchRules(node, force = false) {
+    const version = nodeInfo(node).version;
+    const have = state.rules.get(node);
+    if (!force && have && have.version === version) return;
+    if (state.fetching.has(node)) return;
+    state.fetching.add(node);
+    try {
+      const text = await api.proxyRules(name, node);
+      const mode = text.startsWith("IP Virtual Server") ? "ipvs" : "iptables";
+      state.rules.set(node, { version, text, mode, parsed: mode === "ipvs" ? parseIpvs(text) : parseIptables(text) });
+      state.seen = "";
+    } catch (err) {
+      if (force) showNotice(`Could not read ${node}'s rules: ${err.message}`);
+    } finally {
+      state.fetching.delete(node);
+    }
+  }
+
+  // --- reading the model --------------------------------------------------------------------------
+  function nodeInfo(node) {
+    const snap = (model.extra?.proxy?.nodes ?? []).find((n) => n.node === node) ?? {};
+    const ev = trafficState(model).proxies.get(node) ?? {};
+    const eventNewer = (ev.version ?? -1) >= (snap.version ?? -1);
+    return {
+      node,
+      mode: ev.mode ?? snap.mode,
+      version: Math.max(ev.version ?? 0, snap.version ?? 0),
+      programmedAt: eventNewer && ev.programmedAt != null ? ev.programmedAt : snap.programmed_at,
+      writing: ev.writing ?? (snap.programming ? (snap.version ?? 0) + 1 : null),
+      alive: snap.alive !== false,
+      services: snap.services ?? {},
+      rules: ev.rules ?? snap.rules,
+    };
+  }
+
+  function serviceEntry(info) {
+    for (const [key, s] of Object.entries(info.services)) if (serviceOf(key) === state.service) return { key, ...s };
+    return null;
+  }
+
+  // --- drawing -------------------------------------------------------------------------------------
+  function renderForm() {
+    const services = knownServices(model);
+    const pods = clientPods(model);
+    const sig = JSON.stringify([[...services.keys()], pods.map((p) => p.name + p.ip), state.service]);
+    if (sig === state.formSig) return services;
+    state.formSig = sig;
+    if (!state.service || !services.has(state.service)) state.service = services.has("default/web") ? "default/web" : ([...services.keys()].find((s) => s !== "default/kubernetes") ?? [...services.keys()][0] ?? null);
+    serviceSelect.replaceChildren(...[...services.values()].map((s) => {
+      const o = el("option", null, `${s.service} (${s.clusterIp}:${s.port}${s.nodePort ? `, NodePort ${s.nodePort}` : ""})`);
+      o.value = s.service;
+      o.selected = s.service === state.service;
+      return o;
+    }));
+    const keep = sourceSelect.value;
+    const groups = new Map();
+    for (const p of pods) {
+      if (!groups.has(p.node)) {
+        const g = el("optgroup");
+        g.label = `on ${p.node} (its rules decide)`;
+        groups.set(p.node, g);
+      }
+      const o = el("option", null, `${p.namespace === "default" ? "" : `${p.namespace}/`}${p.name} · client IP ${p.ip}`);
+      o.value = `${p.namespace}/${p.name}`;
+      groups.get(p.node).append(o);
+    }
+    const options = [...groups.values()];
+    const svc = services.get(state.service);
+    if (svc?.nodePort) {
+      const o = el("option", null, `outside the cluster, through NodePort ${svc.nodePort} (a node drawn at random)`);
+      o.value = "external";
+      options.push(o);
+    }
+    sourceSelect.replaceChildren(...options);
+    if ([...sourceSelect.options].some((o) => o.value === keep)) sourceSelect.value = keep;
+    send.disabled = !state.service || !sourceSelect.options.length;
+    if (!sourceSelect.options.length) formNote.textContent = "No running pod to send from yet: traffic starts from inside a pod (or from outside, for a NodePort Service).";
+    else if (formNote.textContent.startsWith("No running pod")) formNote.textContent = "";
+    return services;
+  }
+
+  function renderClients() {
+    const gens = generators().slice(-4).reverse();
+    clients.replaceChildren(...gens.map((g) => {
+      const st = g.state;
+      const li = el("li", `traffic-client is-${st}`);
+      li.dataset.generator = g.name;
+      li.dataset.state = st;
+      const glyph = { running: "▶", starting: "▶", draining: "…", done: "✓", stopped: "✕" }[st] ?? "•";
+      li.append(el("span", "glyph", glyph), el("b", null, g.name), el("span", null, ` from ${g.source === "external" ? "outside (NodePort)" : `${g.source} on ${g.sourceNode}`} at ${g.rate}/s for ${g.seconds} s · `),
+        el("span", "client-counts", `${g.sent ?? 0} of ${g.requests} sent, ${g.done ?? 0} answered or failed, ${g.errors ?? 0} errors · ${st}`));
+      return li;
+    }));
+  }
+
+  /** Generators of the selected Service: the snapshot's views, overlaid by the events since. */
+  function generators() {
+    const out = new Map();
+    for (const v of model.extra?.traffic?.generators ?? []) {
+      out.set(v.name, { name: v.name, service: v.service, source: v.source, sourceNode: v.source_node, rate: v.rate, seconds: v.seconds, requests: v.requests, state: v.state, sent: v.sent, done: v.done, errors: v.errors, expected: v.expected ?? {}, started: v.started });
+    }
+    for (const g of trafficState(model).generators.values()) {
+      const v = out.get(g.name);
+      // an event newer than the snapshot's view wins (ticks every virtual second, done at the end)
+      if (!v || g.state === "done" || (g.tickSeq ?? -1) > (model.viewsAppliedSeq ?? -1)) out.set(g.name, { ...v, ...g, state: g.state === "done" ? "done" : (v?.state ?? g.state) });
+    }
+    return [...out.values()].filter((g) => g.service === state.service).sort((a, b) => Number(a.name.split("-").pop()) - Number(b.name.split("-").pop()));
+  }
+
+  function expectedShare() {
+    const all = generators();
+    const running = all.filter((g) => !["done", "stopped"].includes(g.state));
+    const pick = running.length ? running : all.slice(-1);
+    const share = {};
+    let total = 0;
+    for (const g of pick) {
+      total += g.rate;
+      for (const [pod, p] of Object.entries(g.expected ?? {})) share[pod] = (share[pod] ?? 0) + p * g.rate;
+    }
+    for (const pod of Object.keys(share)) share[pod] /= total || 1;
+    return share;
+  }
+
+  function renderPods(counters) {
+    const c = counters[state.service] ?? { requests: 0, errors: 0, pods: {} };
+    const expected = expectedShare();
+    const nodeOfPod = new Map();
+    for (const node of model.extra?.nodes ?? []) for (const p of node.pods ?? []) nodeOfPod.set(p.name, { node: node.node, ready: p.ready, terminating: p.terminating, phase: p.phase });
+    const inRules = new Set();
+    for (const node of proxyNodes(model)) for (const p of serviceEntry(nodeInfo(node))?.pods ?? []) inRules.add(p);
+    const pods = [...new Set([...Object.keys(c.pods), ...Object.keys(expected)])].sort();
+    const answered = Object.values(c.pods).reduce((a, b) => a + b, 0);
+    const svcStats = (model.extra?.traffic?.services ?? []).find((s) => `${s.namespace}/${s.name}` === state.service);
+    const lat = svcStats?.latency_ms;
+    podsSummary.textContent = pods.length
+      ? `${c.requests} requests, ${c.errors} errors` + (lat?.p50 != null ? ` · latency p50 ${lat.p50} ms, p99 ${lat.p99} ms` : "") + " · expected share from the rules of the client's node"
+      : "No traffic to this Service yet: send some with the form above.";
+    podsBody.replaceChildren(...pods.map((pod) => {
+      const n = c.pods[pod] ?? 0;
+      const share = answered ? n / answered : 0;
+      const exp = expected[pod];
+      const where = nodeOfPod.get(pod);
+      const tr = el("tr");
+      tr.dataset.pod = pod;
+      tr.dataset.count = String(n);
+      const status = !where ? "✕ gone" : where.terminating ? "… terminating" : where.ready === false ? "✕ not ready" : !inRules.has(pod) ? "– not in the rules" : "";
+      if (status) tr.classList.add("is-out");
+      const nameCell = el("th", "pod-name", pod);
+      nameCell.scope = "row";
+      if (status) nameCell.append(el("span", "pod-status", ` ${status}`));
+      const bar = el("div", "dist-bar");
+      const fill = el("div", "dist-fill");
+      fill.style.width = `${(share * 100).toFixed(2)}%`;
+      bar.append(fill);
+      if (exp != null) {
+        const mark = el("div", "dist-expected");
+        mark.style.left = `${(exp * 100).toFixed(2)}%`;
+        bar.append(mark);
+      }
+      const barCell = el("td", "bar-col");
+      barCell.append(bar, el("span", "dist-text", `${formatShare(share)}${exp != null ? ` (expected ${formatShare(exp)})` : ""}`));
+      tr.append(nameCell, el("td", null, where?.node ?? "—"), el("td", "num count", n), barCell);
+      return tr;
+    }));
+  }
+
+  function chainRows(node, info, entry) {
+    const rules = state.rules.get(node);
+    const list = el("ol", "chain");
+    if (!entry) {
+      list.append(el("li", "hint", "no rules for this Service"));
+      return list;
+    }
+    if (rules?.mode === "ipvs") {
+      const vip = `${entry.cluster_ip}:${entry.port}`;
+      const vs = (rules.parsed ?? []).find((v) => v.vip === vip);
+      const head = el("li", "chain-head", vs ? `IPVS ${vs.proto} ${vs.vip} ${vs.scheduler}${vs.persistent ? ` persistent ${vs.persistent} s` : ""}` : `IPVS ${vip}: no virtual server`);
+      list.append(head);
+      for (const real of vs?.reals ?? []) {
+        const li = el("li", "chain-rule");
+        li.dataset.endpoint = real.addr;
+        li.append(el("span", "rule-num", "→"), el("span", "rule-target", `${real.addr} (${podOf(model, real.addr) ?? "pod"})`), el("span", "rule-p", real.weight === 0 ? "weight 0: draining" : `weight ${real.weight}, ${real.active} active`));
+        list.append(li);
+      }
+      return list;
+    }
+    if (!entry.chain) {
+      list.append(el("li", "chain-head", `KUBE-SERVICES: ${entry.cluster_ip}:${entry.port} → ${entry.verdict === "drop" ? "DROP (no local endpoint)" : "REJECT (no endpoints)"}`));
+      return list;
+    }
+    list.append(el("li", "chain-head", `KUBE-SERVICES → ${shortChain(entry.chain)} (${entry.cluster_ip}:${entry.port})`));
+    const chain = serviceChain(rules?.parsed, entry.chain);
+    const shares = effectiveShares(chain);
+    for (const r of chain) {
+      if (!r.endpoint) continue;
+      const li = el("li", "chain-rule");
+      li.dataset.rule = String(r.num);
+      li.dataset.endpoint = r.endpoint;
+      const p = r.probability == null ? "always" : `p ${r.probability.toFixed(3)}`;
+      li.append(el("span", "rule-num", `#${r.num}`), el("span", "rule-p", `${p} → ${formatShare(shares.get(r.num))}`), el("span", "rule-target", `${shortChain(r.target)} → ${r.endpoint} (${podOf(model, r.endpoint) ?? "pod"})`));
+      list.append(li);
+    }
+    if (!rules) list.append(el("li", "hint", "reading the rules…"));
+    else if (rules.version !== info.version) list.append(el("li", "hint", `showing v${rules.version}; v${info.version} is being read…`));
+    return list;
+  }
+
+  function renderNodes(t) {
+    const ep = trafficState(model).episodes.get(state.service);
+    nodesList.replaceChildren(...proxyNodes(model).map((node) => {
+      const info = nodeInfo(node);
+      fetchRules(node);
+      const card = el("article", "traffic-node");
+      card.dataset.node = node;
+      const top = el("header", "traffic-node-head");
+      const n = ep && !ep.done ? ep.nodes.get(node) : null;
+      const writing = info.writing != null;
+      const status = !info.alive ? "✕ kube-proxy down: rules stay as they were" : writing ? `✎ writing v${info.writing}…` : `✓ v${info.version} in place since ${secs(info.programmedAt)}`;
+      top.append(el("b", null, node), el("span", "mode", info.mode ?? ""), el("span", `node-status${writing ? " is-writing" : ""}${!info.alive ? " is-down" : ""}`, status));
+      if (ep && !ep.done) top.append(el("span", "node-behind", nodeSettled(n, t) ? "✓ has the change" : "⏳ behind: old rules"));
+      const show = el("button", "btn btn-small", "Show rules");
+      show.type = "button";
+      show.dataset.showRules = node;
+      show.setAttribute("aria-controls", "traffic-viewer");
+      top.append(show);
+      card.append(top, chainRows(node, info, serviceEntry(info)));
+      return card;
+    }));
+    state.flashes.clear();
+    // keep the mark on the rule each node's last request took
+    const last = new Map();
+    for (const r of trafficState(model).requests.values()) if (r.service === state.service && r.node) last.set(r.node, r);
+    for (const r of last.values()) flash(r, -Infinity);
+  }
+
+  function renderChange(t) {
+    const ep = trafficState(model).episodes.get(state.service);
+    if (!ep) {
+      change.replaceChildren(el("h3", null, "Endpoint changes"), el("p", "hint", "Delete a pod of this Service (kubectl delete pod …) or make one unready: its removal travels EndpointSlice controller → API server → each kube-proxy, shown here node by node."));
+      return;
+    }
+    const title = el("h3", null, ep.done ? `Endpoint change: every node has it (${secs(ep.start)} → ${secs(ep.doneAt)})` : `Endpoint change on its way (since ${secs(ep.start)})`);
+    const steps = el("ol", "change-steps");
+    for (const s of ep.steps) {
+      const li = el("li", `change-step step-${s.what}`);
+      li.append(el("span", "step-time", secs(s.time)), el("span", "step-text", s.text));
+      steps.append(li);
+    }
+    const nodes = el("ol", "change-nodes");
+    for (const node of proxyNodes(model)) {
+      const n = ep.nodes.get(node) ?? {};
+      const settled = nodeSettled(n, t);
+      const li = el("li", `change-node${settled ? " is-done" : ""}`);
+      li.dataset.node = node;
+      li.dataset.settled = String(settled);
+      const parts = [
+        n.watch != null ? `watch event ${secs(n.watch)}` : "waiting for the watch event",
+        n.program != null ? `writing v${n.writing} ${secs(n.program)}` : null,
+        n.sync != null ? `v${n.version} in place ${secs(n.sync)}` + (n.removed?.length ? ` (− ${n.removed.join(", ")})` : "") + (n.added?.length ? ` (+ ${n.added.join(", ")})` : "") : settled ? "no rule to change" : null,
+      ].filter(Boolean);
+      li.append(el("span", "glyph", settled ? "✓" : "⏳"), el("b", null, node), el("span", null, ` ${parts.join(" → ")}`));
+      nodes.append(li);
+    }
+    const staleText = ep.stale
+      ? `⚠ ${ep.stale} request${ep.stale === 1 ? "" : "s"} still went to ${[...ep.leaving].join(", ")} through old rules (${Object.entries(ep.staleBy).map(([k, v]) => `${k}: ${v}`).join(", ")})`
+      : ep.leaving.size ? `no request went to ${[...ep.leaving].join(", ")} through old rules` : "";
+    const stale = el("p", `change-stale${ep.stale ? " has-stale" : ""}`, staleText);
+    stale.dataset.stale = String(ep.stale);
+    change.replaceChildren(title, steps, nodes, stale);
+  }
+
+  function renderRecent() {
+    const rows = [...trafficState(model).requests.values()].filter((r) => r.service === state.service && r.node).slice(-RECENT_ROWS).reverse();
+    recentList.replaceChildren(...rows.map((r) => {
+      const li = el("li", `traffic-request${r.stale ? " is-stale" : ""}${r.error ? " is-error" : ""}`);
+      li.dataset.request = r.id;
+      li.dataset.stale = String(Boolean(r.stale));
+      const outcome = r.done == null ? "…" : r.error ? `✕ ${r.error}` : `✓ ${r.code} in ${r.latency} ms`;
+      const decided = r.mode === "ipvs" ? `${r.node}'s IPVS (v${r.version})` : `${r.node}'s rules v${r.version}`;
+      li.append(el("span", "step-time", secs(r.t)), el("b", null, r.id), el("span", null, ` ${decided} → ${r.pod ?? r.verdict} `), el("span", "outcome", outcome));
+      if (r.stale) li.append(el("span", "stale-mark", ` ⚠ stale: ${r.stale}`));
+      return li;
+    }));
+  }
+
+  function renderViewer() {
+    if (!state.openNode) return;
+    const rules = state.rules.get(state.openNode);
+    const info = nodeInfo(state.openNode);
+    const entry = serviceEntry(info);
+    viewerTitle.textContent = `Rules on ${state.openNode} (${rules?.mode === "ipvs" ? "ipvsadm -Ln" : "iptables-save"}, v${rules?.version ?? "?"}, programmed at ${secs(info.programmedAt)})`;
+    const marks = new Set([entry?.chain, entry?.cluster_ip].filter(Boolean));
+    const text = rules?.text ?? "loading…";
+    const frag = document.createDocumentFragment();
+    const lines = text.split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    for (const line of lines) {
+      const mine = [...marks].some((m) => line.includes(m)) || (state.service && line.includes(`"${state.service}`)) || (entry?.chain == null ? false : line.includes("KUBE-SEP-") && line.includes(`${state.service}`));
+      const span = el("span", mine ? "rule-line is-service" : "rule-line", `${line}\n`);
+      frag.append(span);
+    }
+    viewerText.replaceChildren(frag);
+  }
+
+  // --- the chosen rule lights up -----------------------------------------------------------------------
+  function flash(r, now) {
+    const card = nodesList.querySelector(`.traffic-node[data-node="${CSS.escape(r.node ?? "")}"]`);
+    if (!card) return;
+    for (const li of card.querySelectorAll(".chain-rule.is-last")) li.classList.remove("is-last", "is-flash");
+    const svcRule = r.trace?.find((x) => x[0] === "nat" && /^KUBE-SV[CL]-/.test(x[1]) && card.querySelector(`.chain-rule[data-rule="${x[2]}"]`));
+    const li = svcRule ? card.querySelector(`.chain-rule[data-rule="${svcRule[2]}"]`) : r.to ? card.querySelector(`.chain-rule[data-endpoint="${CSS.escape(r.to)}"]`) : null;
+    if (!li) return;
+    li.classList.add("is-last");
+    if (now !== -Infinity) {
+      void li.offsetWidth; // restart the animation
+      li.classList.add("is-flash");
+    }
+    li.dataset.request = r.id;
+    li.dataset.stale = String(Boolean(r.stale));
+    if (now !== -Infinity) state.flashes.set(li, now);
+  }
+
+  return {
+    update(m, t, options) {
+      const { now } = options;
+      overlay?.update(m, t, options);
+      const tr = trafficState(model);
+      settleEpisodes(model, t);
+      const services = renderForm();
+      const sig = `${model.versions.traffic}/${model.versions.views}/${state.service}/${state.rules.size}/${Math.floor(t)}`;
+      if (sig !== state.seen) {
+        const structural = state.seen.split("/").slice(1, 4).join("/") !== sig.split("/").slice(1, 4).join("/") || !nodesList.childElementCount;
+        state.seen = sig;
+        renderClients();
+        renderPods(trafficCounters(model));
+        if (structural || nodesList.dataset.rulesSig !== rulesSignature()) {
+          renderNodes(t);
+          nodesList.dataset.rulesSig = rulesSignature();
+        } else {
+          updateNodeStatus(t);
+        }
+        renderChange(t);
+        renderRecent();
+        renderViewer();
+        const svc = services.get(state.service);
+        note.textContent = svc ? `${state.service} · ${svc.clusterIp}:${svc.port} · ${model.extra?.proxy?.mode ?? ""} mode` : "";
+      }
+      // light the rules the newest requests took
+      for (const r of tr.requests.values()) {
+        if (r.seq <= state.lastSeq || !r.node) continue;
+        if (r.service === state.service) flash(r, now);
+      }
+      state.lastSeq = model.seq;
+      for (const [li, at] of state.flashes) {
+        if (now - at > FLASH_MS) {
+          li.classList.remove("is-flash");
+          state.flashes.delete(li);
+        }
+      }
+    },
+    /** For the overlay: the selected Service. */
+    selectedService: () => state.service,
+  };
+
+  function rulesSignature() {
+    return proxyNodes(model).map((node) => {
+      const info = nodeInfo(node);
+      const e = serviceEntry(info);
+      return `${node}:${info.version}:${info.writing}:${info.alive}:${state.rules.get(node)?.version}:${e?.chain}:${(e?.endpoints ?? []).join(",")}`;
+    }).join("|") + `|${Boolean(trafficState(model).episodes.get(state.service)?.done)}`;
+  }
+
+  function updateNodeStatus(t) {
+    const ep = trafficState(model).episodes.get(state.service);
+    for (const card of nodesList.querySelectorAll(".traffic-node")) {
+      const behind = card.querySelector(".node-behind");
+      if (!behind || !ep || ep.done) continue;
+      behind.textContent = nodeSettled(ep.nodes.get(card.dataset.node), t) ? "✓ has the change" : "⏳ behind: old rules";
+    }
+  }
+}

@@ -1,0 +1,185 @@
+"""The Services and traffic panel against the real server: traffic to the demo `web` Service is
+started from the panel's form; as virtual time advances (REST, the cluster paused) the
+per-pod counters rise and equal GET /traffic, the bars show each pod's share next to the
+expected one, the rule each request took is marked in its node's chain, and requests are drawn
+over the stage client -> rules -> pod. Clicking a node card opens that node's rules
+(iptables-save). A pod is deleted through the kube API: the panel shows the change travelling
+EndpointSlice controller -> API server -> each kube-proxy, node by node, and marks the requests
+that still went to the pod through old rules; once every node has the change, no new request
+reaches it.
+
+Screenshots: test-artifacts/traffic-<moment>-<width>-<theme>.png (taken while paused).
+"""
+
+import threading
+import urllib.request
+
+import pytest
+
+from .helpers import wait_connected, wait_for
+
+pytestmark = pytest.mark.browser
+
+SIZES = [(1920, 1080), (1366, 768)]
+NEXT_FRAMES = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(done))))"
+DEMO = "/api/clusters/demo"
+COUNTS = "() => Object.fromEntries([...document.querySelectorAll('.traffic-dist tbody tr')].map((r) => [r.dataset.pod, Number(r.dataset.count)]))"
+
+
+def advance(server, seconds):
+    status, body = server.api("POST", f"{DEMO}/advance", {"seconds": seconds})
+    assert status == 200, body
+    return body["time"]
+
+
+def state(server):
+    status, body = server.api("GET", f"{DEMO}/state")
+    assert status == 200, body
+    return body
+
+
+def web_ready_everywhere(server, pods=3):
+    """Advance (paused) until every kube-proxy has `pods` endpoints for default/web."""
+    for _ in range(40):
+        nodes = state(server)["proxy"]["nodes"]
+        if nodes and all(len(n["services"].get("default/web", {}).get("pods", [])) == pods for n in nodes):
+            return nodes
+        advance(server, 2)
+    raise AssertionError("the web Service never got its endpoints on every node")
+
+
+def rest_pods(server):
+    status, body = server.api("GET", f"{DEMO}/traffic")
+    assert status == 200, body
+    web = [s for s in body["services"] if (s["namespace"], s["name"]) == ("default", "web")]
+    return web[0]["pods"] if web else {}
+
+
+def shots(page, artifacts, moment, scroll_to):
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        for theme in ("light", "dark"):
+            page.evaluate("t => document.documentElement.setAttribute('data-theme', t)", theme)
+            page.evaluate("s => document.querySelector(s).scrollIntoView({block: 'start'})", scroll_to)
+            page.evaluate(NEXT_FRAMES)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.screenshot(path=artifacts / f"traffic-{moment}-{width}-{theme}.png")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.evaluate("document.documentElement.setAttribute('data-theme', 'light')")
+
+
+def test_traffic_spreads_shows_rules_and_follows_a_deleted_pod(open_page, server, artifacts):
+    server.reset_demo(paused=True)
+    nodes = web_ready_everywhere(server)
+    pods_by_node = {p["name"]: n["node"] for n in state(server)["nodes"] for p in n["pods"] if p["phase"] == "Running"}
+    web_pods = sorted(nodes[0]["services"]["default/web"]["pods"])
+    client = web_pods[0]
+    client_node = pods_by_node[client]
+
+    page = open_page("/clusters/demo/")
+    wait_connected(page)
+    page.wait_for_selector("#traffic-body .traffic-node")
+    assert page.eval_on_selector_all(".traffic-node", "els => els.map((e) => e.dataset.node)") == sorted(n["node"] for n in nodes)
+    # the chain for web on every node: three jumps, 1/3, 1/2, then always (each 33 %)
+    chain = page.locator(f".traffic-node[data-node='{client_node}'] .chain-rule")
+    wait_for(lambda: chain.count() == 3, page=page, message="web's three KUBE-SEP jumps")
+    assert [t.split("→")[0].strip() for t in chain.locator(".rule-p").all_inner_texts()] == ["p 0.333", "p 0.500", "always"]
+
+    # start traffic from the form: a web pod as the client (its node's rules decide)
+    page.select_option("#traffic-service", "default/web")
+    page.select_option("#traffic-source", f"default/{client}")
+    page.fill("#traffic-rate", "20")
+    page.fill("#traffic-seconds", "120")
+    page.click("#traffic-send")
+    wait_for(lambda: "traffic-" in page.inner_text("#traffic-form-note"), page=page, message="the generator's name")
+    assert f"decided by {client_node}'s rules" in page.inner_text("#traffic-form-note")
+
+    advance(server, 5.0)
+    # requests in flight are drawn over the stage, and the rule each took is marked
+    page.wait_for_selector(".traffic-layer polyline.traffic-path", timeout=10_000)
+    page.wait_for_selector(f".traffic-node[data-node='{client_node}'] .chain-rule.is-last")
+    wait_for(lambda: page.evaluate(COUNTS) == rest_pods(server) and sum(rest_pods(server).values()) > 0, timeout=10, page=page, message="counters equal to GET /traffic")
+    first = page.evaluate(COUNTS)
+    assert set(first) == set(web_pods)
+
+    advance(server, 10.0)
+    wait_for(lambda: page.evaluate(COUNTS) == rest_pods(server), timeout=10, page=page, message="counters equal to GET /traffic after 10 s more")
+    counts = page.evaluate(COUNTS)
+    assert all(counts[p] > first[p] for p in web_pods), (first, counts)
+    total = sum(counts.values())
+    assert total >= 250
+    bars = page.evaluate("() => Object.fromEntries([...document.querySelectorAll('.traffic-dist tbody tr')].map((r) => [r.dataset.pod, parseFloat(r.querySelector('.dist-fill').style.width)]))")
+    for pod, n in counts.items():
+        assert bars[pod] == pytest.approx(100 * n / total, abs=0.01)
+    texts = page.locator(".traffic-dist .dist-text").all_inner_texts()
+    assert all("(expected 33 %)" in t for t in texts), texts
+    shots(page, artifacts, "spread", "#panel-traffic")
+    shots(page, artifacts, "stage", ".nodes")
+
+    # a node's rules: click its card on the stage
+    other_node = next(n["node"] for n in nodes if n["node"] != client_node)
+    page.click(f".node-card[data-node='{other_node}'] .node-head")
+    page.wait_for_selector("#traffic-viewer:not([hidden])")
+    wait_for(lambda: "*nat" in page.inner_text(".traffic-rules-text"), page=page, message="iptables-save text")
+    text = page.inner_text(".traffic-rules-text")
+    assert text == server_rules(server, other_node)
+    assert page.locator(".traffic-rules-text .is-service").count() >= 6  # KUBE-SERVICES, KUBE-SVC, KUBE-SEP lines for web
+    assert f"Rules on {other_node} (iptables-save" in page.text_content(".traffic-viewer-head h3")
+
+    # delete a pod on another node than the client's: the change travels, node by node
+    victim = next(p for p in web_pods if pods_by_node[p] != client_node)
+    answers = []
+    deleter = threading.Thread(target=lambda: answers.append(server.api("DELETE", f"/k8s/demo/api/v1/namespaces/default/pods/{victim}")))
+    deleter.start()
+    window_shot = False
+    for _ in range(30):
+        advance(server, 0.5)
+        if not window_shot and page.locator(".traffic-change .change-node").count():
+            page.wait_for_timeout(300)  # the events of this half second reach the page
+            if page.locator(".traffic-layer .traffic-path.is-stale").count():
+                window_shot = True  # a request on its way to the victim through old rules, drawn dashed with ⚠
+                shots(page, artifacts, "window", ".nodes")
+        nodes_now = state(server)["proxy"]["nodes"]
+        if all(victim not in n["services"]["default/web"]["pods"] for n in nodes_now):
+            break
+    deleter.join(timeout=15)
+    assert answers and answers[0][0] == 200, answers
+    page.wait_for_selector(".traffic-change .change-node")
+    wait_for(lambda: page.eval_on_selector_all(".change-node", "els => els.every((e) => e.dataset.settled === 'true')"), timeout=10, page=page, message="every node has the change")
+    steps = page.locator(".change-step .step-text").all_inner_texts()
+    assert any(f"deletes pod {victim}" in s for s in steps), steps
+    assert any(s.startswith("EndpointSlice controller") for s in steps), steps
+    assert any(s.startswith("API server stores EndpointSlice") for s in steps), steps
+    rows = page.locator(".change-node").all_inner_texts()
+    assert all(f"− {victim}" in r and "watch event" in r for r in rows), rows
+    # the times at which each node's rules took the change differ: one by one
+    sync_times = [n["programmed_at"] for n in state(server)["proxy"]["nodes"]]
+    assert len(set(sync_times)) == len(sync_times)
+    shots(page, artifacts, "change", ".traffic-change")
+
+    # the window's requests to the victim through old rules are marked, and counted as the panel says
+    stale = int(page.get_attribute(".change-stale", "data-stale"))
+    marked = page.evaluate("() => [...window.clusterscope.model.traffic.requests.values()].filter((r) => r.stale).map((r) => r.pod)")
+    assert set(marked) <= {victim}
+    assert stale == len(marked) > 0  # 20 requests a second, a third of them to the victim until the client's node has the change
+    assert f"still went to {victim}" in page.inner_text(".change-stale")
+
+    # once every kube-proxy has the removal, no request is decided for the victim; its counter stops
+    done_at = page.evaluate("() => window.clusterscope.model.traffic.episodes.get('default/web').doneAt")
+    advance(server, 3.0)  # the requests in flight when the last node took the change are answered (or reset)
+    before = rest_pods(server).get(victim, 0)
+    advance(server, 5.0)
+    wait_for(lambda: page.evaluate(COUNTS) == rest_pods(server), timeout=10, page=page, message="counters after the change")
+    after = page.evaluate(COUNTS)
+    assert after[victim] == before
+    late = page.evaluate("t => [...window.clusterscope.model.traffic.requests.values()].filter((r) => r.t > t).map((r) => r.pod)", done_at)
+    assert len(late) >= 100 and victim not in late
+    assert "✕ gone" in page.inner_text(f".traffic-dist tr[data-pod='{victim}']") or "terminating" in page.inner_text(f".traffic-dist tr[data-pod='{victim}']")
+    texts = {r: page.inner_text(f".traffic-dist tr[data-pod='{r}'] .dist-text") for r in web_pods if r != victim}
+    assert all("(expected 50 %)" in t for t in texts.values()), texts
+    assert page.problems == []
+
+
+def server_rules(server, node):
+    with urllib.request.urlopen(f"{server.url}{DEMO}/proxy/{node}/rules", timeout=10) as response:
+        return response.read().decode()

@@ -68,11 +68,12 @@ class _Walker:
         self.source, self.lines, self.seen, self.count = source, lines, set(), 0
         self.constructor = yaml.SafeLoader("")  # only its scalar resolution is used
 
-    def value(self, node, path: tuple):
+    def value(self, node, path: tuple, line: int | None = None):
+        """`line`: where the key of this value was written (a block mapping starts below it)."""
         self.count += 1
         if self.count > MAX_NODES:
             raise ScenarioError(f"the file has more than {MAX_NODES} values", source=self.source, line=node.start_mark.line + 1)
-        self.lines[path] = node.start_mark.line + 1
+        self.lines[path] = line or node.start_mark.line + 1
         if isinstance(node, yaml.ScalarNode):
             return self.constructor.construct_object(node, deep=True)
         if id(node) in self.seen:
@@ -90,13 +91,13 @@ class _Walker:
             if key in out:
                 raise ScenarioError(f"duplicate key {key!r} (an earlier line already sets it)", source=self.source, line=key_node.start_mark.line + 1,
                                     field=_dotted((*path, key)))
-            out[key] = self.value(value_node, (*path, key))
+            out[key] = self.value(value_node, (*path, key), key_node.start_mark.line + 1)
         return out
 
 
 def validate(data: dict, lines: dict, source: str = "<scenario>") -> Scenario:
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         loc = tuple(first["loc"])
@@ -109,6 +110,25 @@ def validate(data: dict, lines: dict, source: str = "<scenario>") -> Scenario:
         elif first["type"] == "missing":
             message = f"{path[-1]!r} is required" if path else "a required key is missing"
         raise ScenarioError(message, source=source, line=line, field=_dotted(path) or None) from None
+    _check_cluster_names(data, lines, source)
+    return scenario
+
+
+def _check_cluster_names(data: dict, lines: dict, source: str) -> None:
+    """Every `on:` names main, all, or a cluster under compare (checked here, where lines are known)."""
+    names = {"main", "all", *(data.get("compare") or {})}
+    for i, step in enumerate(data["steps"]):
+        places = [(("apply on",), step.get("apply on"))]
+        for part in ("actions", "expect", "wait"):
+            items = step.get(part) or []
+            for j, item in enumerate([items] if isinstance(items, dict) else items):
+                places.append(((part, j, "on") if not isinstance(items, dict) else (part, "on"), item.get("on")))
+        for where, on in places:
+            for name in [on] if isinstance(on, str) else on or []:
+                if name not in names:
+                    path = ("steps", i, *where)
+                    raise ScenarioError(f"no cluster named {name!r} (main, all, or one under compare)", source=source, line=_line_of(path, lines),
+                                        field=_dotted(path))
 
 
 def _data_path(data, loc: tuple) -> tuple:

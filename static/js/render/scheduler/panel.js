@@ -67,6 +67,8 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
   let queueSig = "";
   let liveSig = "";
   let historySig = "";
+  let drawnSig = "";
+  let bindingSig = "";
 
   function remember(pod, attempts) {
     for (const a of attempts) records.set(keyOf(pod, a.attempt), { pod, ...a });
@@ -75,18 +77,20 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
 
   async function fetchPod(pod) {
     fetching = pod;
+    const asked = shown; // an attempt that arrives during the fetch is not "missing"
+
     const [ns, podName] = split(pod);
     try {
       const body = await api.schedulerPod(name, ns, podName);
       const attempts = Array.isArray(body?.attempts) ? body.attempts : [];
       remember(pod, attempts);
       if (history?.pod === pod) history = { pod, attempts, error: null };
-      if (shown?.pod === pod && !records.has(keyOf(pod, shown.attempt))) shown.missing = true; // forgotten: no refetch loop
+      if (shown && shown === asked && shown.pod === pod && !records.has(keyOf(pod, shown.attempt))) shown.missing = true; // forgotten: no refetch loop
     } catch (err) {
       if (history?.pod === pod) {
         history = { pod, attempts: null, error: err.status === 404 ? `${pod} has no scheduling attempts on record: a pod created with spec.nodeName skips the scheduler, and records of long-gone pods are forgotten.` : `Could not fetch the history of ${pod}: ${err.message}` };
       }
-      if (shown?.pod === pod) shown.missing = true;
+      if (err.status === 404 && shown && shown === asked) shown.missing = true;
     } finally {
       fetching = null;
       local += 1;
@@ -153,6 +157,10 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
   }
 
   function drawBinding(s, record) {
+    const b0 = bindingOf(s, record);
+    const sig = JSON.stringify([record.pod, record.attempt, record.result, record.binding, b0?.state, b0?.at, b0?.code]);
+    if (sig === bindingSig) return;
+    bindingSig = sig;
     binding.replaceChildren();
     binding.hidden = record.result !== "scheduled";
     if (binding.hidden) return;
@@ -211,16 +219,19 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
     subset.textContent = `Examined ${latest.examined} of ${latest.total_nodes} node(s), ${latest.feasible} feasible. Fetching every plugin's verdict…`;
     scoring.textContent = "";
     renderCompactTable(table, latest);
+    binding.hidden = true;
+    bindingSig = "";
     omitted.hidden = true;
     extra.replaceChildren();
     if (latest.nominated_node) extra.append(victimsLine(latest));
   }
 
-  function drawEmpty(view) {
+  function drawEmpty(view, text) {
     title.textContent = "Decision table";
-    outcome.replaceChildren(el("span", "", view ? "No pod scheduled yet. Create one (kubectl run, a Deployment) and its decision opens here." : "This cluster has no kube-scheduler."));
+    outcome.replaceChildren(el("span", "", text ?? (view ? "No pod scheduled yet. Create one (kubectl run, a Deployment) and its decision opens here." : "This cluster has no kube-scheduler.")));
     outcome.dataset.result = "none";
     for (const part of [failed, binding, omitted]) part.hidden = true;
+    bindingSig = "";
     subset.textContent = "";
     scoring.textContent = "";
     table.replaceChildren();
@@ -281,15 +292,22 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
       mode.dataset.mode = held ? "held" : "live";
       hold.disabled = !shown;
       if (!shown) {
+        drawnSig = "";
         drawEmpty(view);
       } else {
         const record = records.get(keyOf(shown.pod, shown.attempt));
         if (record) {
-          drawRecord(record, view);
+          const drawn = `${keyOf(record.pod, record.attempt)}|${Boolean(view?.profile)}`;
+          if (drawn !== drawnSig) {
+            drawnSig = drawn; // a table is rebuilt only when it is another one: no jumps, no lost focus
+            drawRecord(record, view);
+          }
           drawBinding(s, record);
         } else {
+          drawnSig = "";
           const latest = s?.latest;
           if (latest && latest.pod === shown.pod && latest.attempt === shown.attempt) drawCompact(latest);
+          else if (shown.missing) drawEmpty(view, `The record of attempt ${shown.attempt} of ${shown.pod} is no longer kept.`);
           if (!shown.missing) want(shown.pod);
         }
         decision.dataset.pod = shown.pod;

@@ -2,6 +2,9 @@ from django.urls import path, re_path
 
 from .views import kube, pages
 from .views.api import api, not_found
+from .views.scenarios import router as scenarios_router
+
+api.add_router("/scenarios", scenarios_router)
 
 urlpatterns = [
     path("", pages.index, name="index"),

@@ -1,0 +1,223 @@
+"""Scenario runs on the server's clusters (REST /api/scenarios). The engine is
+cluster/scenario (no Django); this module gives it real clusters from the registry, runs
+that are driven by the real-time runner, and the scenarios users upload.
+
+    fast   the run's clusters are created paused and advanced as fast as the CPU allows,
+           a step at a time, yielding to other requests between polls; the answer is the
+           whole report.
+    live   the clusters run at the chosen speed (the presenter may pause them); each
+           `next` starts one step, whose actions enter at once and whose waits are polled
+           while the runner moves the clock. Paused, a waiting step waits.
+
+Runs live in this process's memory, like the clusters they drive.
+"""
+
+import asyncio
+import itertools
+import logging
+
+from django.conf import settings
+
+from cluster.commands import CommandError
+from cluster.scenario import MAX_BYTES, Scenario, ScenarioError, ScenarioRun, builtin, cluster_configs, load_text
+
+from . import services
+from .runner import registry
+
+log = logging.getLogger("clusterscope.scenarios")
+
+MAX_USER_SCENARIOS = 100
+MAX_RUNS = 200  # finished runs are forgotten oldest first beyond this
+LIVE_POLL_SECONDS = 0.05
+
+
+class Library:
+    """The built-in lessons (read once from scenarios/) and the scenarios users uploaded."""
+
+    def __init__(self):
+        self._builtin: dict[str, Scenario] | None = None
+        self.uploaded: dict[str, Scenario] = {}
+
+    @property
+    def builtin(self) -> dict[str, Scenario]:
+        if self._builtin is None:
+            self._builtin = builtin()
+        return self._builtin
+
+    def get(self, scenario_id: str) -> Scenario:
+        scenario = self.builtin.get(scenario_id) or self.uploaded.get(scenario_id)
+        if scenario is None:
+            raise CommandError(f"no scenario {scenario_id}", "id", status=404)
+        return scenario
+
+    def source(self, scenario_id: str) -> str:
+        return "builtin" if scenario_id in self.builtin else "uploaded"
+
+    def all(self) -> list[Scenario]:
+        return [*self.builtin.values(), *self.uploaded.values()]
+
+    def upload(self, body: bytes) -> Scenario:
+        if len(body) > MAX_BYTES:
+            raise CommandError(f"a scenario file is at most {MAX_BYTES // 1024} KiB", None, status=413)
+        scenario = load_text(body, source="the uploaded file")  # ScenarioError: the view answers 400
+        if scenario.id in self.builtin or scenario.id in self.uploaded:
+            raise CommandError(f"a scenario {scenario.id} exists already", "id", status=409)
+        if len(self.uploaded) >= MAX_USER_SCENARIOS:
+            raise CommandError(f"this server keeps at most {MAX_USER_SCENARIOS} uploaded scenarios", None, status=429)
+        self.uploaded[scenario.id] = scenario
+        return scenario
+
+
+class RegistryClusters:
+    """The run's clusters, looked up in the registry on every access (a cluster rebuilt by
+    a seek into its history is a new object under the same name)."""
+
+    def __init__(self, names: dict[str, str]):
+        self.names = names
+
+    def _handle(self, key: str):
+        handle = registry.get(self.names[key])
+        if handle is None:
+            raise CommandError(f"cluster {self.names[key]} was deleted", "name", status=410)
+        return handle
+
+    def __getitem__(self, key: str):
+        return self._handle(key).cluster
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self):
+        return len(self.names)
+
+    def keys(self):
+        return self.names.keys()
+
+    def values(self):
+        return [self[k] for k in self.names]
+
+    def items(self):
+        return [(k, self[k]) for k in self.names]
+
+
+class Run:
+    def __init__(self, run_id: str, mode: str, run: ScenarioRun, names: dict[str, str]):
+        self.id, self.mode, self.run, self.names = run_id, mode, run, names
+        self.task: asyncio.Task | None = None
+        self.failure: str | None = None
+
+    def report(self, lang: str | None = None) -> dict:
+        try:
+            out = self.run.report(lang)
+        except CommandError as exc:  # a cluster of the run was deleted
+            out = {"scenario": self.run.scenario.id, "state": "abandoned", "passed": False, "steps": [], "error": exc.message}
+        out = {"run": self.id, "mode": self.mode, **out}
+        if self.failure:
+            out["state"], out["error"] = "abandoned", self.failure
+        return out
+
+
+library = Library()
+runs: dict[str, Run] = {}
+_ids = itertools.count(1)
+
+
+def _send(cluster, command: dict) -> dict:
+    """Scenario commands enter as the REST API's do: recorded, persisted, viewers woken."""
+    return services.run_command(name=cluster.config.name, command=command)
+
+
+def _create_clusters(scenario: Scenario, name: str, *, paused: bool, speed: float) -> dict[str, str]:
+    configs = cluster_configs(scenario, name)
+    for config in configs.values():
+        if registry.get(config.name) is not None:
+            raise CommandError(f"cluster {config.name} already exists", "name", status=409)
+    if len(registry.handles) + len(configs) > settings.MAX_CLUSTERS:
+        raise CommandError(f"this server runs at most {settings.MAX_CLUSTERS} clusters", "name", status=429)
+    created = {}
+    try:
+        for key, config in configs.items():
+            fields = {k: v for k, v in config.as_dict().items() if v is not None}
+            services.create_cluster(speed=speed, paused=paused, **fields)
+            created[key] = config.name
+    except Exception:
+        for made in created.values():
+            registry.delete(made)
+        raise
+    return created
+
+
+def _remember(run: Run) -> Run:
+    runs[run.id] = run
+    finished = [rid for rid, r in runs.items() if r.run.done or r.failure]
+    for rid in finished[: max(0, len(runs) - MAX_RUNS)]:
+        runs.pop(rid, None)
+    return run
+
+
+async def start(*, scenario_id: str, mode: str, name: str | None, lang: str, speed: float = 1.0, paused: bool = False) -> Run:
+    scenario = library.get(scenario_id)
+    run_id = str(next(_ids))
+    name = name or f"{scenario.id}-{run_id}"[:50].rstrip("-")
+    names = _create_clusters(scenario, name, paused=(mode == "fast" or paused), speed=speed)
+    record = _remember(Run(run_id, mode, ScenarioRun(scenario, RegistryClusters(names), lang=lang, send=_send), names))
+    if mode == "fast":
+        await _play_fast(record)
+    return record
+
+
+async def _play_fast(record: Run) -> None:
+    run = record.run
+    while not run.done:
+        run.start_step()
+        while not run.poll():
+            target = run.next_deadline()
+            for name in record.names.values():
+                handle = registry.get(name)
+                if handle is None:
+                    record.failure = f"cluster {name} was deleted during the run"
+                    return
+                await registry.advance(handle, (target - handle.cluster.now) / 1_000_000)
+
+
+def get(scenario_id: str, run_id: str) -> Run:
+    record = runs.get(run_id)
+    if record is None or record.run.scenario.id != scenario_id:
+        raise CommandError(f"no run {run_id} of scenario {scenario_id}", "run", status=404)
+    return record
+
+
+async def next_step(*, scenario_id: str, run_id: str, choice: int | None) -> Run:
+    """Start the next step of a live run; it finishes in the background as time moves."""
+    record = get(scenario_id, run_id)
+    run = record.run
+    if record.mode != "live":
+        raise CommandError("only live runs are stepped: a fast run has played every step", "mode", status=409)
+    if record.failure:
+        raise CommandError(record.failure, "run", status=410)
+    if run.current is not None:
+        raise CommandError("the current step has not finished yet (its wait is still polling)", "run", status=409)
+    if run.done:
+        raise CommandError("the run has played every step", "run", status=409)
+    step = run.scenario.steps[run.index]
+    if choice is not None and (step.ask is None or not 0 <= choice < len(step.ask.choices)):
+        raise CommandError("choice must be the index of one of the step's choices" if step.ask else "this step asks no question", "choice")
+    run.start_step(choice=choice)
+    if not run.poll():
+        record.task = asyncio.get_running_loop().create_task(_finish_live_step(record), name=f"scenario-run-{record.id}")
+    return record
+
+
+async def _finish_live_step(record: Run) -> None:
+    try:
+        while not record.run.poll():
+            await asyncio.sleep(LIVE_POLL_SECONDS)
+    except CommandError as exc:
+        record.failure = exc.message
+    except Exception:  # a bug must not kill the server's loop silently
+        log.exception("scenario run %s failed", record.id)
+        record.failure = "the run failed: see the server log"
+
+
+def error_body(exc: ScenarioError) -> dict:
+    return exc.as_dict()

@@ -162,11 +162,13 @@ def _show(value) -> str:
 
 # --- words --------------------------------------------------------------------------------
 def _num(q, en_noun: str, zh_noun: str) -> tuple[str, str]:
+    """("exactly 1 pod", "恰好 1 个 Pod"): a space between Chinese and a Latin word, as typeset."""
+    singular = en_noun[:-1] if en_noun.endswith("s") else en_noun
     if q.count is not None:
-        return f"exactly {q.count} {en_noun}", f"恰好 {q.count} 个{zh_noun}"
+        return f"exactly {q.count} {singular if q.count == 1 else en_noun}", f"恰好 {q.count} 个 {zh_noun}"
     if q.at_least is not None:
-        return f"at least {q.at_least} {en_noun}", f"至少 {q.at_least} 个{zh_noun}"
-    return f"every {en_noun[:-1] if en_noun.endswith('s') else en_noun}", f"所有{zh_noun}"
+        return f"at least {q.at_least} {singular if q.at_least == 1 else en_noun}", f"至少 {q.at_least} 个 {zh_noun}"
+    return f"every {singular}", f"所有 {zh_noun}"
 
 
 def describe(cond: Condition, lang: str, cluster_label: str = "", remembered: dict | None = None) -> str:

@@ -122,8 +122,9 @@ async def next_step(request: HttpRequest, scenario_id: str, run_id: str):
     time out). 409 while the previous step is still running."""
     registry.ensure_ticker()
     try:
-        # Only a JSON body carries a choice (a bare POST, from a clicker or a form, has none).
-        payload = NextStep.model_validate_json(request.body if request.content_type == "application/json" and request.body.strip() else b"{}")
+        # A bare POST (a clicker; a test client's empty multipart form) carries no choice.
+        bare = request.content_type.startswith("multipart/") or not request.body.strip()
+        payload = NextStep.model_validate_json(b"{}" if bare else request.body)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in first["loc"]) or None

@@ -56,6 +56,7 @@ def rest_pods(server):
 
 
 def shots(page, artifacts, moment, scroll_to):
+    """The same moment at both sizes, light and dark (the cluster is paused)."""
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
         for theme in ("light", "dark"):
@@ -134,7 +135,7 @@ def test_traffic_spreads_shows_rules_and_follows_a_deleted_pod(open_page, server
     window_shot = False
     for _ in range(30):
         advance(server, 0.5)
-        if not window_shot and page.locator(".traffic-change .change-node").count():
+        if not window_shot and answers and page.locator(".traffic-change .change-node").count():  # (screenshots hold the clock: not before the DELETE is answered)
             page.wait_for_timeout(300)  # the events of this half second reach the page
             if page.locator(".traffic-layer .traffic-path.is-stale").count():
                 window_shot = True  # a request on its way to the victim through old rules, drawn dashed with ⚠
@@ -183,3 +184,93 @@ def test_traffic_spreads_shows_rules_and_follows_a_deleted_pod(open_page, server
 def server_rules(server, node):
     with urllib.request.urlopen(f"{server.url}{DEMO}/proxy/{node}/rules", timeout=10) as response:
         return response.read().decode()
+
+
+IPVS = "traffic-ipvs"
+
+
+def kube(server, cluster, method, path, body=None):
+    """A kube API call to a paused cluster: sent from a thread while virtual time advances."""
+    answers = []
+    call = threading.Thread(target=lambda: answers.append(server.api(method, f"/k8s/{cluster}{path}", body)))
+    call.start()
+    for _ in range(60):
+        if answers:
+            break
+        server.api("POST", f"/api/clusters/{cluster}/advance", {"seconds": 1.0})
+        call.join(timeout=0.05)
+    call.join(timeout=15)
+    assert answers and answers[0][0] in (200, 201), answers
+    return answers[0][1]
+
+
+def test_ipvs_round_robin_shows_the_virtual_server_and_exact_shares(open_page, server, artifacts):
+    server.api("DELETE", f"/api/clusters/{IPVS}")
+    status, body = server.api("POST", "/api/clusters", {"name": IPVS, "nodes": 3, "seed": 11, "paused": True, "proxy_mode": "ipvs", "ipvs_scheduler": "rr"})
+    assert status == 201, body
+    kube(server, IPVS, "POST", "/apis/apps/v1/namespaces/default/deployments", {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+                 "spec": {"containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]}}}})
+    kube(server, IPVS, "POST", "/api/v1/namespaces/default/services", {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 80}]}})
+    for _ in range(40):
+        nodes = server.api("GET", f"/api/clusters/{IPVS}/state")[1]["proxy"]["nodes"]
+        if nodes and all(len(n["services"].get("default/web", {}).get("pods", [])) == 3 for n in nodes):
+            break
+        server.api("POST", f"/api/clusters/{IPVS}/advance", {"seconds": 2.0})
+    else:
+        raise AssertionError("web never got three endpoints on every node in ipvs mode")
+    client = sorted(nodes[0]["services"]["default/web"]["pods"])[0]
+
+    page = open_page(f"/clusters/{IPVS}/")
+    wait_connected(page, 30_000)
+    page.wait_for_selector(".traffic-node .chain-head")
+    heads = page.locator(".traffic-node .chain-head").all_inner_texts()
+    assert all(h.startswith("IPVS TCP ") and h.endswith(" rr") for h in heads), heads
+    assert page.locator(".traffic-node").first.locator(".chain-rule").count() == 3
+
+    status, started = server.api("POST", f"/api/clusters/{IPVS}/traffic", {"service": "web", "rate": 30, "seconds": 10, "source": client})
+    assert status == 202, started
+    server.api("POST", f"/api/clusters/{IPVS}/advance", {"seconds": 13.0})
+    wait_for(lambda: sum(page.evaluate(COUNTS).values()) == 300, timeout=10, page=page, message="all 300 requests counted")
+    counts = page.evaluate(COUNTS)
+    assert sorted(counts.values()) == [100, 100, 100]  # rr from one client node: exact
+    _, rest = server.api("GET", f"/api/clusters/{IPVS}/traffic")
+    assert counts == rest["services"][0]["pods"]
+    node = started["source_node"]
+    page.wait_for_selector(f".traffic-node[data-node='{node}'] .chain-rule.is-last")
+    assert page.get_attribute(".traffic-client", "data-state") == "done"
+    page.click(f".traffic-node[data-node='{node}'] [data-show-rules]")
+    wait_for(lambda: "IP Virtual Server" in page.inner_text(".traffic-rules-text"), page=page, message="ipvsadm text")
+    assert page.locator(".traffic-rules-text .is-service").count() == 4  # the virtual server and its three real servers
+    shots(page, artifacts, "ipvs", "#panel-traffic")
+    assert page.problems == []
+    server.api("DELETE", f"/api/clusters/{IPVS}")
+
+
+def test_reduced_motion_draws_the_paths_still_and_no_dots(open_page, server, artifacts):
+    server.reset_demo(paused=True)
+    web_ready_everywhere(server, pods=len(web_ready_everywhere_pods(server)))
+    page = open_page("/clusters/demo/", reduced_motion="reduce")
+    wait_connected(page, 30_000)
+    page.wait_for_selector("#traffic-body .traffic-node")
+    source = sorted(web_ready_everywhere_pods(server))[0]
+    status, body = server.api("POST", f"{DEMO}/traffic", {"service": "web", "rate": 10, "seconds": 20, "source": source})
+    assert status == 202, body
+    advance(server, 1.55)
+    page.wait_for_selector(".traffic-layer polyline.traffic-path")
+    page.wait_for_selector(".traffic-layer .traffic-label")
+    page.evaluate(NEXT_FRAMES)
+    assert page.locator(".traffic-layer .traffic-dot").count() == 0
+    assert page.locator(".traffic-node .chain-rule.is-last").count() >= 1
+    page.evaluate("document.querySelector('.nodes').scrollIntoView()")
+    page.evaluate(NEXT_FRAMES)
+    page.screenshot(path=artifacts / "traffic-reduced-1920-light.png")
+    assert page.problems == []
+
+
+def web_ready_everywhere_pods(server):
+    """The web pods every kube-proxy lists now."""
+    nodes = state(server)["proxy"]["nodes"]
+    return set.intersection(*(set(n["services"].get("default/web", {}).get("pods", [])) for n in nodes))

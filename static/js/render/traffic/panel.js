@@ -382,7 +382,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
       for (const real of vs?.reals ?? []) {
         const li = el("li", "chain-rule");
         li.dataset.endpoint = real.addr;
-        li.append(el("span", "rule-num", "→"), el("span", "rule-target", `${real.addr} (${podOf(model, real.addr) ?? "pod"})`), el("span", "rule-p", real.weight === 0 ? "weight 0: draining" : `weight ${real.weight}, ${real.active} active`));
+        li.append(el("span", "rule-num", "→"), el("span", "rule-p", real.weight === 0 ? "weight 0: draining" : `weight ${real.weight}, ${real.active} active`), el("span", "rule-target", `${real.addr} (${podOf(model, real.addr) ?? "pod"})`));
         list.append(li);
       }
       return list;
@@ -497,8 +497,11 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     const frag = document.createDocumentFragment();
     const lines = text.split("\n");
     if (lines[lines.length - 1] === "") lines.pop();
+    const vip = entry ? `${entry.cluster_ip}:${entry.port}` : null;
+    let inVirtualServer = false; // ipvs: the Service's virtual server and the real servers under it
     for (const line of lines) {
-      const mine = [...marks].some((m) => line.includes(m)) || (state.service && line.includes(`"${state.service}`)) || (entry?.chain == null ? false : line.includes("KUBE-SEP-") && line.includes(`${state.service}`));
+      if (rules?.mode === "ipvs") inVirtualServer = /^\S/.test(line) ? /^(TCP|UDP|SCTP)\s/.test(line) && line.split(/\s+/)[1] === vip : inVirtualServer && line.startsWith("  ->");
+      const mine = rules?.mode === "ipvs" ? inVirtualServer : [...marks].some((m) => line.includes(m)) || (state.service && line.includes(`"${state.service}`));
       const span = el("span", mine ? "rule-line is-service" : "rule-line", `${line}\n`);
       frag.append(span);
     }

@@ -81,7 +81,12 @@ export function createTrafficOverlay({ stage, locateBox, model }) {
     return podElement(r.service, r.pod) ?? locateBox(`${r.podNode}/containerd`) ?? nodeCard(r.podNode);
   }
 
+  let liveSeen = "";
   function liveLine(model) {
+    // only when something it shows may have moved (components redraw their boxes too)
+    const sig = `${model.versions.traffic}/${model.versions.views}/${model.versions.components}`;
+    if (sig === liveSeen) return;
+    liveSeen = sig;
     const tr = trafficState(model);
     for (const node of model.extra?.proxy?.nodes ?? []) {
       const box = locateBox(`${node.node}/kube-proxy`);

@@ -242,8 +242,12 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
   }
 
   // --- drawing -------------------------------------------------------------------------------------
+  let formFor = null;
+  let services = new Map();
   function renderForm() {
-    const services = knownServices(model);
+    if (formFor === model.versions.views && state.formSig) return services;
+    formFor = model.versions.views;
+    services = knownServices(model);
     const pods = clientPods(model);
     const sig = JSON.stringify([[...services.keys()], pods.map((p) => p.name + p.ip), state.service]);
     if (sig === state.formSig) return services;

@@ -127,8 +127,8 @@ def _send(cluster, command: dict) -> dict:
     return services.run_command(name=cluster.config.name, command=command)
 
 
-def _create_clusters(scenario: Scenario, name: str, *, paused: bool, speed: float) -> dict[str, str]:
-    configs = cluster_configs(scenario, name)
+def _create_clusters(scenario: Scenario, name: str, *, paused: bool, speed: float, profile: str | None) -> dict[str, str]:
+    configs = cluster_configs(scenario, name, profile)
     for config in configs.values():
         if registry.get(config.name) is not None:
             raise CommandError(f"cluster {config.name} already exists", "name", status=409)
@@ -155,11 +155,11 @@ def _remember(run: Run) -> Run:
     return run
 
 
-async def start(*, scenario_id: str, mode: str, name: str | None, lang: str, speed: float = 1.0, paused: bool = False) -> Run:
+async def start(*, scenario_id: str, mode: str, name: str | None, lang: str, speed: float = 1.0, paused: bool = False, profile: str | None = None) -> Run:
     scenario = library.get(scenario_id)
     run_id = str(next(_ids))
     name = name or f"{scenario.id}-{run_id}"[:50].rstrip("-")
-    names = _create_clusters(scenario, name, paused=(mode == "fast" or paused), speed=speed)
+    names = _create_clusters(scenario, name, paused=(mode == "fast" or paused), speed=speed, profile=profile)
     record = _remember(Run(run_id, mode, ScenarioRun(scenario, RegistryClusters(names), lang=lang, send=_send), names))
     if mode == "fast":
         await _play_fast(record)

@@ -146,13 +146,12 @@ def _check_path(cond: Condition, state, remembered: dict) -> tuple[bool, str]:
         values = [x for v in found for x in (v if isinstance(v, list) else [v])] if many else (found[0] if isinstance(found[0], (list, str, dict)) else [found[0]])
         held = want in values if not isinstance(values, str) else str(want) in values
         return held == (op == "contains"), shown
-    limit = resolve(cond.at_least if op == "at least" else cond.at_most, remembered)
+    limit = resolve({"at least": cond.at_least, "at most": cond.at_most, "more than": cond.more_than, "less than": cond.less_than}[op], remembered)
     numbers = [v for v in found if paths._number(v)]
     if len(numbers) != len(found) or not paths._number(limit):
         return False, f"not a number: {shown} against {limit!r}"
-    if op == "at least":
-        return all(v >= limit for v in numbers), shown
-    return all(v <= limit for v in numbers), shown
+    holds = {"at least": lambda v: v >= limit, "at most": lambda v: v <= limit, "more than": lambda v: v > limit, "less than": lambda v: v < limit}[op]
+    return all(holds(v) for v in numbers), shown
 
 
 def _show(value) -> str:
@@ -218,8 +217,10 @@ def _words(cond: Condition) -> tuple[str, str]:
         by = f" from {q.source}" if q.source else ""
         return f"{en} {q.kind} event{by}{extra} during this step", f"本步骤中{zh} {q.kind} 事件{'（来自 ' + q.source + '）' if q.source else ''}{extra}"
     [op] = cond.comparisons()
-    value = {"equals": cond.equals, "not equals": cond.not_equals, "at least": cond.at_least, "at most": cond.at_most,
+    value = {"equals": cond.equals, "not equals": cond.not_equals, "at least": cond.at_least, "at most": cond.at_most, "more than": cond.more_than,
+             "less than": cond.less_than,
              "count": cond.count, "exists": cond.exists, "contains": cond.contains, "not contains": cond.not_contains}[op]
-    zh_op = {"equals": "等于", "not equals": "不等于", "at least": "至少为", "at most": "至多为", "count": "的数量为", "exists": "存在:",
+    zh_op = {"equals": "等于", "not equals": "不等于", "at least": "至少为", "at most": "至多为", "more than": "大于", "less than": "小于", "count": "的数量为",
+             "exists": "存在:",
              "contains": "包含", "not contains": "不包含"}[op]
     return f"{cond.path} {op} {value!r}", f"{cond.path} {zh_op} {value!r}"

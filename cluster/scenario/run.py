@@ -31,14 +31,16 @@ from .state import cluster_state
 POLL_US = 100 * MILLISECOND
 
 
-def cluster_configs(scenario: Scenario, name: str) -> dict[str, ClusterConfig]:
-    """The run's clusters: main is called `name`, a compared one `name-<its key>`."""
+def cluster_configs(scenario: Scenario, name: str, profile: str | None = None) -> dict[str, ClusterConfig]:
+    """The run's clusters: main is called `name`, a compared one `name-<its key>`. `profile`
+    overrides the file's timing (a presenter may want `teaching` for a lesson tested in
+    `realistic`: the built-in lessons pass in both)."""
     base = scenario.cluster
-    fields = {"etcd_members": base.members, "nodes": base.nodes, "profile": base.profile, "seed": base.seed, "rbac": base.rbac,
+    fields = {"etcd_members": base.members, "nodes": base.nodes, "profile": profile or base.profile, "seed": base.seed, "rbac": base.rbac,
               "pre_vote": base.pre_vote, "proxy_mode": base.proxy_mode}
     out = {"main": ClusterConfig(name=name, **fields)}
     for key, override in scenario.compare.items():
-        changed = {("etcd_members" if k == "members" else k): v for k, v in override.model_dump(exclude_none=True).items()}
+        changed = {("etcd_members" if k == "members" else k): v for k, v in override.model_dump(exclude_none=True).items() if not (profile and k == "profile")}
         out[key] = ClusterConfig(name=f"{name}-{key}", **{**fields, **changed})
     return out
 
@@ -246,9 +248,9 @@ def advance_all(clusters: dict, target_us: int) -> None:
         cluster.advance_to(target_us)
 
 
-def run_fast(scenario: Scenario, *, name: str | None = None, lang: str = "en") -> ScenarioRun:
+def run_fast(scenario: Scenario, *, name: str | None = None, lang: str = "en", profile: str | None = None) -> ScenarioRun:
     """Play the whole scenario headless on new clusters, as fast as the CPU allows."""
-    clusters = {key: Cluster(config) for key, config in cluster_configs(scenario, name or scenario.id).items()}
+    clusters = {key: Cluster(config) for key, config in cluster_configs(scenario, name or scenario.id, profile).items()}
     run = ScenarioRun(scenario, clusters, lang=lang)
     while not run.done:
         run.start_step()

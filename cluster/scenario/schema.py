@@ -210,7 +210,8 @@ class EventQuery(Strict):
 CONDITION_FIELDS = {"pods ready": "pods_ready", "pods pending": "pods_pending", "leader elected": "leader_elected", "no leader": "no_leader",
                     "node NotReady": "node_not_ready", "node Ready": "node_ready", "path": "path", "event": "event"}
 CONDITION_KINDS = tuple(CONDITION_FIELDS)
-COMPARATOR_FIELDS = {"equals": "equals", "not equals": "not_equals", "at least": "at_least", "at most": "at_most", "count": "count", "exists": "exists",
+COMPARATOR_FIELDS = {"equals": "equals", "not equals": "not_equals", "at least": "at_least", "at most": "at_most", "more than": "more_than",
+                     "less than": "less_than", "count": "count", "exists": "exists",
                      "contains": "contains", "not contains": "not_contains"}
 COMPARATORS = tuple(COMPARATOR_FIELDS)
 
@@ -230,6 +231,8 @@ class Condition(Strict):
     not_equals: Any = Field(None, alias="not equals")
     at_least: int | float | str | None = Field(None, alias="at least", description="a number, or $name")
     at_most: int | float | str | None = Field(None, alias="at most", description="a number, or $name")
+    more_than: int | float | str | None = Field(None, alias="more than", description="a number, or $name")
+    less_than: int | float | str | None = Field(None, alias="less than", description="a number, or $name")
     count: int | None = Field(None, ge=0)
     exists: bool | None = None
     contains: Any = None

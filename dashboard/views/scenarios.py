@@ -3,7 +3,7 @@
     GET  /api/scenarios                               {"items": [{id, title, summary, level, duration, steps, source}]}
     GET  /api/scenarios/<id>                          the whole scenario as JSON (the file's keys)
     POST /api/scenarios                               a scenario file (YAML or JSON) in the body: 201 and the scenario
-    POST /api/scenarios/<id>/runs                     {"mode": "fast" | "live", "name", "lang", "speed", "paused"}
+    POST /api/scenarios/<id>/runs                     {"mode": "fast" | "live", "name", "lang", "speed", "paused", "profile"}
     GET  /api/scenarios/<id>/runs/<run>?lang=         the run's report
     POST /api/scenarios/<id>/runs/<run>/next          {"choice": n}: start a live run's next step
 
@@ -43,6 +43,7 @@ class RunCreate(Strict):
     lang: Lang = Field("en", description="the language of titles, narration and assertion texts")
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED, description="live: the clusters' speed")
     paused: bool = Field(False, description="live: start the clusters paused (steps then wait for advance)")
+    profile: Literal["teaching", "realistic"] | None = Field(None, description="the timing profile, instead of the file's (teaching: slow enough to follow by eye)")
 
 
 class NextStep(Strict):
@@ -106,7 +107,7 @@ async def get_scenario(request: HttpRequest, scenario_id: str):
 async def create_run(request: HttpRequest, scenario_id: str, payload: RunCreate):
     registry.ensure_ticker()
     record = await scenarios.start(scenario_id=scenario_id, mode=payload.mode, name=payload.name, lang=payload.lang, speed=payload.speed,
-                                   paused=payload.paused)
+                                   paused=payload.paused, profile=payload.profile)
     return Status(201, record.report())
 
 

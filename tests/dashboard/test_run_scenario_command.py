@@ -57,7 +57,7 @@ def test_a_built_in_lesson_by_id_as_json(capsys):
 
     code, out, _ = run(capsys, "apiserver-pipeline", "--json")
     report = json.loads(out)
-    assert code == 0 and report["passed"] is True and report["scenario"] == "apiserver-pipeline" and len(report["steps"]) == 3
+    assert code == 0 and report["passed"] is True and report["scenario"] == "apiserver-pipeline" and len(report["steps"]) == 4
 
 
 def test_an_unknown_lesson_is_a_clear_error():

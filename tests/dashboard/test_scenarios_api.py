@@ -68,7 +68,7 @@ async def test_a_fast_run_answers_with_every_step_and_assertion(async_client, re
     assert response.status_code == 201, response.content
     report = response.json()
     assert report["passed"] is True and report["state"] == "done" and report["mode"] == "fast" and report["cluster"] == "lesson"
-    assert [s["title"] for s in report["steps"]] == ["Jane asks for the pods", "A Role and a RoleBinding", "Refused at validation"]
+    assert [s["title"] for s in report["steps"]] == ["Jane asks for the pods", "A Role and a RoleBinding", "Jane tries again", "Refused at validation"]
     for step in report["steps"]:
         assert step["assertions"] and all(set(a) >= {"text", "passed"} and a["passed"] for a in step["assertions"])
         assert step["events"]["first_seq"] <= step["events"]["last_seq"]
@@ -103,12 +103,12 @@ async def test_upload_a_scenario_then_run_it_live_step_by_step(async_client, reg
     assert created.status_code == 201, created.content
     assert created.json()["id"] == "tiny-upload" and created.json()["source"] == "uploaded"
     assert (await post(async_client, "/api/scenarios", SMALL, content_type="application/yaml")).status_code == 409
-    started = await post(async_client, "/api/scenarios/tiny-upload/runs", {"mode": "live", "name": "room", "speed": 100})
+    started = await post(async_client, "/api/scenarios/tiny-upload/runs", {"mode": "live", "name": "room", "speed": 100, "profile": "teaching"})
     assert started.status_code == 201, started.content
     run = started.json()
     assert run["state"] == "ready" and run["steps"] == [] and run["next"]["question"]["choices"] == ["nobody", "etcd-0"]
     assert "answer" not in run["next"]["question"]
-    assert registry.handles["room"].paused is False
+    assert registry.handles["room"].paused is False and registry.handles["room"].cluster.config.profile == "teaching"
     path = f"/api/scenarios/tiny-upload/runs/{run['run']}"
     bad = await post(async_client, f"{path}/next", {"choice": 5})
     assert bad.status_code == 400 and bad.json()["field"] == "choice"

@@ -1,4 +1,4 @@
-"""manage.py run_scenario <id or file> [--lang zh-Hans] [--json]: play a scenario headless.
+"""manage.py run_scenario <id or file> [--lang zh-Hans] [--profile teaching] [--json]: play a scenario headless.
 
 For course authors and CI: the scenario runs on fresh simulated clusters as fast as the CPU
 allows (no server, no database), every step and assertion is printed with what was found,
@@ -23,15 +23,16 @@ class Command(BaseCommand):
         parser.add_argument("scenario", help="a built-in lesson's id (see GET /api/scenarios) or the path of a scenario file")
         parser.add_argument("--lang", choices=LANGUAGES, default="en", help="the language of titles and assertion texts")
         parser.add_argument("--json", action="store_true", help="print the run's report as JSON (the REST answer's shape)")
+        parser.add_argument("--profile", choices=("teaching", "realistic"), help="the timing profile, instead of the file's")
 
-    def handle(self, *args, scenario, lang, json: bool, **options):
+    def handle(self, *args, scenario, lang, json: bool, profile, **options):
         try:
             loaded = self._load(scenario)
         except ScenarioError as exc:
             self.stderr.write(str(exc))
             sys.exit(2)
         started = time.perf_counter()
-        run = run_fast(loaded, lang=lang)
+        run = run_fast(loaded, lang=lang, profile=profile)
         report = run.report(lang)
         if json:
             self.stdout.write(_json(report))

@@ -9,6 +9,8 @@ an older table while new pods are scheduled. The scheduler's box counts the queu
 Screenshots: test-artifacts/scheduler-<moment>-<width>-<theme>.png, taken while paused.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from .helpers import wait_connected, wait_for
@@ -228,7 +230,7 @@ def test_preemption_shows_the_nominated_node_and_its_victims(server, open_page, 
     wait_connected(page, 30_000)
     for name in ("low-1", "low-2"):
         create_pod(server, name, "3")
-    wait_for(lambda: all(record(server, n)[-1]["binding"] == "bound" for n in ("low-1", "low-2")), timeout=30, message="both low pods bound")
+    wait_for(lambda: all([a["binding"] for a in record(server, n)][-1:] == ["bound"] for n in ("low-1", "low-2")), timeout=30, message="both low pods bound")
     clock(server, paused=True)
     vip = kube_pod("vip", "3")
     vip["spec"]["priority"] = 1000
@@ -260,3 +262,45 @@ def test_preemption_shows_the_nominated_node_and_its_victims(server, open_page, 
     assert page.locator(".sched-history .sched-attempt").first.get_attribute("data-result") == "scheduled"
     shots(page, artifacts, "preemption")
     assert page.problems == []
+
+
+def test_a_large_cluster_shows_the_examined_subset_and_why(server, open_page, artifacts):
+    """260 Node objects (no kubelets: they are tainted unreachable, so the pod tolerates every
+    taint): the adaptive percentageOfNodesToScore is 50 − 260/125 = 48%, 124 feasible nodes end
+    the search, and the record keeps 100 of those rows."""
+    name = "sched-large"
+    server.api("DELETE", f"/api/clusters/{name}")
+    status, body = server.api("POST", "/api/clusters", {"name": name, "etcd_members": 1, "nodes": 0, "profile": "realistic", "seed": 2, "speed": 1, "paused": False})
+    assert status == 201, body
+
+    def create_node(i):
+        node = f"n-{i:03}"
+        resources = {"cpu": "4", "memory": "8Gi", "pods": "110"}
+        body = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node, "labels": {"kubernetes.io/hostname": node}},
+                "status": {"allocatable": resources, "capacity": resources}}
+        return server.api("POST", f"/k8s/{name}/api/v1/nodes", body)[0]
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(create_node, range(260))) == {201}
+    page = open_page(f"/clusters/{name}/")
+    wait_connected(page, 30_000)
+    pod = kube_pod("wide", "1")
+    pod["spec"]["tolerations"] = [{"operator": "Exists"}]
+    status, body = server.api("POST", f"/k8s/{name}/api/v1/namespaces/default/pods", pod)
+    assert status == 201, body
+    page.wait_for_selector(".sched-decision[data-pod='default/wide'] .sched-table thead th[data-point='score']", timeout=20_000)
+    server.api("PATCH", f"/api/clusters/{name}/clock", {"paused": True})
+    page.wait_for_selector("#btn-play[data-paused=true]")
+    status, body = server.api("GET", f"/api/clusters/{name}/scheduler/pods/default/wide")
+    attempt = body["attempts"][-1]
+    assert (attempt["result"], attempt["examined"], attempt["feasible"], attempt["rows_omitted"], len(attempt["nodes"])) == ("scheduled", 124, 124, 24, 100)
+    why = attempt["percentage"]["why"]
+    assert why.startswith("260 nodes: percentageOfNodesToScore adaptive 48% = 50 − 260/125 → the search stops after 124 feasible node(s)")
+    assert page.locator(".sched-subset").inner_text() == f"Examined 124 of 260 node(s), 124 feasible. Why: {why}."
+    assert page.locator(".sched-omitted").inner_text().startswith("24 more examined node(s) are not listed")
+    assert page.locator(".sched-table tbody tr").count() == 100
+    assert page.locator(".sched-table tbody tr").first.get_attribute("data-node") == attempt["node"]
+    page.locator("#panel-scheduler").scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "scheduler-large-1920-light.png")
+    assert page.problems == []
+    server.api("DELETE", f"/api/clusters/{name}")

@@ -107,6 +107,9 @@ def validate(data: dict, lines: dict, source: str = "<scenario>") -> Scenario:
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = f"unknown key {path[-1]!r}" if path else "unknown key"
+            parent = _value_at(data, path[:-1])
+            if isinstance(parent, dict) and ("en" in parent or "zh-Hans" in parent):
+                message += " (in {en: ..., zh-Hans: ...} a comma ends the text: put text with a comma in quotes)"
         elif first["type"] == "missing":
             message = f"{path[-1]!r} is required" if path else "a required key is missing"
         raise ScenarioError(message, source=source, line=line, field=_dotted(path) or None) from None
@@ -145,6 +148,12 @@ def _data_path(data, loc: tuple) -> tuple:
         elif i == len(loc) - 1 and isinstance(part, str) and isinstance(node, dict):
             path.append(part)
     return tuple(path)
+
+
+def _value_at(data, path: tuple):
+    for part in path:
+        data = data[part]
+    return data
 
 
 def _line_of(path: tuple, lines: dict) -> int | None:

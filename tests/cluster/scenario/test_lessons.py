@@ -14,7 +14,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def test_the_lessons_cover_the_concepts_the_issue_lists():
     assert set(LESSONS) >= {"etcd-odd-members", "etcd-leader-partition", "watch-relist", "apiserver-pipeline", "controllers-reconcile",
-                            "scheduling-pending", "kubelet-crashloop", "kube-proxy-endpoints", "node-failure"}
+                            "scheduling-pending", "kubelet-crashloop", "kube-proxy-endpoints", "node-failure", "kube-proxy-modes", "lifecycle-deletion"}
 
 
 @pytest.mark.parametrize("profile", [None, "teaching"])

@@ -38,6 +38,9 @@ def test_the_good_file_loads():
 @pytest.mark.parametrize("bad, line, words", [
     # a typo in a key
     (GOOD.replace("    narrate:", "    narate:"), 9, "unknown key 'narate'"),
+    # a comma in a flow mapping's text
+    (GOOD.replace("title: {en: Leader, zh-Hans: 领导者}", "title: {en: Leader, at last, zh-Hans: 领导者}"), 8,
+     "unknown key 'at last' (in {en: ..., zh-Hans: ...} a comma ends the text: put text with a comma in quotes)"),
     # a language missing
     (GOOD.replace("title: {en: Leader, zh-Hans: 领导者}", "title: {en: Leader}"), 8, "'zh-Hans' is required"),
     # a value out of range

@@ -31,3 +31,24 @@ def wait_for(predicate, timeout: float = 5.0, interval: float = 0.05, message: s
 def blur(page) -> None:
     """Move focus off any control so page-level shortcuts apply."""
     page.evaluate("document.activeElement && document.activeElement.blur()")
+
+
+SIZES = [(1920, 1080), (1366, 768)]  # projector, laptop
+NEXT_FRAMES = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(done))))"
+
+
+def screenshots(page, artifacts, stem, *, show=None) -> None:
+    """The page at both sizes in both themes (take it while paused): `<stem>-<width>-<theme>.png`.
+    `show(page)` runs before each shot (e.g. scroll a panel into view); the page must never
+    scroll sideways."""
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        for theme in ("light", "dark"):
+            page.evaluate("t => document.documentElement.setAttribute('data-theme', t)", theme)
+            page.evaluate(NEXT_FRAMES)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            if show is not None:
+                show(page)
+            page.screenshot(path=artifacts / f"{stem}-{width}-{theme}.png")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.evaluate("document.documentElement.setAttribute('data-theme', 'light')")

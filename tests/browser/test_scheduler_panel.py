@@ -13,13 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .helpers import wait_connected, wait_for
+from .helpers import screenshots, wait_connected, wait_for
 
 pytestmark = pytest.mark.browser
 
 CLUSTER = "sched-panel"
-SIZES = [(1920, 1080), (1366, 768)]
-NEXT_FRAMES = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(done))))"
 # What the page's table says: columns by point, and every row's cells
 TABLE = """() => {
   const t = document.querySelector('.sched-table');
@@ -107,17 +105,10 @@ def assert_table_matches(page, attempt, profile, pod):
 
 
 def shots(page, artifacts, moment):
-    page.locator("#panel-scheduler").scroll_into_view_if_needed()
-    for width, height in SIZES:
-        page.set_viewport_size({"width": width, "height": height})
-        for theme in ("light", "dark"):
-            page.evaluate("t => document.documentElement.setAttribute('data-theme', t)", theme)
-            page.evaluate(NEXT_FRAMES)
-            assert page.evaluate("document.documentElement.scrollWidth") <= width
-            page.locator("#panel-scheduler").scroll_into_view_if_needed()
-            page.screenshot(path=artifacts / f"scheduler-{moment}-{width}-{theme}.png")
-    page.set_viewport_size({"width": 1920, "height": 1080})
-    page.evaluate("document.documentElement.setAttribute('data-theme', 'light')")
+    def show(p):
+        p.locator("#panel-scheduler").scroll_into_view_if_needed()
+
+    screenshots(page, artifacts, f"scheduler-{moment}", show=show)
 
 
 @pytest.fixture

@@ -205,3 +205,30 @@ def test_a_deleted_pod_or_a_changed_node_sends_unschedulable_pods_back():
     assert h.call("patch", "nodes", name="node-2", body={"spec": {"unschedulable": False}}, patch_type="merge")["code"] == 200
     assert h.wait_bound("third") == "node-2"
     assert [a["result"] for a in h.scheduler.pod_decisions("default", "third")["attempts"]] == ["unschedulable", "scheduled"]
+
+
+def test_every_attempt_goes_on_the_stream_with_a_compact_table():
+    h = SimHarness()
+    h.create_node(node("control-plane", taints=[CONTROL_PLANE]))
+    for name, cpu in (("small", "1"), ("large", "4")):
+        h.create_node(node(name, cpu=cpu))
+    h.create_pod(pod("web", cpu="500m"))
+    h.create_pod(pod("huge", cpu="6"))
+    assert h.wait_bound("web") == "large"  # LeastAllocated: the bigger node has more room left
+    h.run(1)
+    events = {e["data"]["pod"]: e for e in h.sim.log.events if e["kind"] == "scheduler.attempt"}
+    web = events["default/web"]["data"]
+    record = h.scheduler.pod_decisions("default", "web")["attempts"][0]
+    totals = {r["name"]: r["total"] for r in record["nodes"]}
+    assert {k: web[k] for k in ("attempt", "result", "node", "examined", "total_nodes", "feasible", "nominated_node", "victims")} == {
+        "attempt": 1, "result": "scheduled", "node": "large", "examined": 3, "total_nodes": 3, "feasible": 2, "nominated_node": None, "victims": []}
+    assert web["table"] == [
+        {"name": "large", "fit": "pass", "total": totals["large"]},
+        {"name": "small", "fit": "pass", "total": totals["small"]},
+        {"name": "control-plane", "fit": "TaintToleration: node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }", "total": None},
+    ]
+    assert totals["large"] > totals["small"]
+    huge = events["default/huge"]["data"]
+    assert (huge["result"], huge["node"], huge["feasible"]) == ("unschedulable", None, 0)
+    assert {r["fit"] for r in huge["table"]} == {"NodeResourcesFit: Insufficient cpu", "TaintToleration: node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }"}
+    assert events["default/web"]["seq"] < next(e["seq"] for e in h.sim.log.events if e["kind"] == "scheduler.bind" and e["data"]["pod"] == "default/web")

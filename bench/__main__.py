@@ -3,10 +3,10 @@
 import platform
 import sys
 
-from . import apiserver, etcd, kernel, scheduler
+from . import apiserver, etcd, kernel, scenarios, scheduler
 from .table import render
 
-BENCHMARKS = {"kernel": kernel.run, "etcd": etcd.run, "scheduler": scheduler.run, "apiserver": apiserver.run}
+BENCHMARKS = {"kernel": kernel.run, "etcd": etcd.run, "scheduler": scheduler.run, "apiserver": apiserver.run, "scenarios": scenarios.run}
 
 
 def main(argv: list[str]) -> int:

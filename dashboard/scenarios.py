@@ -119,7 +119,7 @@ class Run:
 
 library = Library()
 runs: dict[str, Run] = {}
-_ids = itertools.count(1)
+counter = {"next_run": 1}  # run ids count up for the life of the process
 
 
 def _send(cluster, command: dict) -> dict:
@@ -147,6 +147,16 @@ def _create_clusters(scenario: Scenario, name: str, *, paused: bool, speed: floa
     return created
 
 
+def _free_name(scenario: Scenario, run_id: str) -> str:
+    """<id>-<run>, or the next number up whose clusters are all free (clusters restored from
+    history may hold names an earlier process gave out)."""
+    for n in itertools.count(int(run_id)):
+        name = f"{scenario.id[:40]}-{n}"
+        if all(registry.get(c.name) is None for c in cluster_configs(scenario, name).values()):
+            return name
+    raise AssertionError("unreachable")
+
+
 def _remember(run: Run) -> Run:
     runs[run.id] = run
     finished = [rid for rid, r in runs.items() if r.run.done or r.failure]
@@ -157,8 +167,9 @@ def _remember(run: Run) -> Run:
 
 async def start(*, scenario_id: str, mode: str, name: str | None, lang: str, speed: float = 1.0, paused: bool = False, profile: str | None = None) -> Run:
     scenario = library.get(scenario_id)
-    run_id = str(next(_ids))
-    name = name or f"{scenario.id}-{run_id}"[:50].rstrip("-")
+    run_id = str(counter["next_run"])
+    counter["next_run"] += 1
+    name = name or _free_name(scenario, run_id)
     names = _create_clusters(scenario, name, paused=(mode == "fast" or paused), speed=speed, profile=profile)
     record = _remember(Run(run_id, mode, ScenarioRun(scenario, RegistryClusters(names), lang=lang, send=_send), names))
     if mode == "fast":

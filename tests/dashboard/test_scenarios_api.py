@@ -89,11 +89,13 @@ async def test_a_fast_run_answers_with_every_step_and_assertion(async_client, re
 
 
 async def test_a_side_by_side_lesson_makes_one_cluster_per_member_count(async_client, registry):
+    taken = f"etcd-odd-members-{scenarios.counter['next_run']}-four"  # a cluster the default name would need
+    assert (await post(async_client, "/api/clusters", {"name": taken, "paused": True})).status_code == 201
     report = (await post(async_client, "/api/scenarios/etcd-odd-members/runs", {"lang": "zh-Hans"})).json()
     assert report["passed"] is True and report["lang"] == "zh-Hans"
     main = report["cluster"]
     assert report["clusters"] == {"main": main, "two": f"{main}-two", "four": f"{main}-four", "five": f"{main}-five"}
-    assert sorted(registry.handles) == sorted(report["clusters"].values())
+    assert taken not in report["clusters"].values() and sorted(registry.handles) == sorted([taken, *report["clusters"].values()])
     sizes = {name: (await async_client.get(f"/api/clusters/{name}")).json()["etcd_members"] for name in report["clusters"].values()}
     assert sizes == {main: 3, f"{main}-two": 2, f"{main}-four": 4, f"{main}-five": 5}
 

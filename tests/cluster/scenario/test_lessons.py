@@ -45,6 +45,9 @@ def test_lesson_passes_in_fast_mode_in_both_languages(lesson, profile):
             assert zh_step["question"]["answer"] == en_step["question"]["answer"] is not None
         assert all(a["text"] for a in zh_step["assertions"]) and [a["passed"] for a in zh_step["assertions"]] == [a["passed"] for a in en_step["assertions"]]
     assert any(CJK.search(a["text"]) for s in chinese["steps"] for a in s["assertions"])
+    # What the narration highlights exists in the lesson's clusters (a component or a host).
+    names = {n for c in run.clusters.values() for n in (*c.sim.components, *c.sim.hosts())}
+    assert {h for s in scenario.steps if s.narrate for h in s.narrate.highlight} <= names
 
 
 def test_a_lesson_run_is_deterministic():

@@ -127,6 +127,10 @@ def _send(cluster, command: dict) -> dict:
     return services.run_command(name=cluster.config.name, command=command)
 
 
+def _set_speed(cluster, speed: float) -> None:
+    services.set_clock(name=cluster.config.name, speed=speed)
+
+
 def _create_clusters(scenario: Scenario, name: str, *, paused: bool, speed: float, profile: str | None) -> dict[str, str]:
     configs = cluster_configs(scenario, name, profile)
     for config in configs.values():
@@ -171,7 +175,8 @@ async def start(*, scenario_id: str, mode: str, name: str | None, lang: str, spe
     counter["next_run"] += 1
     name = name or _free_name(scenario, run_id)
     names = _create_clusters(scenario, name, paused=(mode == "fast" or paused), speed=speed, profile=profile)
-    record = _remember(Run(run_id, mode, ScenarioRun(scenario, RegistryClusters(names), lang=lang, send=_send), names))
+    run = ScenarioRun(scenario, RegistryClusters(names), lang=lang, send=_send, set_speed=_set_speed if mode == "live" else None)
+    record = _remember(Run(run_id, mode, run, names))
     if mode == "fast":
         await _play_fast(record)
     return record

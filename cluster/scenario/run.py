@@ -46,9 +46,10 @@ def cluster_configs(scenario: Scenario, name: str, profile: str | None = None) -
 
 
 class ScenarioRun:
-    def __init__(self, scenario: Scenario, clusters: dict, *, lang: str = "en", send=None):
+    def __init__(self, scenario: Scenario, clusters: dict, *, lang: str = "en", send=None, set_speed=None):
         self.scenario, self.clusters, self.lang = scenario, clusters, lang
         self.send = send or (lambda cluster, command: cluster.command(command))
+        self.set_speed = set_speed  # (cluster, speed) in a live run; headless there is no wall clock to set
         self.remembered: dict = {}
         self.requests: dict = {}  # name -> a function reading the request's answer
         self.results: list[dict] = []
@@ -149,6 +150,10 @@ class ScenarioRun:
         cluster = self.clusters[name]
         if kind == "apply":
             apply_manifest(item, self.send, cluster)
+            return
+        if item.clock is not None:
+            if self.set_speed is not None:
+                self.set_speed(cluster, item.clock.speed)
             return
         if item.remember is not None:
             state = cluster_state(cluster, requests=self.requests, remembered=self.remembered)

@@ -151,7 +151,11 @@ class KubeRequest(Strict):
     user: dict[str, Any] | None = Field(None, description="{name, groups}: act as this user (kubectl --as)")
 
 
-ACTION_KINDS = ("fault", "etcd", "traffic", "node", "scale", "delete", "kubectl", "advance", "remember")
+class Clock(Strict):
+    speed: float = Field(..., ge=0.01, le=100, description="virtual seconds per wall second, in a live run")
+
+
+ACTION_KINDS = ("fault", "etcd", "traffic", "node", "scale", "delete", "kubectl", "advance", "clock", "remember")
 
 
 class Action(Strict):
@@ -165,6 +169,7 @@ class Action(Strict):
     delete: Delete | None = None
     kubectl: KubeRequest | None = None
     advance: Seconds | None = Field(None, description="let this many virtual seconds pass (the clock)")
+    clock: Clock | None = Field(None, description="a live run's speed from here on (a fast run has no wall clock: it ignores this)")
     remember: str | None = Field(None, min_length=1, max_length=500, description="a path into the state whose value `as:` keeps, to compare later")
 
     @model_validator(mode="after")

@@ -27,6 +27,7 @@ steps:
       - {path: etcd.leader, equals: etcd-0}
   - title: {en: Later, zh-Hans: 稍后}
     actions:
+      - clock: {speed: 50}
       - advance: 2
     expect:
       - {path: time, at least: 2}
@@ -121,6 +122,7 @@ async def test_upload_a_scenario_then_run_it_live_step_by_step(async_client, reg
     assert (await async_client.post(f"{path}/next")).status_code == 200  # no body: no choice
     report = await wait_for(async_client, path, lambda r: r["state"] == "done")
     assert report["passed"] is True and [s["title"] for s in report["steps"]] == ["Leader", "Later"]
+    assert registry.handles["room"].speed == 50  # the lesson's clock action
     over = await post(async_client, f"{path}/next", {})
     assert over.status_code == 409 and "every step" in over.json()["error"]
 

@@ -155,3 +155,22 @@ def test_paths(path, expected):
 def test_paths_that_do_not_parse(path):
     with pytest.raises(PathError):
         select(STATE, path)
+
+
+def test_a_clock_action_sets_a_live_runs_speed_and_a_fast_run_ignores_it():
+    scenario = lesson("""\
+  - title: {en: Slow down, zh-Hans: 放慢}
+    actions:
+      - clock: {speed: 0.25}
+      - advance: 1
+    expect:
+      - {path: time, at least: 1}
+""")
+    assert run_fast(scenario).report()["passed"]
+    clusters = {key: Cluster(config) for key, config in cluster_configs(scenario, "live").items()}
+    speeds = []
+    run = ScenarioRun(scenario, clusters, set_speed=lambda cluster, speed: speeds.append((cluster.config.name, speed)))
+    run.start_step()
+    assert run.poll() is False and speeds == [("live", 0.25)]  # then it waits for the clock
+    clusters["main"].advance_to(run.next_deadline())
+    assert run.poll() is True and run.passed

@@ -312,6 +312,3 @@ class Scenario(Strict):
         if "main" in self.compare or "all" in self.compare:
             raise ValueError("compare: main and all are reserved names")
         return self
-
-    def cluster_names(self) -> list[str]:
-        return ["main", *self.compare]

@@ -208,11 +208,15 @@ def test_queue_table_history_and_binding(server, open_page, artifacts, cluster):
     page.wait_for_selector(".sched-decision[data-pod='default/web']")
     assert hold.get_attribute("aria-pressed") == "false"
     assert_table_matches(page, record(server, "web")[-1], profile, "web")
-    # a pod in a node card (data-pod, drawn by the nodes area) opens its history too, when present
-    in_card = page.locator("#nodes-body [data-pod='default/web']")
+    # the pod of the table opens its history
+    page.locator(".sched-decision-head .sched-pod").click()
+    page.wait_for_selector(".sched-history .sched-h code:text('default/web')")
+    assert page.locator(".sched-history .sched-attempt").count() == 1
+    # so does a pod in a node card (data-pod, drawn by the nodes area), when the cards draw pods
+    in_card = page.locator("#nodes-body [data-pod='default/big']")
     if in_card.count():
         in_card.first.click()
-        page.wait_for_selector(".sched-history .sched-h code:text('default/web')")
+        page.wait_for_selector(".sched-history .sched-h code:text('default/big')")
     assert page.problems == []
 
 

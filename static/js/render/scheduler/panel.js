@@ -8,7 +8,7 @@
 // Clicking any [data-pod] (queue, table, history, the pods in node cards) opens its history.
 
 import { describeSubset, renderCompactTable, renderDecisionTable, SCORING_WORDS, victimsLine } from "./table.js";
-import { el, seconds } from "./dom.js";
+import { el, podButton, seconds } from "./dom.js";
 import { renderHistory } from "./history.js";
 import { queueCountsText, renderQueue } from "./queue.js";
 
@@ -180,7 +180,7 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
   }
 
   function drawRecord(record, view) {
-    title.textContent = `Decision table: ${record.pod}, attempt ${record.attempt}`;
+    title.replaceChildren("Decision table: ", podButton(record.pod), `, attempt ${record.attempt}`);
     outcome.replaceChildren();
     outcome.dataset.result = record.result;
     if (record.result === "scheduled") {
@@ -211,7 +211,7 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
   }
 
   function drawCompact(latest) {
-    title.textContent = `Decision table: ${latest.pod}, attempt ${latest.attempt}`;
+    title.replaceChildren("Decision table: ", podButton(latest.pod), `, attempt ${latest.attempt}`);
     outcome.replaceChildren();
     outcome.dataset.result = latest.result;
     outcome.append(el("span", "o-glyph", latest.result === "scheduled" ? "★" : "✕"), el("b", "", latest.result === "scheduled" ? ` ${latest.node} chosen` : " no node fits"), ` at ${seconds(latest.time)}`);

@@ -28,6 +28,7 @@ log = logging.getLogger("clusterscope.scenarios")
 
 MAX_USER_SCENARIOS = 100
 MAX_RUNS = 200  # finished runs are forgotten oldest first beyond this
+FAST_RUN_WALL_SECONDS = 120.0  # a fast run that takes longer is abandoned (an uploaded file could ask for hours)
 LIVE_POLL_SECONDS = 0.05
 
 
@@ -184,7 +185,12 @@ async def start(*, scenario_id: str, mode: str, name: str | None, lang: str, spe
 
 async def _play_fast(record: Run) -> None:
     run = record.run
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + FAST_RUN_WALL_SECONDS
     while not run.done:
+        if loop.time() > deadline:
+            record.failure = f"the run took longer than {FAST_RUN_WALL_SECONDS:g} wall seconds and was stopped at {run.main.time:g} virtual s"
+            return
         run.start_step()
         while not run.poll():
             target = run.next_deadline()

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$"
+MAX_VIRTUAL_SECONDS = 4 * 3600  # the longest a run can last (a lesson is minutes)
 LANGUAGES = ("en", "zh-Hans")
 Name = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Short = Annotated[str, StringConstraints(min_length=1, max_length=253)]
@@ -312,3 +313,12 @@ class Scenario(Strict):
         if "main" in self.compare or "all" in self.compare:
             raise ValueError("compare: main and all are reserved names")
         return self
+
+    @field_validator("steps")
+    @classmethod
+    def _bounded(cls, steps):
+        """A run can last at most MAX_VIRTUAL_SECONDS: the sum of every pause and wait timeout."""
+        longest = sum(a.advance or 0 for s in steps for a in s.actions) + sum(w.timeout for s in steps for w in s.wait)
+        if longest > MAX_VIRTUAL_SECONDS:
+            raise ValueError(f"the steps' advances and wait timeouts add up to {longest:g} virtual seconds; at most {MAX_VIRTUAL_SECONDS} are allowed")
+        return steps

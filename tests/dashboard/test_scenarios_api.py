@@ -160,3 +160,11 @@ async def test_bad_run_requests(async_client, registry):
     assert name.status_code == 400 and name.json()["field"] == "name"
     assert (await async_client.get("/api/scenarios/watch-relist/runs/999")).status_code == 404
     assert registry.handles == {}
+
+
+async def test_a_fast_run_that_takes_too_long_is_stopped(async_client, registry, monkeypatch):
+    monkeypatch.setattr(scenarios, "FAST_RUN_WALL_SECONDS", -1.0)
+    response = await post(async_client, "/api/scenarios/watch-relist/runs", {"name": "slow"})
+    report = response.json()
+    assert response.status_code == 201 and report["state"] == "abandoned" and report["passed"] is False
+    assert report["error"].startswith("the run took longer than -1 wall seconds") and report["steps"] == []

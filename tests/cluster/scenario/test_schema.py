@@ -70,6 +70,9 @@ def test_the_good_file_loads():
     # a question whose answer is not a choice
     (GOOD.replace("    wait:", "    ask:\n      question: {en: 'Q?', zh-Hans: 问？}\n      choices: [{en: a, zh-Hans: 甲}, {en: b, zh-Hans: 乙}]\n      answer: 2\n    wait:"),
      12, "answer 2 is not a choice"),
+    # a run that could last for days
+    (GOOD.replace("timeout: 10", "timeout: 3600").replace("  - title: {en: Leader", "  - {title: {en: a, zh-Hans: 甲}, wait: {no leader: true, timeout: 3600}}\n" * 4 + "  - title: {en: Leader"),
+     7, "add up to 18000 virtual seconds; at most 14400"),
     # no steps at all
     (GOOD.split("steps:")[0] + "steps: []\n", 7, "at least 1 item"),
 ])

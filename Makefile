@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint bench deps dev-deps browser etcd-server clean
+.PHONY: run test lint bench deps dev-deps browser postgres etcd-server clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,14 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's PostgreSQL for the history tests (tests/history starts a private instance of it;
+# without it those tests run on SQLite only and say why PostgreSQL was skipped).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; } \
+	  || echo "postgresql not installed: the history tests run on SQLite only"
+
 # Start the server at http://127.0.0.1:$(PORT)/ with a live cluster named "demo".
 run: deps
 	$(PY) manage.py migrate --verbosity 0
@@ -31,7 +39,7 @@ lint: dev-deps
 	$(VENV)/bin/ruff check .
 
 # Every test, lint included.
-test: dev-deps browser lint
+test: dev-deps browser postgres lint
 	$(PY) manage.py check
 	$(PY) -m pytest -q -p no:cacheprovider
 

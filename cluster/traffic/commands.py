@@ -1,8 +1,12 @@
-"""The `traffic` command (REST POST /api/clusters/<name>/traffic): start a generator.
+"""The `traffic` command (REST POST /api/clusters/<name>/traffic): start a generator; with
+"action": "stop" (REST DELETE /api/clusters/<name>/traffic/<generator>), stop one.
 
     {"type": "traffic", "namespace": "default", "service": "web", "rate": 20, "seconds": 30,
      "source": "client-pod" | "ns/pod" | "external", "port": "http" | 80 (optional: the first port),
      "path": "/" (optional)}
+
+    {"type": "traffic", "action": "stop", "generator": "traffic-1"}   # nothing more is sent;
+                                                                      # what is in flight finishes
 
 The command stands for a user running a load tool: inside a pod (`kubectl exec client --
 hey -q 20 -z 30s http://web`), whose DNS lookup gives the Service's cluster IP, or outside the
@@ -17,13 +21,17 @@ from ..commands import no_unknown_fields, number, require, string
 from ..proxy.serviceports import service_ports
 from .generator import EXTERNAL_PREFIX, TrafficGenerator
 
-FIELDS = {"type", "namespace", "service", "rate", "seconds", "source", "port", "path"}
+FIELDS = {"type", "action", "namespace", "service", "rate", "seconds", "source", "port", "path"}
+STOP_FIELDS = {"type", "action", "generator"}
 MAX_RATE = 1000.0  # requests per virtual second
 MAX_SECONDS = 3600.0
 MAX_REQUESTS = 200_000
 
 
 def validate(sim, cmd: dict) -> dict:
+    action = string(cmd, "action", default="start", choices=["start", "stop"])
+    if action == "stop":
+        return validate_stop(sim, cmd)
     no_unknown_fields(cmd, FIELDS)
     out = {"type": "traffic", "namespace": string(cmd, "namespace", default="default", max_length=63), "service": string(cmd, "service", max_length=63)}
     out["rate"] = number(cmd, "rate", low=0.01, high=MAX_RATE)
@@ -77,7 +85,19 @@ def resolve(sim, cmd: dict) -> dict:
     return target
 
 
+def validate_stop(sim, cmd: dict) -> dict:
+    """{"type": "traffic", "action": "stop", "generator": "traffic-1"}: an unknown generator is 404."""
+    no_unknown_fields(cmd, STOP_FIELDS)
+    name = string(cmd, "generator", max_length=63)
+    require(isinstance(sim.components.get(name), TrafficGenerator), f'no traffic generator "{name}"', "generator", status=404)
+    return {"type": "traffic", "action": "stop", "generator": name}
+
+
 def apply(sim, cmd: dict) -> dict:
+    if cmd.get("action") == "stop":
+        generator = sim.components[cmd["generator"]]
+        stopped = generator.stop()
+        return {"ok": True, "generator": generator.name, "stopped": stopped, "state": generator.state, "sent": generator.sent}
     target = resolve(sim, cmd)
     index = 1 + sum(1 for c in sim.components.values() if isinstance(c, TrafficGenerator))
     name = f"traffic-{index}"

@@ -61,7 +61,7 @@ class TrafficGenerator(Component):
         self.total = max(1, round(spec["rate"] * spec["seconds"]))
         self.sample_every = max(1, -(-self.rate_milli // (DETAIL_RATE * 1000)))
         self.started: int | None = None
-        self.state = "starting"  # starting → running → draining → done; stopped if its host crashed
+        self.state = "starting"  # starting → running → draining (all sent, or stopped by the user) → done; stopped if its host crashed
         self.sent = 0
         self.in_flight: dict = {}  # request id -> {"at", "node", "pod", "pod_node", "detail"}
         self.stats = st.new_stats()
@@ -69,6 +69,9 @@ class TrafficGenerator(Component):
     # --- life cycle -------------------------------------------------------------------------------------
     def on_start(self) -> None:
         self.started = self.now
+        if self.state != "starting":  # stopped before it started
+            self._maybe_done()
+            return
         self.state = "running"
         t = self.target
         where = f"from pod {self.spec['source']} on {t['source_node']} ({t['src_ip']})" if t["source_node"] else f"from outside ({t['src_ip']}) through NodePort {t['node_port']}"
@@ -85,6 +88,18 @@ class TrafficGenerator(Component):
 
     def on_restart(self) -> None:
         self.state = "stopped"  # a restarted pod does not resume a load test
+
+    def stop(self) -> bool:
+        """The user stops the load tool (Ctrl-C): nothing more is sent; the requests in flight
+        are answered or time out, then traffic.done. False if it had already stopped sending."""
+        if self.state not in ("starting", "running"):
+            return False
+        self.state = "draining"
+        self.total = self.sent
+        self.emit("traffic.stop", f"{self.name} stopped by the user after {self.sent} requests ({len(self.in_flight)} in flight)",
+                  generator=self.name, service=self.service, sent=self.sent, in_flight=len(self.in_flight))
+        self._maybe_done()
+        return True
 
     # --- kernel entries ------------------------------------------------------------------------------------
     def on_timer(self, tag: str, data) -> None:

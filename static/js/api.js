@@ -57,6 +57,8 @@ export const api = {
   /** body: {namespace?, service, rate, seconds, source: pod | "ns/pod" | "external", port?, path?} -> 202 {generator, requests, src_ip, ...} */
   startTraffic: (name, body) => request("POST", `${cluster(name)}/traffic`, body),
   traffic: (name) => request("GET", `${cluster(name)}/traffic`),
+  /** nothing more is sent; what is in flight finishes -> {generator, stopped, state, sent} */
+  stopTraffic: (name, generator) => request("DELETE", `${cluster(name)}/traffic/${encodeURIComponent(generator)}`),
   /** a node's rules as text (`iptables-save` or `ipvsadm -Ln`) */
   proxyRules: (name, node) => text(`${cluster(name)}/proxy/${encodeURIComponent(node)}/rules`),
 };

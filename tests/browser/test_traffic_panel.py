@@ -226,6 +226,7 @@ def test_ipvs_round_robin_shows_the_virtual_server_and_exact_shares(open_page, s
     page = open_page(f"/clusters/{IPVS}/")
     wait_connected(page, 30_000)
     page.wait_for_selector(".traffic-node .chain-head")
+    wait_for(lambda: page.locator(".traffic-node .chain-rule").count() == 9, page=page, message="three real servers on each node")
     heads = page.locator(".traffic-node .chain-head").all_inner_texts()
     assert all(h.startswith("IPVS TCP ") and h.endswith(" rr") for h in heads), heads
     assert page.locator(".traffic-node").first.locator(".chain-rule").count() == 3
@@ -251,11 +252,11 @@ def test_ipvs_round_robin_shows_the_virtual_server_and_exact_shares(open_page, s
 
 def test_reduced_motion_draws_the_paths_still_and_no_dots(open_page, server, artifacts):
     server.reset_demo(paused=True)
-    web_ready_everywhere(server, pods=len(web_ready_everywhere_pods(server)))
+    nodes = web_ready_everywhere(server)
     page = open_page("/clusters/demo/", reduced_motion="reduce")
     wait_connected(page, 30_000)
     page.wait_for_selector("#traffic-body .traffic-node")
-    source = sorted(web_ready_everywhere_pods(server))[0]
+    source = sorted(nodes[0]["services"]["default/web"]["pods"])[0]
     status, body = server.api("POST", f"{DEMO}/traffic", {"service": "web", "rate": 10, "seconds": 20, "source": source})
     assert status == 202, body
     advance(server, 1.55)
@@ -269,8 +270,3 @@ def test_reduced_motion_draws_the_paths_still_and_no_dots(open_page, server, art
     page.screenshot(path=artifacts / "traffic-reduced-1920-light.png")
     assert page.problems == []
 
-
-def web_ready_everywhere_pods(server):
-    """The web pods every kube-proxy lists now."""
-    nodes = state(server)["proxy"]["nodes"]
-    return set.intersection(*(set(n["services"].get("default/web", {}).get("pods", [])) for n in nodes))

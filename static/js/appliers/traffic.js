@@ -1,7 +1,7 @@
 // The traffic part of the model (no DOM): requests to Services, per-pod counters, each node's
 // kube-proxy rules version, and the propagation of an endpoint change (issue 8).
 //
-//   traffic.start / .tick / .done   -> model.traffic.generators (state, counters, expected share)
+//   traffic.start / .tick / .stop / .done -> model.traffic.generators (state, counters, expected share)
 //   traffic.request / .response     -> model.traffic.requests (sampled ones: the deciding node,
 //                                      its rules version, the chains and rules that fired, the pod)
 //   net.send with data.request      -> when a request's packet reaches the pod's node (`arrives`)
@@ -124,6 +124,11 @@ const ON = {
     const g = trafficState(model).generators.get(d.generator);
     if (!g) return;
     Object.assign(g, { sent: d.sent, done: d.done, errors: d.errors, expected: d.expected ?? g.expected, second: d.second, tickSeq: e.seq });
+  },
+  "traffic.stop"(model, e) {
+    const d = e.data ?? {};
+    const g = trafficState(model).generators.get(d.generator);
+    if (g) Object.assign(g, { state: "draining", requests: d.sent, sent: d.sent, stoppedAt: e.time });
   },
   "traffic.done"(model, e) {
     const d = e.data ?? {};

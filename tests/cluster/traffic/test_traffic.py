@@ -129,3 +129,34 @@ def test_a_partitioned_pod_times_out_and_a_crashed_client_node_stops_its_generat
     gen = h.generator("traffic-2")
     assert gen.state == "stopped" and not gen.alive and gen.stats["requests"] < 100
     assert set(gen.stats["errors_by"]) <= {"client crashed"}
+
+
+def test_a_stopped_generator_sends_no_more_and_finishes_what_is_in_flight():
+    h = ServiceCluster()
+    h.client("client", node="node-1")
+    web(h)
+    h.traffic("web", rate=20, seconds=10, source="client")
+    h.run(2.01)
+    gen = h.generator("traffic-1")
+    sent = gen.sent
+    assert gen.state == "running" and sent == 41
+    logged = len(h.cluster.command_log)
+    result = h.cluster.command({"type": "traffic", "action": "stop", "generator": "traffic-1"})
+    assert result == {"ok": True, "generator": "traffic-1", "stopped": True, "state": "draining" if gen.in_flight else "done", "sent": sent}
+    assert h.cluster.command_log[logged]["command"] == {"type": "traffic", "action": "stop", "generator": "traffic-1"}  # recorded, replayed
+    [stop] = h.events("traffic.stop")
+    assert stop["data"]["sent"] == sent
+    h.run(12)
+    assert gen.sent == sent and gen.state == "done" and gen.view()["requests"] == sent
+    s = h.stats("web")
+    assert s["requests"] == sent and s["errors"] == 0
+    [done] = h.events("traffic.done")
+    assert done["data"]["requests"] == sent
+    # stopping again changes nothing; an unknown generator is 404; a stop takes only its fields
+    again = h.cluster.command({"type": "traffic", "action": "stop", "generator": "traffic-1"})
+    assert (again["stopped"], again["state"]) == (False, "done")
+    for body, status, field in (({"generator": "traffic-9"}, 404, "generator"), ({"generator": "traffic-1", "rate": 5}, 400, "rate"),
+                                ({}, 400, "generator"), ({"generator": "traffic-1", "action": "pause"}, 400, "action")):
+        with pytest.raises(CommandError) as info:
+            h.cluster.command({"type": "traffic", "action": "stop", **body})
+        assert (info.value.status, info.value.field) == (status, field)

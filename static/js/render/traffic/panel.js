@@ -7,7 +7,7 @@
 //   form       Service, client (a running pod, grouped by node: its node's rules decide; its
 //              address is the client IP session affinity keys on; or outside through a
 //              NodePort), rate and duration -> POST /api/clusters/<name>/traffic
-//   clients    each generator: state, sent / answered / errors
+//   clients    each generator: state, sent / answered / errors; Stop (DELETE …/traffic/<generator>)
 //   pods       per pod: requests, a bar of its share with a mark at the expected share
 //   rules      per node: mode, rules version, programmed at; the Service's chain (iptables:
 //              KUBE-SERVICES -> KUBE-SVC-… -> KUBE-SEP-… with each jump's probability; ipvs:
@@ -186,9 +186,20 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     viewer.hidden = true;
     state.openNode = null;
   });
-  root.addEventListener("click", (e) => {
+  root.addEventListener("click", async (e) => {
     const b = e.target instanceof Element ? e.target.closest("[data-show-rules]") : null;
     if (b) openRules(b.dataset.showRules);
+    const stop = e.target instanceof Element ? e.target.closest("[data-stop-generator]") : null;
+    if (!stop) return;
+    stop.disabled = true;
+    try {
+      const r = await api.stopTraffic(name, stop.dataset.stopGenerator);
+      formNote.textContent = `${r.generator} stopped after ${r.sent} requests; the ones in flight finish.`;
+      announce(`${r.generator} stopped`);
+    } catch (err) {
+      stop.disabled = false;
+      formNote.textContent = `Could not stop ${stop.dataset.stopGenerator}: ${err.message}`;
+    }
   });
   // clicking a node card (or its kube-proxy box) shows its rules here
   const nodesArea = document.getElementById("nodes-body");
@@ -296,6 +307,13 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
       const glyph = { running: "▶", starting: "▶", draining: "…", done: "✓", stopped: "✕" }[st] ?? "•";
       li.append(el("span", "glyph", glyph), el("b", null, g.name), el("span", null, ` from ${g.source === "external" ? "outside (NodePort)" : `${g.source} on ${g.sourceNode}`} at ${g.rate}/s for ${g.seconds} s · `),
         el("span", "client-counts", `${g.sent ?? 0} of ${g.requests} sent, ${g.done ?? 0} answered or failed, ${g.errors ?? 0} errors · ${st}`));
+      if (st === "running" || st === "starting") {
+        const stop = el("button", "btn btn-small", "Stop");
+        stop.type = "button";
+        stop.dataset.stopGenerator = g.name;
+        stop.setAttribute("aria-label", `Stop ${g.name}`);
+        li.append(stop);
+      }
       return li;
     }));
   }
@@ -378,11 +396,12 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
       list.append(el("li", "hint", "no rules for this Service"));
       return list;
     }
-    if (rules?.mode === "ipvs") {
+    if ((rules?.mode ?? info.mode) === "ipvs") {
       const vip = `${entry.cluster_ip}:${entry.port}`;
-      const vs = (rules.parsed ?? []).find((v) => v.vip === vip);
-      const head = el("li", "chain-head", vs ? `IPVS ${vs.proto} ${vs.vip} ${vs.scheduler}${vs.persistent ? ` persistent ${vs.persistent} s` : ""}` : `IPVS ${vip}: no virtual server`);
+      const vs = (rules?.parsed ?? []).find((v) => v.vip === vip);
+      const head = el("li", "chain-head", vs ? `IPVS ${vs.proto} ${vs.vip} ${vs.scheduler}${vs.persistent ? ` persistent ${vs.persistent} s` : ""}` : rules ? `IPVS ${vip}: no virtual server` : `IPVS ${vip}`);
       list.append(head);
+      if (!rules) list.append(el("li", "hint", "reading the rules…"));
       for (const real of vs?.reals ?? []) {
         const li = el("li", "chain-rule");
         li.dataset.endpoint = real.addr;
@@ -391,7 +410,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
       }
       return list;
     }
-    if (!entry.chain) {
+    if (!entry.chain && entry.verdict) {
       list.append(el("li", "chain-head", `KUBE-SERVICES: ${entry.cluster_ip}:${entry.port} → ${entry.verdict === "drop" ? "DROP (no local endpoint)" : "REJECT (no endpoints)"}`));
       return list;
     }

@@ -5,9 +5,10 @@ that are driven by the real-time runner, and the scenarios users upload.
     fast   the run's clusters are created paused and advanced as fast as the CPU allows,
            a step at a time, yielding to other requests between polls; the answer is the
            whole report.
-    live   the clusters run at the chosen speed (the presenter may pause them); each
-           `next` starts one step, whose actions enter at once and whose waits are polled
-           while the runner moves the clock. Paused, a waiting step waits.
+    live   the clusters wait, paused at time 0, for the first `next` (so the first step
+           sees everything from the start), then run at the chosen speed (the presenter may
+           pause them); each `next` starts one step, whose actions enter at once and whose
+           waits are polled while the runner moves the clock. Paused, a waiting step waits.
 
 Runs live in this process's memory, like the clusters they drive.
 """
@@ -106,6 +107,7 @@ class Run:
         self.id, self.mode, self.run, self.names = run_id, mode, run, names
         self.task: asyncio.Task | None = None
         self.failure: str | None = None
+        self.start_clock_on_next = False  # live: the clusters start running with the first step
 
     def report(self, lang: str | None = None) -> dict:
         try:
@@ -175,9 +177,10 @@ async def start(*, scenario_id: str, mode: str, name: str | None, lang: str, spe
     run_id = str(counter["next_run"])
     counter["next_run"] += 1
     name = name or _free_name(scenario, run_id)
-    names = _create_clusters(scenario, name, paused=(mode == "fast" or paused), speed=speed, profile=profile)
+    names = _create_clusters(scenario, name, paused=True, speed=speed, profile=profile)
     run = ScenarioRun(scenario, RegistryClusters(names), lang=lang, send=_send, set_speed=_set_speed if mode == "live" else None)
     record = _remember(Run(run_id, mode, run, names))
+    record.start_clock_on_next = mode == "live" and not paused
     if mode == "fast":
         await _play_fast(record)
     return record
@@ -224,10 +227,18 @@ async def next_step(*, scenario_id: str, run_id: str, choice: int | None) -> Run
     step = run.scenario.steps[run.index]
     if choice is not None and (step.ask is None or not 0 <= choice < len(step.ask.choices)):
         raise CommandError("choice must be the index of one of the step's choices" if step.ask else "this step asks no question", "choice")
+    if record.start_clock_on_next:
+        record.start_clock_on_next = False
+        for name in names_of(record):
+            services.set_clock(name=name, paused=False)
     run.start_step(choice=choice)
     if not run.poll():
         record.task = asyncio.get_running_loop().create_task(_finish_live_step(record), name=f"scenario-run-{record.id}")
     return record
+
+
+def names_of(record: Run) -> list[str]:
+    return list(record.names.values())
 
 
 async def _finish_live_step(record: Run) -> None:

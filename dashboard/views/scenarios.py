@@ -42,7 +42,8 @@ class RunCreate(Strict):
                              description="the main cluster's name (compared clusters add -<key>); default <scenario>-<run>")
     lang: Lang = Field("en", description="the language of titles, narration and assertion texts")
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED, description="live: the clusters' speed")
-    paused: bool = Field(False, description="live: start the clusters paused (steps then wait for advance)")
+    paused: bool = Field(False, description="live: keep the clusters paused after the first step starts (its waits then wait for advance); "
+                                            "otherwise they start running with the first step")
     profile: Literal["teaching", "realistic"] | None = Field(None, description="the timing profile, instead of the file's (teaching: slow enough to follow by eye)")
 
 

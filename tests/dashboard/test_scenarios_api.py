@@ -111,14 +111,16 @@ async def test_upload_a_scenario_then_run_it_live_step_by_step(async_client, reg
     run = started.json()
     assert run["state"] == "ready" and run["steps"] == [] and run["next"]["question"]["choices"] == ["nobody", "etcd-0"]
     assert "answer" not in run["next"]["question"]
-    assert registry.handles["room"].paused is False and registry.handles["room"].cluster.config.profile == "teaching"
+    assert registry.handles["room"].paused is True and registry.handles["room"].cluster.config.profile == "teaching"  # until the first step
     path = f"/api/scenarios/tiny-upload/runs/{run['run']}"
     bad = await post(async_client, f"{path}/next", {"choice": 5})
     assert bad.status_code == 400 and bad.json()["field"] == "choice"
     stepped = await post(async_client, f"{path}/next", {"choice": 1})
     assert stepped.status_code == 200 and stepped.json()["state"] in ("running", "ready")
+    assert registry.handles["room"].paused is False
     report = await wait_for(async_client, path, lambda r: len(r["steps"]) == 1 and r["state"] == "ready")
     assert report["steps"][0]["passed"] and report["steps"][0]["correct"] is True and report["steps"][0]["question"]["answer"] == 1
+    assert report["steps"][0]["time"]["start"] == 0.0  # the clusters waited for the first step
     assert (await async_client.post(f"{path}/next")).status_code == 200  # no body: no choice
     report = await wait_for(async_client, path, lambda r: r["state"] == "done")
     assert report["passed"] is True and [s["title"] for s in report["steps"]] == ["Leader", "Later"]

@@ -106,7 +106,7 @@ export function applySnapshot(model, state, now) {
       kind: "clusterscope.snapshot",
       summary: resumed
         ? `fresh snapshot at ${model.clock.time.toFixed(3)} s: events in between are not listed`
-        : `the server restarted: the cluster starts again from a fresh snapshot at ${model.clock.time.toFixed(3)} s`,
+        : `the cluster went back in its history (a seek on the timeline, or a server restart): a fresh snapshot at ${model.clock.time.toFixed(3)} s`,
     });
   }
   bumpAll(model);

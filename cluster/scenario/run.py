@@ -173,7 +173,9 @@ class ScenarioRun:
         state = cluster_state(cluster, requests=self.requests, remembered=self.remembered)
         events = []
         if cond.event is not None:
-            events = cluster.events_since(self.current["first_seq"][name] - 1) or []
+            events = cluster.events_since(self.current["first_seq"][name] - 1)
+            if events is None:
+                return False, "cannot check: the step's first events have left the event log (it keeps the newest ones)"
         try:
             return conditions.check(cond, cluster, state, events, self.remembered)
         except (KeyError, ValueError) as exc:  # a $name never remembered, a path that does not parse

@@ -133,6 +133,9 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
         if handle is None or registry.get(self.name) is not handle:
             return
         cluster = handle.cluster
+        if cluster is not getattr(self, "sent_from", cluster) or (self.cursor is not None and self.cursor > cluster.last_seq):
+            self.cursor = None  # a seek rebuilt the cluster at another moment: start again from a snapshot
+        self.sent_from = cluster
         while not (self.acks_enabled and len(self.in_flight) >= WINDOW):
             if self.cursor is None or cluster.last_seq - self.cursor > RESNAPSHOT_AFTER:
                 await self._send_snapshot()

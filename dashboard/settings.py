@@ -61,6 +61,15 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'clusterscope.sqlite3'}", conn_max_age=0),
 }
+# Command logs are written before each command takes effect (dashboard/history), so the
+# database must answer quickly or refuse: a locked database fails after DB_TIMEOUT seconds
+# and the action is refused. SQLite runs in WAL mode and syncs every commit (a write that
+# was acknowledged survives a crash); transactions take the write lock when they begin.
+DB_TIMEOUT = float(os.environ.get("CLUSTERSCOPE_DB_TIMEOUT", "2"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL", "transaction_mode": "IMMEDIATE", "timeout": DB_TIMEOUT}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"connect_timeout": max(1, int(DB_TIMEOUT)), "options": f"-c lock_timeout={int(DB_TIMEOUT * 1000)} -c statement_timeout={int(DB_TIMEOUT * 5000)}"})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL")
@@ -97,3 +106,9 @@ DEMO_CLUSTER = os.environ.get("CLUSTERSCOPE_DEMO", "demo") or None
 RUNNER_TICK_SECONDS = 0.05
 RUNNER_SLICE_BUDGET_SECONDS = 0.02
 MAX_CLUSTERS = int(os.environ.get("CLUSTERSCOPE_MAX_CLUSTERS", "50"))
+# History (dashboard/history): every cluster's command log is kept in the database and
+# replayed when the server starts. Off, clusters live in memory only (in-process tests).
+PERSIST_CLUSTERS = env_bool("CLUSTERSCOPE_PERSIST", True)
+CHECKPOINT_EVERY_SECONDS = 60  # virtual seconds between checkpoints
+SAVE_POSITION_EVERY_SECONDS = 1.0  # wall seconds between saves of where each clock stands
+IMPORT_MAX_BYTES = 16 * 1024 * 1024

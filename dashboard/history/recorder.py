@@ -14,7 +14,6 @@ import asyncio
 import itertools
 import logging
 import time
-from collections import deque
 
 from django.conf import settings
 
@@ -23,11 +22,10 @@ from cluster.commands import CommandError
 from cluster.kernel import SECOND
 
 from . import store
-from .timeline import Timeline, follow, position
+from .timeline import Timeline, checkpoint_bytes, follow, position
 
 log = logging.getLogger("clusterscope.history")
 
-CHECKPOINT_EVENTS = 10_000  # newest events kept in a checkpoint (older ones: 410 on /events)
 SLICE_SECONDS = 0.02  # wall time a seek may hold the loop before serving other traffic
 
 
@@ -206,15 +204,3 @@ def parting(entries_a: list[dict], head_a: tuple, entries_b: list[dict], head_b:
     if rest:
         return (rest[0]["at"], rest[0]["after"])
     return min(tuple(head_a), tuple(head_b))
-
-
-def checkpoint_bytes(cluster: Cluster) -> bytes:
-    """The pickled cluster, its event window cut to the newest CHECKPOINT_EVENTS (the
-    window is history, not state: the state hash does not change)."""
-    log = cluster.sim.log
-    events = log.events
-    log.events = deque(itertools.islice(events, max(0, len(events) - CHECKPOINT_EVENTS), None))
-    try:
-        return cluster.checkpoint()
-    finally:
-        log.events = events

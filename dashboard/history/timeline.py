@@ -18,11 +18,14 @@ head cannot join this timeline: the old future is set aside as a branch first
 """
 
 import copy
+import itertools
 import time
+from collections import deque
 
 from cluster.cluster import Cluster, ClusterConfig
 
 BATCH_ACTIONS = 200  # actions between two looks at the wall clock
+CHECKPOINT_EVENTS = 10_000  # newest events kept in a checkpoint (older ones: 410 on /events)
 
 
 class ReplayError(RuntimeError):
@@ -112,6 +115,9 @@ def follow(cluster: Cluster, timeline: Timeline, target_us: int, stop_processed:
                     raise ReplayError(f"command {entry['seq']} was recorded after {entry['after']} actions; the replay ran out at {sim.processed}")
                 if deadline is not None and time.perf_counter() > deadline:
                     return False
+            upcoming = sim.next_time()
+            if upcoming is not None and upcoming < entry["at"]:
+                raise ReplayError(f"command {entry['seq']} was recorded at {entry['at']} us after {entry['after']} actions, but an action is due before then")
             sim.move_clock(entry["at"])
             cluster.command(copy.deepcopy(entry["command"]))
         timeline.next += 1
@@ -137,3 +143,15 @@ def rebuild(config: ClusterConfig, timeline: Timeline, at_us: int, processed: in
     timeline.sync_to(cluster)
     follow(cluster, timeline, at_us, processed)
     return cluster
+
+
+def checkpoint_bytes(cluster: Cluster) -> bytes:
+    """The pickled cluster, its event window cut to the newest CHECKPOINT_EVENTS (the
+    window is history, not state: the state hash does not change)."""
+    log = cluster.sim.log
+    events = log.events
+    log.events = deque(itertools.islice(events, max(0, len(events) - CHECKPOINT_EVENTS), None))
+    try:
+        return cluster.checkpoint()
+    finally:
+        log.events = events

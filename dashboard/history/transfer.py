@@ -35,8 +35,7 @@ from django.utils.crypto import salted_hmac
 from cluster.cluster import Cluster, ClusterConfig
 from cluster.commands import CommandError
 
-from .recorder import checkpoint_bytes
-from .timeline import ReplayError, Timeline, follow, position
+from .timeline import ReplayError, Timeline, checkpoint_bytes, follow, position
 
 FORMAT = "clusterscope-cluster/1"
 SIGNING_SALT = "clusterscope.history.checkpoint"

@@ -7,6 +7,7 @@ from dashboard.runner import registry as the_registry
 def registry(settings):
     """A clean registry for every test, with no demo cluster unless a test asks."""
     settings.DEMO_CLUSTER = None
+    settings.PERSIST_CLUSTERS = False  # in-process tests keep clusters in memory (tests/history uses a real server)
     the_registry.handles.clear()
     the_registry._demo_made = False
     yield the_registry

@@ -55,6 +55,12 @@ class Library:
     def source(self, scenario_id: str) -> str:
         return "builtin" if scenario_id in self.builtin else "uploaded"
 
+    def delete(self, scenario_id: str) -> None:
+        self.get(scenario_id)
+        if scenario_id in self.builtin:
+            raise CommandError(f"{scenario_id} is a built-in lesson: it cannot be deleted", "id", status=409)
+        del self.uploaded[scenario_id]
+
     def all(self) -> list[Scenario]:
         return [*self.builtin.values(), *self.uploaded.values()]
 
@@ -108,6 +114,10 @@ class Run:
         self.task: asyncio.Task | None = None
         self.failure: str | None = None
         self.start_clock_on_next = False  # live: the clusters start running with the first step
+
+    def brief(self) -> dict:
+        report = self.report()
+        return {k: report.get(k) for k in ("run", "mode", "state", "passed", "cluster", "clusters", "time")} | {"steps": len(report["steps"])}
 
     def report(self, lang: str | None = None) -> dict:
         try:

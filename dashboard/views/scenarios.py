@@ -3,6 +3,8 @@
     GET  /api/scenarios                               {"items": [{id, title, summary, level, duration, steps, source}]}
     GET  /api/scenarios/<id>                          the whole scenario as JSON (the file's keys)
     POST /api/scenarios                               a scenario file (YAML or JSON) in the body: 201 and the scenario
+    DELETE /api/scenarios/<id>                        an uploaded scenario (built-in lessons stay: 409)
+    GET  /api/scenarios/<id>/runs                     {"items": [{run, mode, state, passed, cluster, steps}]}: this process's runs
     POST /api/scenarios/<id>/runs                     {"mode": "fast" | "live", "name", "lang", "speed", "paused", "profile"}
     GET  /api/scenarios/<id>/runs/<run>?lang=         the run's report
     POST /api/scenarios/<id>/runs/<run>/next          {"choice": n}: start a live run's next step
@@ -102,6 +104,18 @@ def _detail(scenario) -> dict:
 @router.get("/{scenario_id}", response={200: dict, **ERRORS}, summary="A scenario, every step")
 async def get_scenario(request: HttpRequest, scenario_id: str):
     return _detail(scenarios.library.get(scenario_id))
+
+
+@router.delete("/{scenario_id}", response={204: None, **ERRORS}, summary="Delete an uploaded scenario")
+async def delete_scenario(request: HttpRequest, scenario_id: str):
+    scenarios.library.delete(scenario_id)
+    return Status(204, None)
+
+
+@router.get("/{scenario_id}/runs", response={200: dict, **ERRORS}, summary="This scenario's runs (a presenter's page finds its live run again)")
+async def list_runs(request: HttpRequest, scenario_id: str):
+    scenarios.library.get(scenario_id)
+    return {"items": [r.brief() for r in scenarios.runs.values() if r.run.scenario.id == scenario_id]}
 
 
 @router.post("/{scenario_id}/runs", response={201: dict, **ERRORS}, summary="Run a scenario on new clusters (fast: the whole report; live: stepped)")

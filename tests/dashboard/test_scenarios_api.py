@@ -127,6 +127,13 @@ async def test_upload_a_scenario_then_run_it_live_step_by_step(async_client, reg
     assert registry.handles["room"].speed == 50  # the lesson's clock action
     over = await post(async_client, f"{path}/next", {})
     assert over.status_code == 409 and "every step" in over.json()["error"]
+    [brief] = (await async_client.get("/api/scenarios/tiny-upload/runs")).json()["items"]
+    assert brief.pop("time") >= report["time"]  # the clusters run on after the lesson
+    assert brief == {"run": run["run"], "mode": "live", "state": "done", "passed": True, "cluster": "room", "clusters": {"main": "room"}, "steps": 2}
+    assert (await async_client.delete("/api/scenarios/tiny-upload")).status_code == 204
+    assert (await async_client.get("/api/scenarios/tiny-upload")).status_code == 404
+    builtin = await async_client.delete("/api/scenarios/node-failure")
+    assert builtin.status_code == 409 and "built-in" in builtin.json()["error"]
 
 
 async def wait_for(client, path, ready, seconds=20.0):

@@ -92,6 +92,11 @@ class RegistryClusters:
     def __getitem__(self, key: str):
         return self._handle(key).cluster
 
+    def require_all(self) -> None:
+        """410 when one of the run's clusters was deleted."""
+        for key in self.names:
+            self._handle(key)
+
     def __iter__(self):
         return iter(self.names)
 
@@ -230,6 +235,7 @@ async def next_step(*, scenario_id: str, run_id: str, choice: int | None) -> Run
         raise CommandError("only live runs are stepped: a fast run has played every step", "mode", status=409)
     if record.failure:
         raise CommandError(record.failure, "run", status=410)
+    run.clusters.require_all()
     if run.current is not None:
         raise CommandError("the current step has not finished yet (its wait is still polling)", "run", status=409)
     if run.done:

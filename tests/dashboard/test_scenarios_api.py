@@ -177,3 +177,13 @@ async def test_a_fast_run_that_takes_too_long_is_stopped(async_client, registry,
     report = response.json()
     assert response.status_code == 201 and report["state"] == "abandoned" and report["passed"] is False
     assert report["error"].startswith("the run took longer than -1 wall seconds") and report["steps"] == []
+
+
+async def test_a_run_whose_cluster_was_deleted_says_so(async_client, registry):
+    run = (await post(async_client, "/api/scenarios/etcd-leader-partition/runs", {"mode": "live", "name": "gone"})).json()
+    assert (await async_client.delete("/api/clusters/gone")).status_code == 204
+    path = f"/api/scenarios/etcd-leader-partition/runs/{run['run']}"
+    report = (await async_client.get(path)).json()
+    assert (report["state"], report["passed"], report["error"]) == ("abandoned", False, "cluster gone was deleted")
+    stepped = await post(async_client, f"{path}/next", {})
+    assert stepped.status_code == 410 and stepped.json() == {"error": "cluster gone was deleted", "field": "name"}

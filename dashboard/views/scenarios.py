@@ -23,7 +23,7 @@ from django.http import HttpRequest, JsonResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field, ValidationError
 
-from cluster.scenario import LANGUAGES, ScenarioError
+from cluster.scenario import LANGUAGES, MAX_BYTES, ScenarioError
 
 from .. import scenarios
 from ..runner import MAX_SPEED, MIN_SPEED, registry
@@ -90,8 +90,11 @@ async def list_scenarios(request: HttpRequest, query: Query[LangQuery]):
 async def upload_scenario(request: HttpRequest):
     """The body is the file itself. A file that does not validate is refused with 400 and
     {"error": "<where>:<line>: <field>: <problem>", "field", "line"}."""
+    # Read at most one byte over the limit (request.body would refuse a body over Django's
+    # DATA_UPLOAD_MAX_MEMORY_SIZE with an HTML page, and read all of it first).
+    raw = request.read(MAX_BYTES + 1)
     try:
-        scenario = scenarios.library.upload(request.body)
+        scenario = scenarios.library.upload(raw)
     except ScenarioError as exc:
         return JsonResponse(exc.as_dict(), status=400)
     return Status(201, _detail(scenario))

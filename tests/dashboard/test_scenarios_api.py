@@ -153,6 +153,7 @@ async def wait_for(client, path, ready, seconds=20.0):
     ("id: [", 400, "not valid YAML"),
     ('{"id": "json-one"}', 400, "'title' is required"),
     (SMALL + "#" * (256 * 1024), 413, "at most 256 KiB"),
+    ("#" * (3 * 1024 * 1024), 413, "at most 256 KiB"),  # over Django's own body limit too
 ])
 async def test_a_bad_upload_is_refused_clearly(async_client, body, status, words):
     response = await post(async_client, "/api/scenarios", body, content_type="text/plain")

@@ -2,7 +2,8 @@
 // backend pod, and the answer back, placed in VIRTUAL time like every message dot.
 //
 //   client     the source pod ([data-pod="ns/name"] in its node card, issue 7) or, until pods
-//              are drawn, its node card's title; an external client: a marker left of the nodes
+//              are drawn, its node card's title; an external client: a marker in the worker
+//              nodes' head, its packet drawn to the node it was sent to (NodePort)
 //   rules      the deciding node's kube-proxy box: it rings when a request is decided there,
 //              with a label of the rule taken (KUBE-SVC-… #3 -> web-x, or IPVS rr -> 10.244.1.2:80)
 //   backend    the pod's element, or its node's container runtime box
@@ -47,11 +48,23 @@ function along(points, f) {
   return points[points.length - 1];
 }
 
-function decisionLabel(r) {
-  if (r.verdict !== "dnat") return `${r.node}: ${r.verdict === "reject" ? "REJECT (no endpoints)" : r.verdict === "drop" ? "DROP" : "no rule"}`;
-  if (r.mode === "ipvs") return `${r.node} IPVS v${r.version}: ${r.chains?.[0]?.replace(/^IPVS\s+/, "") ?? ""} → ${r.pod ?? r.to}`;
+const CHAR_PX = 6.6; // the label's monospace advance at 11 px
+
+/** What a decision says, longest first: the first that fits under the node card is drawn. */
+function decisionLabels(r) {
+  const mark = r.stale ? "⚠ " : "";
+  if (r.verdict !== "dnat") {
+    const what = r.verdict === "reject" ? "REJECT (no endpoints)" : r.verdict === "drop" ? "DROP" : "no rule";
+    return [`${mark}${r.node}: ${what}`, `${mark}${what}`];
+  }
+  const pod = r.pod ?? r.to;
+  if (r.mode === "ipvs") {
+    const vs = r.chains?.[0]?.replace(/^IPVS\s+/, "") ?? "";
+    return [`${mark}${r.node} IPVS v${r.version}: ${vs} → ${pod}`, `${mark}IPVS v${r.version} → ${pod}`, `${mark}v${r.version} → ${pod}`];
+  }
   const svc = r.trace?.find((x) => /^KUBE-SV[CL]-/.test(x[1]));
-  return `${r.node} rules v${r.version}: ${svc ? `${shortChain(svc[1])} #${svc[2]}` : "KUBE-SERVICES"} → ${r.pod ?? r.to}`;
+  const rule = svc ? `${shortChain(svc[1])} #${svc[2]}` : "KUBE-SERVICES";
+  return [`${mark}${r.node} rules v${r.version}: ${rule} → ${pod}`, `${mark}v${r.version}: ${rule} → ${pod}`, `${mark}v${r.version} #${svc?.[2] ?? "?"} → ${pod}`];
 }
 
 export function createTrafficOverlay({ stage, locateBox, model }) {
@@ -108,6 +121,14 @@ export function createTrafficOverlay({ stage, locateBox, model }) {
     }
   }
 
+  /** Where an external client stands: in the worker-nodes area's head, right of its note. */
+  function externalAnchor(stageRect) {
+    const head = document.getElementById("nodes-note") ?? document.getElementById("nodes-title");
+    if (!head) return null;
+    const r = head.getBoundingClientRect();
+    return { x: r.right - stageRect.left + stage.scrollLeft + 28, y: r.top - stageRect.top + stage.scrollTop + r.height / 2 };
+  }
+
   return {
     update(m, t, { reduced, now }) {
       liveLine(model);
@@ -123,10 +144,26 @@ export function createTrafficOverlay({ stage, locateBox, model }) {
       const stageRect = stage.getBoundingClientRect();
       const parts = [];
       let drawn = 0;
-      const nodesArea = document.getElementById("nodes-body");
-      const outside = nodesArea ? centre(stage, stageRect, nodesArea) : null;
+      const outside = externalAnchor(stageRect);
+      let outsideUsed = false;
       for (const r of [...tr.requests.values()].reverse()) {
         if (drawn >= MAX_DRAWN) break;
+        if (r.external && outside && !r.node && r.entry && r.sentAt <= t + 1e-9) {
+          // the packet on its way from outside to the NodePort of the node it was sent to
+          const entryEl = locateBox(`${r.entry}/kube-proxy`);
+          if (!entryEl) continue;
+          const entry = centre(stage, stageRect, entryEl);
+          drawn += 1;
+          outsideUsed = true;
+          parts.push(svgEl("polyline", { class: "traffic-path", points: `${outside.x.toFixed(1)},${outside.y.toFixed(1)} ${entry.x.toFixed(1)},${entry.y.toFixed(1)}` }));
+          if (!reduced) {
+            const pos = along([outside, entry], (t - r.sentAt) / Math.max(1e-9, (r.packetArrives ?? r.sentAt) - r.sentAt));
+            const g = svgEl("g", { class: "traffic-dot", transform: `translate(${pos.x.toFixed(1)} ${pos.y.toFixed(1)})` });
+            g.append(svgEl("circle", { r: DOT_R }));
+            parts.push(g);
+          }
+          continue;
+        }
         if (!r.node || r.t > t + 1e-9) continue;
         const end = r.done ?? r.t + 10;
         if (t > end) continue;
@@ -134,7 +171,8 @@ export function createTrafficOverlay({ stage, locateBox, model }) {
         if (!rulesEl) continue;
         const rules = centre(stage, stageRect, rulesEl);
         const clientEl = clientAnchor(r);
-        const client = clientEl ? centre(stage, stageRect, clientEl) : outside ? { x: outside.r.left - stageRect.left + stage.scrollLeft + 14, y: rules.y } : rules;
+        const client = clientEl ? centre(stage, stageRect, clientEl) : (r.external && outside) || rules;
+        if (r.external && outside) outsideUsed = true;
         const backEl = r.verdict === "dnat" ? backendAnchor(r) : null;
         const back = backEl ? centre(stage, stageRect, backEl) : null;
         drawn += 1;
@@ -154,7 +192,8 @@ export function createTrafficOverlay({ stage, locateBox, model }) {
           if (t < backStart) pos = back;
           else {
             ring = true;
-            pos = along([back, client], (t - backStart) / Math.max(1e-9, flight));
+            // an external client's answer goes back through the node it came in by (SNAT)
+            pos = along(r.external ? [back, rules, client] : [back, client], (t - backStart) / Math.max(1e-9, flight));
           }
         }
         const g = svgEl("g", { class: `traffic-dot${ring ? " is-response" : ""}${r.stale ? " is-stale" : ""}`, transform: `translate(${pos.x.toFixed(1)} ${pos.y.toFixed(1)})` });
@@ -175,14 +214,22 @@ export function createTrafficOverlay({ stage, locateBox, model }) {
         const card = nodeCard(node);
         const below = card ? card.getBoundingClientRect().bottom - stageRect.top + stage.scrollTop + 6 : c.y + c.r.height / 2 + 6;
         parts.push(svgEl("rect", { class: `traffic-ring${fresh ? " is-fresh" : ""}`, x: (c.x - c.r.width / 2 - 3).toFixed(1), y: (c.y - c.r.height / 2 - 3).toFixed(1), width: (c.r.width + 6).toFixed(1), height: (c.r.height + 6).toFixed(1), rx: 6 }));
-        const text = `${request.stale ? "⚠ " : ""}${decisionLabel(request)}`;
+        const room = card ? card.getBoundingClientRect().width : 300;
+        const variants = decisionLabels(request);
+        const text = variants.find((v) => v.length * CHAR_PX + 14 <= room) ?? variants[variants.length - 1];
         const label = svgEl("g", { class: `traffic-label${request.stale ? " is-stale" : ""}` });
-        const width = Math.max(80, text.length * 6.6 + 14);
-        const x = Math.min(Math.max(c.x, stage.scrollLeft + width / 2 + 4), stage.scrollLeft + stage.clientWidth - width / 2 - 4); // stays on the stage
+        const width = Math.max(80, text.length * CHAR_PX + 14);
+        const under = card ? centre(stage, stageRect, card).x : c.x; // centred under its own card: neighbours' labels never meet
+        const x = Math.min(Math.max(under, stage.scrollLeft + width / 2 + 4), stage.scrollLeft + stage.clientWidth - width / 2 - 4); // stays on the stage
         label.setAttribute("transform", `translate(${x.toFixed(1)} ${below.toFixed(1)})`);
         label.append(svgEl("rect", { x: (-width / 2).toFixed(1), y: 0, width: width.toFixed(1), height: 20, rx: 4 }));
         label.append(Object.assign(svgEl("text", { x: 0, y: 14, "text-anchor": "middle" }), { textContent: text }));
         parts.push(label);
+      }
+      if (outsideUsed) {
+        const g = svgEl("g", { class: "traffic-outside", transform: `translate(${outside.x.toFixed(1)} ${outside.y.toFixed(1)})` });
+        g.append(svgEl("circle", { r: 9 }), Object.assign(svgEl("text", { x: 14, y: 4 }), { textContent: "client outside the cluster (NodePort)" }));
+        parts.push(g);
       }
       if (parts.length || svg.childElementCount) svg.replaceChildren(...parts);
     },

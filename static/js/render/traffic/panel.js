@@ -306,7 +306,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
       li.dataset.state = st;
       const glyph = { running: "▶", starting: "▶", draining: "…", done: "✓", stopped: "✕" }[st] ?? "•";
       li.append(el("span", "glyph", glyph), el("b", null, g.name), el("span", null, ` from ${g.source === "external" ? "outside (NodePort)" : `${g.source} on ${g.sourceNode}`} at ${g.rate}/s for ${g.seconds} s · `),
-        el("span", "client-counts", `${g.sent ?? 0} of ${g.requests} sent, ${g.done ?? 0} answered or failed, ${g.errors ?? 0} errors · ${st}`));
+        el("span", "client-counts", `${g.sent ?? 0} of ${g.requests} sent, ${g.done ?? 0} answered or failed, ${g.errors ?? 0} error${g.errors === 1 ? "" : "s"} · ${st}`));
       if (st === "running" || st === "starting") {
         const stop = el("button", "btn btn-small", "Stop");
         stop.type = "button";
@@ -358,7 +358,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     const svcStats = (model.extra?.traffic?.services ?? []).find((s) => `${s.namespace}/${s.name}` === state.service);
     const lat = svcStats?.latency_ms;
     podsSummary.textContent = pods.length
-      ? `${c.requests} requests, ${c.errors} errors` + (lat?.p50 != null ? ` · latency p50 ${lat.p50} ms, p99 ${lat.p99} ms` : "") + " · expected share from the rules of the client's node"
+      ? `${c.requests} request${c.requests === 1 ? "" : "s"}, ${c.errors} error${c.errors === 1 ? "" : "s"}` + (lat?.p50 != null ? ` · latency p50 ${lat.p50} ms, p99 ${lat.p99} ms` : "") + " · expected share from the rules of the client's node"
       : "No traffic to this Service yet: send some with the form above.";
     podsBody.replaceChildren(...pods.map((pod) => {
       const n = c.pods[pod] ?? 0;
@@ -415,6 +415,11 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
       return list;
     }
     list.append(el("li", "chain-head", `KUBE-SERVICES → ${shortChain(entry.chain)} (${entry.cluster_ip}:${entry.port})`));
+    if (entry.node_port) {
+      // from outside: KUBE-NODEPORTS matches the port and jumps to the Service's KUBE-EXT chain, which jumps to the same KUBE-SVC
+      const ext = (rules?.parsed?.nat?.["KUBE-NODEPORTS"] ?? []).find((r) => r.text.includes(`--dport ${entry.node_port} `))?.target;
+      list.append(el("li", "chain-head", `KUBE-NODEPORTS (:${entry.node_port}) → ${ext ? shortChain(ext) : "KUBE-EXT-…"} → ${shortChain(entry.chain)}`));
+    }
     const chain = serviceChain(rules?.parsed, entry.chain);
     const shares = effectiveShares(chain);
     for (const r of chain) {
@@ -515,7 +520,8 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     const info = nodeInfo(state.openNode);
     const entry = serviceEntry(info);
     viewerTitle.textContent = `Rules on ${state.openNode} (${rules?.mode === "ipvs" ? "ipvsadm -Ln" : "iptables-save"}, v${rules?.version ?? "?"}, programmed at ${secs(info.programmedAt)})`;
-    const marks = new Set([entry?.chain, entry?.cluster_ip].filter(Boolean));
+    // the Service's chains share one hash (KUBE-SVC-, KUBE-EXT-, KUBE-SVL-, KUBE-FW-): mark them all
+    const marks = new Set([entry?.chain?.replace(/^KUBE-SV[CL]-/, ""), entry?.cluster_ip].filter(Boolean));
     const text = rules?.text ?? "loading…";
     const frag = document.createDocumentFragment();
     const lines = text.split("\n");

@@ -1,40 +1,74 @@
-// The worker-nodes area: node-level components (kubelet, container runtime, kube-proxy, …)
-// grouped in one card per node (view.node, or the component's own name when it has none).
-// Inside a card each component is a compact box (the kind's shape and colour, and its role),
-// so a message from a kubelet leaves from that kubelet's box. Until kubelets exist, it says
-// what will appear.
+// The worker-nodes area: one card per node (render/node/card.js) holding its kubelet, container
+// runtime and kube-proxy as compact boxes (messages leave from them: data-component), its
+// Ready condition and heartbeats, cpu and memory requested against allocatable, its pods with
+// the kubelet's step for each, and its image store.
+//
+// Data: the component views (model.components, refreshed from GET /state about once a second)
+// and, newer than them, the kubelet's and containerd's events (appliers/nodes.js): a step or a
+// heartbeat shows the moment its event arrives. Density: up to FULL_MAX nodes every card is in
+// full detail (containers' namespaces and cgroups, image layers); beyond, cards are compact and
+// "Details" opens one across the area's width; beyond TINY_FROM, pods shrink to chips.
 
-import { COMPONENT_KINDS, NODE_LEVEL_KINDS, kindIcon, kindInfo } from "../theme.js";
-import { partitionSide } from "../model.js";
+import { COMPONENT_KINDS, NODE_LEVEL_KINDS, kindInfo } from "../theme.js";
+import { nodeViewsSeq } from "../appliers/nodes.js";
+import { connected, partitionSide } from "../model.js";
 import { byName, placeholder, reconcileBoxes } from "./components.js";
+import { createNodeCard, readiness, tickNodeCard, updateNodeCard } from "./node/card.js";
 
 const MAX_NODES_DRAWN = 60; // beyond that the area says how many more there are
+const FULL_MAX = 4;
+const TINY_FROM = 13;
 const kindById = (id) => COMPONENT_KINDS.find((k) => k.id === id);
 const PART_ORDER = ["kubelet", "runtime", "proxy"];
+const natural = (a, b) => a.localeCompare(b, "en", { numeric: true });
 
-function nodeCard(node) {
-  const card = document.createElement("section");
-  card.className = "node-card";
-  card.dataset.node = node;
-  const head = document.createElement("header");
-  head.className = "node-head";
-  const title = document.createElement("h3");
-  title.textContent = node;
-  head.append(kindIcon(kindById("kubelet"), 16), title);
-  const parts = document.createElement("div");
-  parts.className = "node-parts";
-  card.append(head, parts);
-  card._parts = parts;
-  card._boxes = new Map();
-  card.setAttribute("aria-label", `node ${node}`);
-  return card;
+/** The pods of one node: the kubelet's view, with newer events (appliers/nodes.js) on top. */
+export function podsOfNode(model, node, kubelet) {
+  const nodes = model.nodes;
+  const since = nodeViewsSeq(model);
+  const out = new Map();
+  for (const pod of kubelet?.pods ?? []) {
+    const key = `${pod.namespace}/${pod.name}`;
+    const removed = nodes?.removed.get(key);
+    if (removed != null && removed > since) continue;
+    const ev = nodes?.steps.get(key);
+    const newer = ev && ev.seq > since && ev.node === node;
+    out.set(key, { pod, step: newer ? { step: ev.step, detail: ev.detail } : { step: pod.step, detail: null } });
+  }
+  if (kubelet?.alive !== false) {
+    for (const [key, ev] of nodes?.steps ?? []) {
+      if (ev.node !== node || ev.seq <= since || out.has(key)) continue;
+      const [namespace, ...rest] = key.split("/");
+      // bound a moment ago: the view will bring the rest
+      out.set(key, { pod: { namespace, name: rest.join("/"), phase: "Pending", restarts: 0, containers: [], provisional: true }, step: { step: ev.step, detail: ev.detail } });
+    }
+  }
+  return [...out.entries()].sort((a, b) => natural(a[0], b[0])).map(([, v]) => v);
+}
+
+/** The node lifecycle controller's entry for a node (the leading controller manager's, when several run). */
+function lifecycleOf(model, node) {
+  let found = null;
+  for (const view of model.components.values()) {
+    if (view.kind !== "controller-manager" || view.alive === false || !Array.isArray(view.nodes)) continue;
+    const entry = view.nodes.find((n) => n.name === node);
+    if (entry && (view.leading || !found)) found = entry;
+  }
+  return found;
 }
 
 export function createNodesView({ body, note }) {
   const cards = new Map(); // node name -> card element
+  const expanded = new Set();
   let emptyState = null;
   let emptyFor;
-  let seen = -1;
+  let seen = null;
+
+  const toggle = (node) => {
+    if (expanded.has(node)) expanded.delete(node);
+    else expanded.add(node);
+    seen = null;
+  };
 
   return {
     boxFor(name) {
@@ -44,64 +78,89 @@ export function createNodesView({ body, note }) {
       }
       return null;
     },
-    update(model) {
+    /** The element of a pod ("ns/name"), for panels that point at it. */
+    podElement(key) {
+      return body.querySelector(`.pod[data-pod="${CSS.escape(key)}"]`);
+    },
+    update(model, t = model.clock?.time ?? 0, { reduced = false, now = performance.now() } = {}) {
       const configured = model.summary?.nodes;
-      const version = `${model.versions.components}/${model.versions.network}/${configured}`;
-      if (version === seen) return;
-      seen = version;
-      const groups = new Map();
-      for (const view of model.components.values()) {
-        if (!NODE_LEVEL_KINDS.has(view.kind)) continue;
-        const node = String(view.node ?? view.name);
-        if (!groups.has(node)) groups.set(node, []);
-        groups.get(node).push(view);
+      const v = model.versions;
+      const version = `${v.components}/${v.network}/${v.views}/${v.nodes}/${configured}`;
+      if (version !== seen) {
+        seen = version;
+        draw(model, configured);
       }
-      if (!groups.size) {
-        cards.clear();
-        if (emptyFor !== configured || !emptyState) {
-          emptyFor = configured;
-          const lines = configured
-            ? [`This cluster is configured for ${configured} node${configured === 1 ? "" : "s"}: each appears here with its kubelet, container runtime and kube-proxy once it joins.`]
-            : ["Nodes appear here with their kubelet, container runtime and kube-proxy once they join."];
-          emptyState = placeholder("No worker nodes running yet", lines, ["kubelet", "runtime", "proxy"].map(kindById));
-        }
-        if (body.firstChild !== emptyState || body.childNodes.length !== 1) body.replaceChildren(emptyState);
-        note.textContent = "";
-        return;
-      }
-      emptyState?.remove();
-      const names = [...groups.keys()].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
-      const drawn = names.slice(0, MAX_NODES_DRAWN);
-      for (const [node, card] of cards) {
-        if (!drawn.includes(node)) {
-          card.remove();
-          cards.delete(node);
-        }
-      }
-      let previous = null;
-      let up = 0;
-      for (const node of names) {
-        const views = groups.get(node);
-        if (views.every((v) => v.alive !== false)) up += 1;
-      }
-      for (const node of drawn) {
-        let card = cards.get(node);
-        if (!card) {
-          card = nodeCard(node);
-          cards.set(node, card);
-        }
-        const views = groups.get(node).sort((a, b) => {
-          const ra = PART_ORDER.indexOf(kindInfo(a.kind).id);
-          const rb = PART_ORDER.indexOf(kindInfo(b.kind).id);
-          return (ra === -1 ? 9 : ra) - (rb === -1 ? 9 : rb) || byName(a, b);
-        });
-        reconcileBoxes(card._parts, views, card._boxes, (name) => partitionSide(model, name), { compact: true, prefix: `${node}/` });
-        card.classList.toggle("is-down", views.some((v) => v.alive === false));
-        const expected = previous ? previous.nextSibling : body.firstChild;
-        if (expected !== card) body.insertBefore(card, expected);
-        previous = card;
-      }
-      note.textContent = `${up} of ${names.length} fully up` + (names.length > drawn.length ? ` · first ${drawn.length} drawn` : "");
+      for (const card of cards.values()) tickNodeCard(card, t, now, reduced);
     },
   };
+
+  function draw(model, configured) {
+    const groups = new Map();
+    for (const view of model.components.values()) {
+      if (!NODE_LEVEL_KINDS.has(view.kind)) continue;
+      const node = String(view.node ?? view.name);
+      if (!groups.has(node)) groups.set(node, []);
+      groups.get(node).push(view);
+    }
+    if (!groups.size) {
+      cards.clear();
+      if (emptyFor !== configured || !emptyState) {
+        emptyFor = configured;
+        const lines = configured
+          ? [`This cluster is configured for ${configured} node${configured === 1 ? "" : "s"}: each appears here with its kubelet, container runtime and kube-proxy once it joins.`]
+          : ["Nodes appear here with their kubelet, container runtime and kube-proxy once they join."];
+        emptyState = placeholder("No worker nodes running yet", lines, ["kubelet", "runtime", "proxy"].map(kindById));
+      }
+      if (body.firstChild !== emptyState || body.childNodes.length !== 1) body.replaceChildren(emptyState);
+      note.textContent = "";
+      return;
+    }
+    emptyState?.remove();
+    const names = [...groups.keys()].sort(natural);
+    const drawn = names.slice(0, MAX_NODES_DRAWN);
+    const density = names.length <= FULL_MAX ? "full" : names.length < TINY_FROM ? "compact" : "tiny";
+    body.dataset.density = density;
+    for (const [node, card] of cards) {
+      if (!drawn.includes(node)) {
+        card.remove();
+        cards.delete(node);
+        expanded.delete(node);
+      }
+    }
+    let previous = null;
+    let ready = 0;
+    for (const node of drawn) {
+      let card = cards.get(node);
+      if (!card) {
+        card = createNodeCard(node, kindById("kubelet"), toggle);
+        cards.set(node, card);
+      }
+      const views = groups.get(node).sort((a, b) => {
+        const ra = PART_ORDER.indexOf(kindInfo(a.kind).id);
+        const rb = PART_ORDER.indexOf(kindInfo(b.kind).id);
+        return (ra === -1 ? 9 : ra) - (rb === -1 ? 9 : rb) || byName(a, b);
+      });
+      reconcileBoxes(card._parts, views, card._boxes, (name) => partitionSide(model, name), { compact: true, prefix: `${node}/` });
+      card.classList.toggle("is-down", views.some((view) => view.alive === false));
+      const kubelet = views.find((view) => kindInfo(view.kind).id === "kubelet") ?? null;
+      const runtime = views.find((view) => kindInfo(view.kind).id === "runtime") ?? null;
+      const lifecycle = lifecycleOf(model, node);
+      const open = density !== "full" && expanded.has(node);
+      updateNodeCard(card, {
+        kubelet, runtime, lifecycle,
+        pods: podsOfNode(model, node, kubelet),
+        eventPulls: model.nodes?.pulls.get(node) ?? new Map(),
+        heartbeat: model.nodes?.heartbeats.get(node) ?? null,
+        side: connected(model, node, "kube-apiserver") ? null : partitionSide(model, node),
+        full: density === "full" || open,
+        expanded: open,
+        compactable: density !== "full",
+      });
+      if (readiness(kubelet, lifecycle).status === "True") ready += 1;
+      const expected = previous ? previous.nextSibling : body.firstChild;
+      if (expected !== card) body.insertBefore(card, expected);
+      previous = card;
+    }
+    note.textContent = `${ready} of ${names.length} Ready` + (names.length > drawn.length ? ` · first ${drawn.length} drawn` : "");
+  }
 }

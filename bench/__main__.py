@@ -3,10 +3,10 @@
 import platform
 import sys
 
-from . import apiserver, etcd, kernel, scenarios, scheduler
+from . import apiserver, etcd, history, kernel, scenarios, scheduler
 from .table import render
 
-BENCHMARKS = {"kernel": kernel.run, "etcd": etcd.run, "scheduler": scheduler.run, "apiserver": apiserver.run, "scenarios": scenarios.run}
+BENCHMARKS = {"kernel": kernel.run, "etcd": etcd.run, "scheduler": scheduler.run, "apiserver": apiserver.run, "scenarios": scenarios.run, "history": history.run}
 
 
 def main(argv: list[str]) -> int:

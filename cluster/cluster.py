@@ -23,7 +23,7 @@ from .clients.etcdctl import EtcdCtl
 from .commands import CommandError
 from .controllers import build_controller_manager
 from .etcd import build_members, etcd_view
-from .kernel import SECOND, Simulation, state_hash
+from .kernel import SECOND, Simulation, calendar, state_hash
 from .kubelet import build_node, node_config, nodes_view
 from .kubelet import commands as node_commands
 from .net import Network
@@ -54,6 +54,9 @@ class ClusterConfig:
     raft_heartbeat_ms: int | None = None
     raft_election_min_ms: int | None = None
     raft_election_max_ms: int | None = None
+    # The calendar moment virtual time 0 stands for (kernel/calendar.py): the dashboard sets the
+    # wall-clock instant of creation; the fixed default keeps tests and benchmarks deterministic.
+    epoch: str = calendar.DEFAULT_EPOCH
 
     def validate(self) -> "ClusterConfig":
         check.require(isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**63, "seed must be a whole number from 0 to 2^63-1", "seed")
@@ -67,6 +70,10 @@ class ClusterConfig:
         for field in ("raft_heartbeat_ms", "raft_election_min_ms", "raft_election_max_ms"):
             value = getattr(self, field)
             check.require(value is None or (isinstance(value, int) and not isinstance(value, bool) and 10 <= value <= 600_000), f"{field} must be a whole number of milliseconds from 10 to 600000", field)
+        try:
+            calendar.epoch_seconds(self.epoch)
+        except (ValueError, TypeError) as exc:
+            raise CommandError(str(exc), "epoch") from None
         if self.profile in PROFILES:
             timing = self.timing()
             check.require(timing.raft_election_min_us > timing.raft_heartbeat_us, "raft_election_min_ms must be longer than the heartbeat", "raft_election_min_ms")
@@ -86,13 +93,14 @@ class Cluster:
     def __init__(self, config: ClusterConfig):
         self.config = config.validate()
         self.profile = config.timing()
-        self.sim = Simulation(seed=config.seed)
+        self.sim = Simulation(seed=config.seed, epoch_seconds=calendar.epoch_seconds(config.epoch))
         self.sim.net = Network(self.sim, base_latency_us=self.profile.net_latency_us, jitter_us=self.profile.net_jitter_us)
         self.sim.handlers["cluster"] = self
         self.command_log: list[dict] = []
         self.etcd_members: list = []
         self.sim.emit("cluster.created", "cluster", f"cluster {config.name} created: {config.etcd_members} etcd member(s), {config.nodes} node(s), {config.profile} timing", config=config.as_dict())
-        self._build()
+        with calendar.using(self.sim.epoch_seconds):
+            self._build()
 
     def _build(self) -> None:
         """Create the components. Each issue that adds a component wires it in here."""
@@ -108,7 +116,7 @@ class Cluster:
             build_node(self.sim, config, profile=self.profile.name)
             self._build_proxy(config)  # kube-proxy (issue 8) on the same host
         # kube-controller-manager (issue 5): every control loop; two replicas lead in turn through a Lease in kube-system.
-        self.controller_managers = build_controller_manager(self.sim, profile=self.profile)
+        self.controller_managers = build_controller_manager(self.sim, replicas=2, profile=self.profile)
 
     # --- position and time ------------------------------------------------------------
     @property
@@ -130,15 +138,21 @@ class Cluster:
         return self.sim.step()
 
     # --- commands ---------------------------------------------------------------------
-    def command(self, cmd: dict) -> dict:
-        """Validate, record and apply one user command. Raises CommandError when invalid."""
+    def command(self, cmd: dict, store=None) -> dict:
+        """Validate, record and apply one user command. Raises CommandError when invalid.
+
+        `store(entry)`, when given, makes the entry durable before anything changes (the
+        dashboard writes it to the database); if it raises, the command is not applied."""
         check.require(isinstance(cmd, dict), "a command must be an object")
         kind = check.string(cmd, "type", choices=sorted(self._handlers()))
         handler = self._handlers()[kind]
         normalized = handler["validate"](self, cmd)
         entry = {"at": self.sim.now, "after": self.sim.processed, "command": normalized}
+        if store is not None:
+            store(entry)
         self.command_log.append(entry)
-        return handler["apply"](self, normalized)
+        with calendar.using(self.sim.epoch_seconds):
+            return handler["apply"](self, normalized)
 
     @classmethod
     def _handlers(cls) -> dict:

@@ -63,11 +63,16 @@ DATABASES = {
 }
 # Command logs are written before each command takes effect (dashboard/history), so the
 # database must answer quickly or refuse: a locked database fails after DB_TIMEOUT seconds
-# and the action is refused. SQLite runs in WAL mode and syncs every commit (a write that
-# was acknowledged survives a crash); transactions take the write lock when they begin.
+# and the action is refused. SQLite runs in WAL mode; with synchronous=NORMAL (the default) a
+# committed write survives the server process being killed, and FULL (an fsync per commit,
+# CLUSTERSCOPE_SQLITE_SYNC=FULL) survives a power cut too, at several milliseconds a command
+# (bench/RESULTS.md). Transactions take the write lock when they begin.
 DB_TIMEOUT = float(os.environ.get("CLUSTERSCOPE_DB_TIMEOUT", "2"))
+SQLITE_SYNC = os.environ.get("CLUSTERSCOPE_SQLITE_SYNC", "NORMAL").upper()
+if SQLITE_SYNC not in ("NORMAL", "FULL", "EXTRA"):
+    raise ValueError("CLUSTERSCOPE_SQLITE_SYNC must be NORMAL, FULL or EXTRA")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL", "transaction_mode": "IMMEDIATE", "timeout": DB_TIMEOUT}
+    DATABASES["default"]["OPTIONS"] = {"init_command": f"PRAGMA journal_mode=WAL;PRAGMA synchronous={SQLITE_SYNC}", "transaction_mode": "IMMEDIATE", "timeout": DB_TIMEOUT}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).update({"connect_timeout": max(1, int(DB_TIMEOUT)), "options": f"-c lock_timeout={int(DB_TIMEOUT * 1000)} -c statement_timeout={int(DB_TIMEOUT * 5000)}"})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -109,6 +114,7 @@ MAX_CLUSTERS = int(os.environ.get("CLUSTERSCOPE_MAX_CLUSTERS", "50"))
 # History (dashboard/history): every cluster's command log is kept in the database and
 # replayed when the server starts. Off, clusters live in memory only (in-process tests).
 PERSIST_CLUSTERS = env_bool("CLUSTERSCOPE_PERSIST", True)
-CHECKPOINT_EVERY_SECONDS = 60  # virtual seconds between checkpoints
+CHECKPOINT_EVERY_SECONDS = 60  # virtual seconds between checkpoints ...
+CHECKPOINT_MIN_WALL_SECONDS = 10  # ... and wall seconds at least (a fast clock would pickle too often)
 SAVE_POSITION_EVERY_SECONDS = 1.0  # wall seconds between saves of where each clock stands
 IMPORT_MAX_BYTES = 16 * 1024 * 1024

@@ -37,6 +37,7 @@ class History:
         self.busy = False  # a seek or a switch is rebuilding the cluster
         self.checkpointed: set[int] = set()  # CHECKPOINT_EVERY buckets that have a checkpoint
         self.saved_at = 0.0  # wall time of the last position save
+        self.checkpoint_at = 0.0  # wall time of the last checkpoint (pickling holds the loop ~0.1 s)
         # Futures set aside by acting in the past: id -> {"entries", "head", "fork", "created"}.
         self.branches: dict[int, dict] = {}
         self._branch_ids = itertools.count(1)  # used when nothing is stored
@@ -107,8 +108,9 @@ class History:
         if time.monotonic() - self.saved_at >= settings.SAVE_POSITION_EVERY_SECONDS:
             self.save(cluster, paused=paused, speed=speed)
         bucket = cluster.sim.now // self.every
-        if bucket > 0 and bucket not in self.checkpointed:
+        if bucket > 0 and bucket not in self.checkpointed and time.monotonic() - self.checkpoint_at >= settings.CHECKPOINT_MIN_WALL_SECONDS:
             self.checkpointed.add(bucket)
+            self.checkpoint_at = time.monotonic()
             store.later(store.save_checkpoint, self.pk, at_us=cluster.sim.now, processed=cluster.sim.processed, state=checkpoint_bytes(cluster))
 
     # --- time travel ---------------------------------------------------------------------

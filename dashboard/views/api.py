@@ -8,7 +8,8 @@ the simulation), and ships Swagger UI as local static files (no CDN). Every erro
 
 import json
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import ConfigDict, Field
@@ -82,6 +83,7 @@ class ClusterCreate(Strict):
     raft_election_max_ms: int | None = Field(None, ge=10, le=600_000, description="longest election timeout (default: the profile's)")
     proxy_mode: str = Field("iptables", pattern="^(iptables|ipvs)$", description="every kube-proxy's mode: iptables or ipvs")
     ipvs_scheduler: str = Field("rr", pattern="^(rr|lc|sh)$", description="the IPVS scheduler in ipvs mode: rr (round robin), lc (least connections), sh (source hashing)")
+    epoch: str | None = Field(None, pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", description="the UTC instant virtual time 0 stands for, e.g. 2026-03-05T09:30:00Z (default: now)")
 
 
 class ClockPatch(Strict):
@@ -118,11 +120,13 @@ class ClusterSummary(Schema):
     proxy_mode: str
     ipvs_scheduler: str
     pre_vote: bool
+    epoch: str = Field(..., description="the UTC instant virtual time 0 stands for (timestamps in objects are epoch + virtual time)")
     raft: dict = Field(..., description="the Raft timing in force: heartbeat_ms, election_min_ms, election_max_ms")
     counts: Counts
     last_seq: int
     lagging: bool
     state_hash: str
+    history: dict = Field(..., description="head (virtual seconds: the furthest this timeline has run), live (false after a seek into the past), ahead (recorded commands still ahead), commands")
 
 
 class ClusterList(Schema):
@@ -145,7 +149,7 @@ class EventsPage(Schema):
     first_seq: int
 
 
-ERRORS = {400: Error, 404: Error, 409: Error, 410: Error, 429: Error}
+ERRORS = {400: Error, 404: Error, 409: Error, 410: Error, 429: Error, 503: Error}
 
 
 @api.get("/clusters", response=ClusterList, summary="List clusters")
@@ -159,6 +163,31 @@ async def create_cluster(request: HttpRequest, payload: ClusterCreate):
     services.registry.ensure_ticker()
     handle = services.create_cluster(**payload.dict())
     return Status(201, handle.summary())
+
+
+# Before /clusters/{name}: Django takes the first pattern that matches the path.
+class ImportQuery(Strict):
+    model_config = ConfigDict(extra="forbid", strict=False)
+    name: str | None = Field(None, min_length=1, max_length=63, pattern=NAME_PATTERN, description="import under another name (the state hash then differs)")
+
+
+@api.post("/clusters/import", response={201: dict, 413: Error, **ERRORS}, summary="A cluster from an exported YAML file")
+async def import_cluster(request: HttpRequest, query: Query[ImportQuery]):
+    """The request body is the exported file. The log is replayed to the exported position and
+    checked against its state hash. 201 with {"cluster": summary, "checkpoint": "used" or "not used"}."""
+    limit = settings.IMPORT_MAX_BYTES
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return error(413, f"the file is larger than {limit // (1024 * 1024)} MiB", "file")
+    raw = request.read(limit + 1)  # not request.body: files may exceed DATA_UPLOAD_MAX_MEMORY_SIZE
+    if not raw.strip():
+        return error(400, "the request body must be an exported cluster (YAML)", "file")
+    services.registry.ensure_ticker()
+    handle, used = await services.import_cluster(raw=raw, name=query.name)
+    return Status(201, {"cluster": handle.summary(), "checkpoint": "used" if used else "not used"})
 
 
 @api.get("/clusters/{name}", response={200: ClusterSummary, **ERRORS}, summary="A cluster's summary")
@@ -230,7 +259,7 @@ class EtcdRequest(Strict):
 
 @api.post(
     "/clusters/{name}/etcd",
-    response={200: dict, 503: dict, 504: dict, **ERRORS},
+    response={**ERRORS, 200: dict, 503: dict, 504: dict},
     summary="A client request to etcd, answered when the simulation answers it",
 )
 async def etcd_request(request: HttpRequest, name: str, payload: EtcdRequest):
@@ -240,6 +269,14 @@ async def etcd_request(request: HttpRequest, name: str, payload: EtcdRequest):
     command = {"type": "etcd", **{k: v for k, v in fields.items() if v is not None or (k == "expected" and fields["op"] == "cas")}}
     status, body = await services.etcd_request(name=name, command=command, timeout=timeout)
     return Status(status, body)
+
+
+@api.get("/clusters/{name}/requests/{path:request_id}", response={200: dict, **ERRORS}, summary="One API request, as the API server kept it")
+async def api_request(request: HttpRequest, name: str, request_id: str):
+    """The request inspector's source: verb, path, user, stages, code, etcd key, revision, the
+    body as sent and the answer's object at that revision (a summary for lists, watches and
+    logs). `request_id` is "<client>#<id>" (URL-encode the #: kubectl%237)."""
+    return selectors.api_request(name=name, request=request_id)
 
 
 @api.get("/clusters/{name}/scheduler/pods/{namespace}/{pod}", response={200: dict, **ERRORS}, summary="A pod's scheduling attempts")
@@ -306,6 +343,13 @@ async def start_traffic(request: HttpRequest, name: str, payload: TrafficBody):
     return Status(202, services.start_traffic(name=name, **payload.dict()))
 
 
+@api.delete("/clusters/{name}/traffic/{generator}", response={200: dict, **ERRORS}, summary="Stop a traffic generator")
+async def stop_traffic(request: HttpRequest, name: str, generator: str):
+    """Nothing more is sent; the requests in flight are answered or time out. 200 {"generator",
+    "stopped" (false if it had already stopped sending), "state", "sent"}; 404 unknown generator."""
+    return services.stop_traffic(name=name, generator=generator)
+
+
 @api.get("/clusters/{name}/traffic", response={200: dict, **ERRORS}, summary="Traffic counters per service")
 async def traffic(request: HttpRequest, name: str):
     """{"services": [{"namespace", "name", "requests", "errors", "pods": {pod: count}, "latency_ms": {"p50", "p99"},
@@ -317,6 +361,77 @@ async def traffic(request: HttpRequest, name: str):
 async def proxy_rules(request: HttpRequest, name: str, node: str):
     """`iptables-save` (iptables mode) or `ipvsadm -Ln` (ipvs mode) of the node, now (text/plain)."""
     return HttpResponse(selectors.proxy_rules(name=name, node=node), content_type="text/plain; charset=utf-8")
+
+
+# --- history (dashboard/history/README.md) ------------------------------------------------
+class SeekBody(Strict):
+    time: float = Field(..., ge=0, le=10**9, description="virtual seconds: a moment in the past (rebuilt from the nearest checkpoint) or ahead")
+
+
+class ForkBody(Strict):
+    name: str = Field(..., min_length=1, max_length=63, pattern=NAME_PATTERN, description="the new cluster's name")
+    time: float | None = Field(None, ge=0, le=10**9, description="virtual seconds (default: now); at most the furthest point reached")
+
+
+@api.post("/clusters/{name}/seek", response={200: ClusterSummary, **ERRORS}, summary="Go to another moment of the cluster's history")
+async def seek(request: HttpRequest, name: str, payload: SeekBody):
+    """Back in time the cluster is rebuilt from its nearest checkpoint and replayed; forward it
+    follows the recorded commands. An action taken in the past forks the timeline: the old
+    future is kept as a branch (GET .../branches). The clock keeps its paused/running state."""
+    services.registry.ensure_ticker()
+    return (await services.seek(name=name, time=payload.time)).summary()
+
+
+@api.post("/clusters/{name}/fork", response={201: ClusterSummary, **ERRORS}, summary="A new cluster from this one at a moment of its history")
+async def fork(request: HttpRequest, name: str, payload: ForkBody):
+    """The new cluster (paused) has this one's configuration, seed and commands up to `time`,
+    and its own log from then on; this cluster is untouched."""
+    handle = await services.fork(name=name, new_name=payload.name, time=payload.time)
+    return Status(201, handle.summary())
+
+
+@api.get("/clusters/{name}/branches", response={200: dict, **ERRORS}, summary="Futures set aside by acting in the past")
+async def branches(request: HttpRequest, name: str):
+    """{"items": [{"id", "fork" (virtual seconds where it parts from the active timeline), "head", "commands", "ahead"}], "history": {...}}"""
+    return services.branches(name=name)
+
+
+@api.post("/clusters/{name}/branches/{branch}/switch", response={200: ClusterSummary, **ERRORS}, summary="Return to a branch")
+async def switch_branch(request: HttpRequest, name: str, branch: int):
+    """The branch becomes the active timeline and the active one a branch in its place; a
+    cluster past the point where they part goes back to it."""
+    return (await services.switch_branch(name=name, branch=branch)).summary()
+
+
+@api.delete("/clusters/{name}/branches/{branch}", response={204: None, **ERRORS}, summary="Discard a branch")
+async def discard_branch(request: HttpRequest, name: str, branch: int):
+    services.discard_branch(name=name, branch=branch)
+    return Status(204, None)
+
+
+class ExportQuery(Strict):
+    model_config = ConfigDict(extra="forbid", strict=False)
+    checkpoint: bool = Field(False, description="include a checkpoint (faster import on this server; other servers ignore it)")
+
+
+@api.get("/clusters/{name}/export", response={200: str, **ERRORS}, summary="The cluster as a YAML file")
+async def export(request: HttpRequest, name: str, query: Query[ExportQuery]):
+    """Configuration, seed, clock, position and the command log (and, if asked, a checkpoint):
+    POST it to /api/clusters/import to rebuild the cluster at the same state hash."""
+    text = services.export_cluster(name=name, checkpoint=query.checkpoint)
+    response = HttpResponse(text.encode(), content_type="application/yaml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.clusterscope.yaml"'
+    return response
+
+
+@api.get("/clusters/{name}/events.jsonl", response={200: str, **ERRORS}, summary="The event log as JSON Lines")
+async def events_jsonl(request: HttpRequest, name: str, query: Query[EventsQuery]):
+    """Every event after `after` (default: from the first) up to now, one JSON object per line;
+    events older than those kept are regenerated by replaying a copy (the same seq, the same event)."""
+    lines = services.event_lines(name=name, after=query.after)
+    response = StreamingHttpResponse(lines, content_type="application/x-ndjson; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.events.jsonl"'
+    return response
 
 
 def not_found(request: HttpRequest, path: str = ""):

@@ -10,14 +10,19 @@
 // the etcd panel).
 
 import { api } from "./api.js";
+import { controllersAfterSnapshot, registerControllerAppliers } from "./appliers/controllers.js";
 import { applyEtcdRefresh, etcdAfterSnapshot, registerEtcdAppliers } from "./appliers/etcd.js";
+import { nodesAfterSnapshot, registerNodeAppliers } from "./appliers/nodes.js";
 import { registerRequestAppliers, requestsAfterSnapshot } from "./appliers/requests.js";
+import { describeBinding, registerSchedulerAppliers } from "./appliers/scheduler.js";
+import { hidesTrafficMessage, registerTrafficAppliers, trafficAfterSnapshot } from "./appliers/traffic.js";
 import { applyViewsRefresh, markViewsFetched, viewsWanted } from "./appliers/views.js";
 import * as M from "./model.js";
 import { VIEWS_INTERVAL_MS, createRefresher } from "./refresh.js";
 import { createClockView, nextSpeed } from "./render/clock.js";
 import { createConnectionView } from "./render/connection.js";
 import { createControlPlaneView } from "./render/controlplane.js";
+import { createControllersPanel } from "./render/controllers/panel.js";
 import { describeMessage } from "./render/etcd/glyphs.js";
 import { createEtcdPanel } from "./render/etcd/panel.js";
 import { createEventLog } from "./render/eventlog.js";
@@ -25,6 +30,9 @@ import { renderLegend } from "./render/legend.js";
 import { createMessagesView, lingerSeconds } from "./render/messages.js";
 import { createNodesView } from "./render/nodes.js";
 import { createRequestsView } from "./render/requests.js";
+import { createSchedulerPanel } from "./render/scheduler/panel.js";
+import { createTimeline } from "./render/timeline.js";
+import { createTrafficPanel } from "./render/traffic/panel.js";
 import { ClusterStream } from "./stream.js";
 import { bindThemeToggle, formatSpeed, formatTime, motionPreference } from "./theme.js";
 
@@ -33,6 +41,10 @@ const name = JSON.parse($("cluster-name").textContent);
 const model = M.createModel(name);
 registerEtcdAppliers();
 registerRequestAppliers();
+registerNodeAppliers();
+registerControllerAppliers();
+registerSchedulerAppliers();
+registerTrafficAppliers();
 const motion = motionPreference();
 
 // --- messages to the user ----------------------------------------------------------------------
@@ -111,8 +123,8 @@ const messages = createMessagesView({
   dotsSvg: $("dots-layer"),
   locateBox: (n) => controlPlane.boxFor(n) ?? nodes.boxFor(n),
   kindOf: (n) => model.components.get(n)?.kind,
-  describe: (m) => describeApiMessage(m) ?? describeMessage(m),
-  hide: (m) => requests.hides(m, model),
+  describe: (m) => describeBinding(model, m) ?? describeApiMessage(m) ?? describeMessage(m),
+  hide: (m) => requests.hides(m, model) || hidesTrafficMessage(m), // the traffic panel draws requests client -> rules -> pod
   list: $("in-flight-list"),
   listSummary: $("in-flight-summary"),
   listDetails: inFlight,
@@ -147,6 +159,10 @@ for (const root of [$("stage"), $("req-list"), $("event-log")]) {
 // drawn every animation frame like the areas above, and cheap when its versions did not move.
 const panels = [
   // one line per panel: createXPanel({ root: $("…-body"), note: $("…-note"), model, name, api, announce, showNotice })
+  createControllersPanel({ root: $("controllers-body"), note: $("controllers-note"), model, name, api, announce, showNotice }),
+  createSchedulerPanel({ root: $("scheduler-body"), note: $("scheduler-note"), model, name, api, announce, showNotice }),
+  createTimeline({ root: $("timeline"), model, name, announce, showNotice }), // the history scrubber in the header
+  createTrafficPanel({ root: $("traffic-body"), note: $("traffic-note"), model, name, api, announce, showNotice, stage: $("stage"), locateBox: (n) => controlPlane.boxFor(n) ?? nodes.boxFor(n) }),
 ];
 const eventLog = createEventLog({ list: $("event-log"), filters: $("log-filters"), count: $("log-count"), jump: $("jump-latest") });
 
@@ -224,6 +240,9 @@ function onFrame(frame) {
       M.applySnapshot(model, frame.state, now);
       etcdAfterSnapshot(model);
       requestsAfterSnapshot(model);
+      nodesAfterSnapshot(model);
+      controllersAfterSnapshot(model);
+      trafficAfterSnapshot(model);
       if (first) backfill();
       break;
     }
@@ -296,7 +315,7 @@ function frame(now) {
     clock.update(model, t, now, model.live);
     controlPlane.update(model);
     etcdPanel.update(model, t, { reduced: motion.reduced, now });
-    nodes.update(model);
+    nodes.update(model, t, { reduced: motion.reduced, now });
     messages.update(model, t, { reduced: motion.reduced, now });
     requests.update(model, t, { reduced: motion.reduced, now });
     for (const panel of panels) panel.update(model, t, { reduced: motion.reduced, now });

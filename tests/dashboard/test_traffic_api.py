@@ -90,3 +90,21 @@ async def test_the_proxy_mode_is_validated(async_client):
     response = await post(async_client, "/api/clusters", {"name": "bad", "proxy_mode": "ipvs", "ipvs_scheduler": "wrr"})
     assert response.status_code == 400 and response.json()["field"] == "ipvs_scheduler"
     assert (await async_client.get("/api/clusters/nope/traffic")).status_code == 404
+
+
+async def test_stop_traffic(async_client, registry):
+    await make(async_client, registry)
+    response = await post(async_client, "/api/clusters/svc/traffic", {"service": "web", "rate": 20, "seconds": 10, "source": "client"})
+    assert response.status_code == 202, response.content
+    await post(async_client, "/api/clusters/svc/advance", {"seconds": 1.01})
+    response = await async_client.delete("/api/clusters/svc/traffic/traffic-1")
+    assert response.status_code == 200, response.content
+    stopped = response.json()
+    assert (stopped["generator"], stopped["stopped"], stopped["sent"]) == ("traffic-1", True, 21) and stopped["state"] in ("draining", "done")
+    await post(async_client, "/api/clusters/svc/advance", {"seconds": 11})
+    counters = (await async_client.get("/api/clusters/svc/traffic")).json()
+    assert counters["services"][0]["requests"] == 21 and counters["generators"][0]["state"] == "done"
+    again = (await async_client.delete("/api/clusters/svc/traffic/traffic-1")).json()
+    assert (again["stopped"], again["state"]) == (False, "done")
+    response = await async_client.delete("/api/clusters/svc/traffic/traffic-7")
+    assert response.status_code == 404 and response.json()["field"] == "generator"

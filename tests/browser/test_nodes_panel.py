@@ -178,7 +178,8 @@ def test_a_crashed_node_goes_not_ready_and_comes_back(open_page, server, artifac
     status, body = server.api("POST", f"/api/clusters/{cluster}/faults", {"action": "crash", "target": "node-2"})
     assert status == 200, body
     caught_up(page, advance(server, cluster, 2)["last_seq"])
-    assert "is-down" in card.get_attribute("class")
+    # (a views refresh fetched before the crash may land after it for a moment: wait for the next)
+    wait_for(lambda: "is-down" in card.get_attribute("class"), 10, page=page, message="the node's boxes crashed")
     assert card.locator("[data-component='node-2/kubelet']").get_attribute("data-alive") == "false"
     # the API server still says Ready: only the missing heartbeats will change that
     wait_for(lambda: "marks it Unknown in" in card.locator(".node-why").inner_text(), 10, page=page, message="countdown to Unknown")

@@ -145,6 +145,11 @@ function containerRow(spec, runtime) {
   return row;
 }
 
+/** Long names keep their ends: a ReplicaSet's pods differ only in their last characters. */
+export function shortName(name) {
+  return name.length > 22 ? `${name.slice(0, 10)}…${name.slice(-10)}` : name;
+}
+
 /** A pod element (reused by key); update(pod, step entry, runtime containers, full) redraws it when its inputs changed. */
 export function createPod(key, node) {
   const li = el("li", "pod");
@@ -169,7 +174,10 @@ export function updatePod(li, pod, step, runtimeContainers, full) {
   const badge = el("span", "pod-phase");
   badge.append(el("span", "pod-glyph", info.glyph), document.createTextNode(` ${info.word}`));
   badge.setAttribute("aria-label", `phase ${info.word}`);
-  head.append(badge, el("span", "pod-name", pod.namespace === "default" ? pod.name : `${pod.namespace}/${pod.name}`));
+  const fullName = pod.namespace === "default" ? pod.name : `${pod.namespace}/${pod.name}`;
+  const name = el("span", "pod-name", shortName(fullName));
+  name.title = `${pod.namespace}/${pod.name}`;
+  head.append(badge, name);
   const ready = (pod.containers ?? []).filter((c) => !c.init);
   if (ready.length) head.append(el("span", "pod-ready", `${ready.filter((c) => c.ready).length}/${ready.length}`));
   const restarts = el("span", `pod-restarts${pod.restarts ? " has-restarts" : ""}`, `↻ ${pod.restarts ?? 0}`);

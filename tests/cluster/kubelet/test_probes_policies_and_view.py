@@ -86,3 +86,23 @@ def test_the_node_view_explains_steps_and_restarts():
     assert crash["containers"][0]["last_reason"] == "Error" and crash["containers"][0]["last_exit_code"] == 1
     hog = pods["hog"]["containers"][0]
     assert hog["last_reason"] == "OOMKilled" and hog["last_exit_code"] == 137 and hog["restarts"] >= 1
+
+
+def test_the_lesson_workloads_write_the_logs_kubectl_logs_shows():
+    h = NodeHarness(nodes=1)
+    h.run_pod(container_pod("crash", image="clusterscope/crasher", container={"args": ["--after=2"]}))
+    h.run_pod(container_pod("hog", image="clusterscope/memhog", container={"args": ["--rate=30Mi"], "resources": {"limits": {"memory": "64Mi"}}}))
+    h.run_pod(container_pod("slow", image="clusterscope/slow-start", container={"args": ["--ready-after=5"]}))
+    h.wait_for(lambda: all((h.container_status(n) or {}).get("restartCount", 0) >= 1 for n in ("crash", "hog")), 60)
+
+    def log(name, **query):
+        r = h.call("get", "pods", namespace="default", name=name, subresource="log", query=query)
+        assert r["code"] == 200, r
+        return r["text"].splitlines()
+
+    crash = log("crash", previous=True)
+    assert crash[0].endswith("crasher: starting on crash; this process will fail in 2 s") and crash[1] == "panic: simulated failure after 2s (exit code 1)"
+    hog = log("hog", previous=True)
+    assert hog[0].endswith("memhog: starting; will allocate 30Mi every 1 s and never free it") and hog[1].endswith("memhog: allocated 30Mi in total")
+    slow = log("slow")
+    assert '"msg":"warming caches: not ready for 5s"' in slow[1]

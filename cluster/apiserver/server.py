@@ -656,8 +656,11 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
         for key in sorted(self.ops, key=lambda k: (self.ops[k]["started"], k)):
             op = self.ops[key]
             in_flight.append({
-                "request": key, "client": op["client"], "verb": op.get("verb"), "resource": op.get("plural") or op.get("resource"),
-                "namespace": op.get("namespace"), "name": op.get("name"), "stage": op.get("stage"), "since": op["started"] / SECOND,
+                "request": key, "client": op["client"], "agent": op.get("agent"), "verb": op.get("verb"), "group": (op.get("info") or {}).get("group"),
+                "resource": op.get("plural") or op.get("resource"), "subresource": op.get("sub"), "namespace": op.get("namespace"), "name": op.get("name"),
+                "user": (op.get("user") or {}).get("name"), "stage": op.get("stage"), "since": op["started"] / SECOND,
+                # the stages passed so far, so that a page opened now draws the request where it is
+                "stages": [{"stage": stage, "time": t / SECOND, "ok": ok} for stage, t, ok in op.get("stages", ())],
             })
         watch = self.etcd_watch
         return {

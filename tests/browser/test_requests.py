@@ -2,8 +2,10 @@
 created by kubectl moves through the pipeline strip (authn → authz → admission → validation →
 etcd) as "you"; a Pod with an invalid name stops at validation with a red ✕; the inspector
 (opened from a token with the mouse, from the requests list and from an event-log row with the
-keyboard) shows verb, path, code, etcd key, revision and the object as YAML; watches stand as
-lines; with reduced motion no token moves and the stage is highlighted instead.
+keyboard) shows verb, path, code, etcd key, revision, the body sent and the object at the revision
+the request produced (and, on demand, the object now); watches stand as lines; with reduced motion
+no token moves and the stage is highlighted instead; a request already in flight when the page
+loads is drawn where it stands.
 
 Screenshots: test-artifacts/requests-<moment>-<width>-<theme>.png (taken while paused).
 """
@@ -121,7 +123,11 @@ def test_kubectl_requests_move_through_the_pipeline(open_page, server, artifacts
     dialog.wait_for()
     text = dialog.inner_text()
     assert "create (POST)" in text and "/api/v1/namespaces/default/pods" in text and "422 Invalid" in text and "rejected by validation" in text, text
-    assert "✕ validation" in text and "etcd at" not in text and "Nothing was written" in text
+    assert "✕ validation" in text and "etcd at" not in text
+    # what was sent and the Status returned, as the API server kept them
+    page.wait_for_function("() => document.querySelector('#req-inspector .req-kept').textContent.includes('Answer: Status 422')")
+    text = dialog.inner_text()
+    assert "Nothing was written" in text and "Sent by the client" in text and "name: Bad_Name" in text and "kind: Status" in text, text
     page.screenshot(path=artifacts / "requests-inspector-rejected-1920-light.png")
     page.keyboard.press("Escape")
     dialog.wait_for(state="hidden")
@@ -136,25 +142,32 @@ def test_kubectl_requests_move_through_the_pipeline(open_page, server, artifacts
     page.keyboard.press("Escape")
     dialog.wait_for(state="hidden")
 
-    # the inspector from the list (keyboard): the created Deployment, its key, revision and YAML
-    # (fetched from the simulated API server, which answers only while the clock runs)
-    server.reset_demo(paused=False, speed=1.0)
+    # the inspector from the list (keyboard): the created Deployment, its key, what kubectl sent and
+    # the object at the revision the create produced (kept by the API server: read while paused)
     row = page.locator(f"#req-list .req-open[data-request='{created['id']}']")
     row.focus()
     page.keyboard.press("Enter")
     dialog.wait_for()
-    page.wait_for_function("() => document.querySelector('#req-inspector .req-yaml').textContent.includes('kind: Deployment')")
+    page.wait_for_function(f"() => document.querySelector('#req-inspector .req-kept').textContent.includes('Object at revision {created['rv']}')")
     text = dialog.inner_text()
     assert "/apis/apps/v1/namespaces/default/deployments" in text and "201" in text, text
     assert f"/registry/deployments/default/{deployment}" in text and created["rv"] in text, text
-    assert f"name: {deployment}" in text
-    # the page's own GET is not the student's: it is labelled as the inspector's, not "you"
-    page.wait_for_function("() => [...window.clusterscope.model.requests.values()].some((r) => r.client === 'inspector' && r.verb === 'get')")
-    assert not [t for t in page.locator("#req-list .req-row").all_inner_texts() if "get deployments" in t]
+    assert "Sent by the client" in text and "kind: Deployment" in text and f"name: {deployment}" in text
+    assert f'resourceVersion: "{created["rv"]}"' in text, text
     page.screenshot(path=artifacts / "requests-inspector-created-1920-light.png")
     page.evaluate("document.documentElement.setAttribute('data-theme', 'dark')")
     page.screenshot(path=artifacts / "requests-inspector-created-1920-dark.png")
     page.evaluate("document.documentElement.setAttribute('data-theme', 'light')")
+    # "the object now": the page's own GET, through the simulated API server (which answers only
+    # while the clock runs), labelled as the inspector's by its header, not as "you"
+    server.reset_demo(paused=False, speed=1.0)
+    page.get_by_role("button", name="Show the object now").click()
+    page.wait_for_function("() => document.querySelector('#req-inspector .req-now').textContent.includes('Object now (resourceVersion')")
+    page.wait_for_function("() => [...window.clusterscope.model.requests.values()].some((r) => r.client === 'inspector' && r.verb === 'get')")
+    assert not [t for t in page.locator("#req-list .req-row").all_inner_texts() if "get deployments" in t]
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.screenshot(path=artifacts / "requests-inspector-now-1366-light.png")
+    page.set_viewport_size({"width": 1920, "height": 1080})
     page.keyboard.press("Escape")
     dialog.wait_for(state="hidden")
 
@@ -180,3 +193,43 @@ def test_reduced_motion_shows_no_moving_tokens(open_page, server, artifacts, tmp
     page.screenshot(path=artifacts / "requests-reduced-1920-dark.png")
     server.reset_demo(paused=False, speed=1.0)
     assert page.problems == []
+
+
+def test_a_request_in_flight_when_the_page_loads_is_drawn_where_it_stands(open_page, server, artifacts, tmp_path):
+    status, _ = server.api("POST", "/api/clusters", {"name": "inflight", "etcd_members": 1, "nodes": 0, "paused": True, "profile": "realistic"})
+    assert status == 201
+    follower = None
+    try:
+        status, _ = server.api("POST", "/api/clusters/inflight/advance", {"seconds": 20})  # the API server fills its cache, bootstraps
+        assert status == 200
+        cmd = ["kubectl", f"--server={server.url}/k8s/inflight", "--kubeconfig=/dev/null", f"--cache-dir={tmp_path / 'kube-cache'}", "--request-timeout=30s",
+               "create", "configmap", "waiting", "--from-literal=a=b"]
+        follower = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+        def at_etcd():
+            # one action at a time, until kubectl's create waits for etcd's answer (Raft)
+            server.api("POST", "/api/clusters/inflight/step")
+            _, state = server.api("GET", "/api/clusters/inflight/state")
+            api = next(c for c in state["components"] if c["name"] == "kube-apiserver")
+            return next((r for r in api["requests"] if r["client"] == "kubectl" and r["verb"] == "create" and r["stage"] == "etcd"), None)
+
+        flying = wait_for(at_etcd, timeout=30, interval=0, message="kubectl's create waiting for etcd")
+        assert [s["stage"] for s in flying["stages"]][-1] == "etcd"
+        page = open_page("/clusters/inflight/")
+        wait_connected(page)
+        token = page.locator(f".req-token[data-request='{flying['request']}'][data-stage='etcd']")
+        token.wait_for()
+        label = token.get_attribute("aria-label")
+        assert "kubectl (you)" in label and "create configmaps" in label and "at etcd" in label, label
+        assert page.locator(f"#req-list .req-open[data-request='{flying['request']}']").inner_text().endswith("in progress")
+        page.screenshot(path=artifacts / "requests-in-flight-at-load-1920-light.png")
+        token.focus()  # it is moving (a pulse): the keyboard opens it
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => document.querySelector('#req-inspector .req-kept').textContent.includes('In flight')")
+        assert "name: waiting" in page.locator("#req-inspector").inner_text()  # what kubectl sent, before any answer
+        assert page.problems == []
+    finally:
+        if follower is not None:
+            follower.kill()
+            follower.wait()
+        server.api("DELETE", "/api/clusters/inflight")

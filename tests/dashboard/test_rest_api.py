@@ -1,5 +1,7 @@
 import asyncio
+import datetime
 import json
+import time
 
 import pytest
 
@@ -87,7 +89,7 @@ async def test_step_executes_one_action(async_client):
 
 async def test_same_seed_same_advance_gives_identical_event_logs(async_client):
     for name in ("twin-a", "twin-b"):
-        await create(async_client, name, seed=99)
+        await create(async_client, name, seed=99, epoch="2026-05-04T10:00:00Z")  # the same config: the epoch too (default: now)
         for seconds in (3, 0.5, 40):
             assert (await post(async_client, f"/api/clusters/{name}/advance", {"seconds": seconds})).status_code == 200
     logs = []
@@ -156,3 +158,15 @@ async def test_the_demo_cluster_starts_with_an_application(async_client, setting
     assert {"/registry/deployments/default/web", "/registry/services/specs/default/web"} <= created
     assert sum(1 for key in created if key and key.startswith("/registry/pods/default/web-")) == 3
     assert state["etcd"]["leader"] is not None
+
+
+async def test_a_new_cluster_starts_its_calendar_now(async_client):
+    before = time.time()
+    summary = await create(async_client, "cal-now")
+    epoch = datetime.datetime.strptime(summary["epoch"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC).timestamp()
+    assert before - 1 <= epoch <= time.time()
+    fixed = await create(async_client, "cal-fixed", epoch="2030-02-03T04:05:06Z")
+    assert fixed["epoch"] == "2030-02-03T04:05:06Z"
+    for bad in ("2030-02-03 04:05:06", "2030-02-03T04:05:06+01:00", "1970-01-01T00:00:00Z"):
+        response = await post(async_client, "/api/clusters", {"name": "cal-bad", "epoch": bad})
+        assert response.status_code == 400 and response.json()["field"] == "epoch", bad

@@ -6,6 +6,8 @@
 //   api.authn/authz/admission/validation/etcd/cache -> a stage passed (ok) or failed (ok: false)
 //   api.response                -> code; `rejected_by` names the failing stage; key and rv on success
 //   watch.start / watch.end     -> model.watches (watcher id -> {client, resource, namespace})
+//   a snapshot                  -> the API server's view: the requests in flight (with the stages
+//                                  passed so far) and the watches standing open
 //
 // model.requests: Map id -> {id, client, verb, group, resource, subresource, namespace, name,
 //   method, path, user, stages: [{stage, time, ok, detail}], code, reason, rejectedBy, key, rv,
@@ -19,13 +21,15 @@ const STAGE_EVENT = { "api.authn": "authn", "api.authz": "authz", "api.admission
 const MAX_REQUESTS = 300;
 const GROUP_VERSIONS = { "": "v1", apps: "v1", batch: "v1", "coordination.k8s.io": "v1", "discovery.k8s.io": "v1", "rbac.authorization.k8s.io": "v1", "policy": "v1", "events.k8s.io": "v1" };
 
-// The server names every HTTP client "kubectl": the page's own GETs (the inspector fetching an
-// object) are told apart by their path, registered just before they are sent.
-const ownFetches = new Map(); // path -> how many are on their way
+// Every HTTP request leaves from the cluster's "kubectl" endpoint (so its id is "kubectl#<n>");
+// the server names the HTTP client by its User-Agent in the message's `agent`: the student's
+// kubectl, their Python script, another HTTP client, or this page's inspector (own header).
 export const OWN_CLIENT = "inspector";
+const AGENT_CLIENTS = { kubectl: "kubectl", inspector: OWN_CLIENT, python: "python-client", http: "http-client" };
+const CLIENT_LABELS = { kubectl: "kubectl (you)", [OWN_CLIENT]: "this page (inspector)", "python-client": "Python client (you)", "http-client": "HTTP client (you)" };
 
-export function expectOwnFetch(path) {
-  ownFetches.set(path, (ownFetches.get(path) ?? 0) + 1);
+function clientOf(endpoint, agent) {
+  return endpoint === "kubectl" ? (AGENT_CLIENTS[agent] ?? "kubectl") : String(endpoint);
 }
 
 function ensure(model) {
@@ -60,8 +64,7 @@ export function isKubectl(r) {
 
 /** The client as a student reads it: their own kubectl is "kubectl (you)". */
 export function clientLabel(client) {
-  if (client === OWN_CLIENT) return "this page (inspector)";
-  return client === "kubectl" ? "kubectl (you)" : String(client ?? "");
+  return CLIENT_LABELS[client] ?? String(client ?? "");
 }
 
 /** The object's name: from the request, else the last part of the etcd key it wrote. */
@@ -108,10 +111,35 @@ function takeWatchers(model, view) {
   model.versions.watches += 1;
 }
 
-/** After a snapshot: the API server's view lists the watches standing open. */
+/** The requests in flight when the snapshot was taken, where they stand (the events that
+ * brought them there came before the snapshot, so the page never saw them). */
+function takeInFlight(model, view) {
+  if (!Array.isArray(view?.requests)) return;
+  for (const v of view.requests) {
+    if (typeof v?.request !== "string") continue;
+    const r = request(model, v.request, { target: v.client, seq: model.seq });
+    if (r.code != null) continue; // answered since: the events say more than the snapshot
+    const endpoint = String(v.client ?? r.client);
+    Object.assign(r, { client: clientOf(endpoint, v.agent), verb: v.verb ?? r.verb, group: v.group ?? "", resource: v.resource ?? r.resource, subresource: v.subresource ?? null, namespace: v.namespace ?? null, name: v.name ?? null, received: v.since ?? r.received });
+    if (v.user) r.user = v.user;
+    for (const s of Array.isArray(v.stages) ? v.stages : []) {
+      const stage = STAGE_EVENT[`api.${s.stage}`];
+      if (!stage || r.stages.some((x) => x.stage === stage)) continue;
+      r.stages.push({ stage, time: Number(s.time) || 0, ok: s.ok !== false, detail: "" });
+    }
+  }
+  model.versions.requests += 1;
+}
+
+/** After a snapshot: the API server's view lists the requests in flight and the watches standing open. */
 export function requestsAfterSnapshot(model) {
   ensure(model);
-  for (const view of model.components.values()) if (view.kind === "apiserver" || view.name === "kube-apiserver") takeWatchers(model, view);
+  for (const view of model.components.values()) {
+    if (view.kind === "apiserver" || view.name === "kube-apiserver") {
+      takeInFlight(model, view);
+      takeWatchers(model, view);
+    }
+  }
 }
 
 export function registerRequestAppliers() {
@@ -124,13 +152,7 @@ export function registerRequestAppliers() {
     if (d.kind !== "api.request" || d.request == null) return;
     ensure(model);
     const r = request(model, `${d.client ?? e.source}#${d.request}`, e);
-    r.client = String(d.client ?? e.source);
-    const own = ownFetches.get(d.path);
-    if (own && r.client === "kubectl" && d.method === "GET") {
-      r.client = OWN_CLIENT; // the page's own request, not the student's
-      if (own > 1) ownFetches.set(d.path, own - 1);
-      else ownFetches.delete(d.path);
-    }
+    r.client = clientOf(String(d.client ?? e.source), d.agent);
     r.method = d.method ?? r.method;
     r.path = d.path ?? r.path;
     r.verb = r.verb ?? d.verb;

@@ -17,11 +17,15 @@
 //                    button that opens the inspector; filters: only kubectl, show leases and
 //                    node heartbeats (hidden by default: a kubelet renews every 10 s).
 //   inspector        a dialog: verb, path, client, user, the stages with their times, the
-//                    response, the etcd key and revision, and the object as YAML (fetched from
-//                    the cluster's own Kubernetes API, rendered as text).
+//                    response, the etcd key and revision; then what the API server kept of the
+//                    request (GET /api/clusters/<name>/requests/<id>): the body the client sent,
+//                    and the object at the revision the request produced or read (for a list,
+//                    watch or log, a summary; for a rejected request, the Status). "The object
+//                    now" fetches it from the cluster's Kubernetes API on demand (a request of
+//                    this page, labelled as the inspector's by its X-Clusterscope-Client header).
 // Every server string goes in through textContent.
 
-import { STAGES, STAGE_LABELS, clientLabel, expectOwnFetch, isKubectl, isNoise, objectPath, requestPath } from "../appliers/requests.js";
+import { STAGES, STAGE_LABELS, clientLabel, isKubectl, isNoise, objectPath, requestPath } from "../appliers/requests.js";
 import { formatTime, svgEl } from "../theme.js";
 
 const STAGE_SHORT = { authn: "authn", authz: "authz", admission: "admit", validation: "valid", etcd: "etcd" };
@@ -126,7 +130,7 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
   let watchVersion = -1;
   let inspected = null; // request id shown in the inspector
   let inspectedSig = "";
-  let yamlFor = ""; // "<path>@<rv>" fetched into the inspector
+  let fetchSerial = 0; // answers to older fetches (another request, an older state) are ignored
 
   function shown(r) {
     if (filters.onlyKubectl && !isKubectl(r)) return false;
@@ -390,41 +394,83 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
       stages.appendChild(li);
     }
     if (r.responded != null) stages.appendChild(el("li", r.code >= 400 ? "bad" : "ok", `response ${r.code} at ${formatTime(r.responded)}`));
-    const yaml = el("pre", "req-yaml");
-    yaml.setAttribute("aria-label", "The object as YAML");
-    const yamlHead = el("h3", null, "Object");
-    body.replaceChildren(dl, el("h3", null, "Stages"), stages, yamlHead, yaml);
-    const path = objectPath(r);
-    if (r.code >= 400) {
-      yaml.textContent = `Nothing was written: the request was rejected (${r.code}).`;
-      return;
-    }
-    if (!path || r.verb === "delete" || r.verb === "deletecollection" || r.verb === "list" || r.verb === "watch") {
-      yaml.textContent = r.verb === "list" || r.verb === "watch" ? "A list or watch: no single object." : "No object to show.";
-      return;
-    }
-    if (r.code == null) {
-      yaml.textContent = "The object is shown once the API server has answered.";
-      return;
-    }
-    // the object comes from the simulated API server itself: a paused cluster answers when it runs
-    yaml.textContent = model.clock.paused ? "loading… (the cluster is paused: its API server answers once the clock runs)" : "loading…";
-    const wanted = `${path}@${r.rv ?? ""}`;
-    yamlFor = wanted;
-    expectOwnFetch(path);
-    fetch(`/k8s/${encodeURIComponent(clusterName)}${path}`, { headers: { Accept: "application/json" } })
+    const kept = el("div", "req-kept");
+    kept.setAttribute("aria-live", "polite");
+    kept.append(el("p", "req-note", "Loading what the API server kept of this request…"));
+    const now = el("div", "req-now");
+    body.replaceChildren(dl, el("h3", null, "Stages"), stages, kept, now);
+    const serial = ++fetchSerial;
+    fetch(`/api/clusters/${encodeURIComponent(clusterName)}/requests/${encodeURIComponent(r.id)}`, { headers: { Accept: "application/json" } })
       .then(async (response) => {
         const data = await response.json().catch(() => null);
-        if (yamlFor !== wanted) return;
-        if (!response.ok) yaml.textContent = `GET ${path}: ${response.status}${data?.message ? ` ${data.message}` : ""}`;
-        else {
-          yaml.textContent = toYaml(data);
-          yamlHead.textContent = `Object now (resourceVersion ${data?.metadata?.resourceVersion ?? "?"})`;
-        }
+        if (serial !== fetchSerial) return;
+        if (!response.ok) kept.replaceChildren(el("p", "req-note", data?.error ?? `The API server's record could not be read (${response.status}).`));
+        else kept.replaceChildren(...recordParts(r, data));
       })
       .catch((err) => {
-        if (yamlFor === wanted) yaml.textContent = `Could not fetch ${path}: ${err.message}`;
+        if (serial === fetchSerial) kept.replaceChildren(el("p", "req-note", `The API server's record could not be read: ${err.message}`));
       });
+    const path = objectPath(r);
+    if (path && r.verb !== "list" && r.verb !== "watch" && r.verb !== "deletecollection") now.append(nowButton(path, now, model));
+  }
+
+  function yamlBlock(label, value) {
+    const pre = el("pre", "req-yaml", toYaml(value));
+    pre.setAttribute("aria-label", label);
+    pre.tabIndex = 0; // scrollable by keyboard
+    return pre;
+  }
+
+  /** What the API server kept: the body sent, the answer at its revision (or a summary). */
+  function recordParts(r, rec) {
+    const parts = [];
+    if (rec.request_body != null) parts.push(el("h3", null, `Sent by the client${rec.patch_type ? ` (${rec.patch_type} patch)` : ""}`), yamlBlock("The body the client sent, as YAML", rec.request_body));
+    const answer = rec.response;
+    if (rec.code == null) {
+      parts.push(el("p", "req-note", "In flight: the answer is shown once the API server has answered."));
+    } else if (rec.code >= 400) {
+      parts.push(el("h3", null, `Answer: Status ${rec.code}${rec.reason ? ` ${rec.reason}` : ""}`));
+      parts.push(el("p", "req-note", `Nothing was written: the request was rejected${rec.rejected_by ? ` by ${rec.rejected_by}` : ""} (${rec.code}).`));
+      if (answer) parts.push(yamlBlock("The Status returned, as YAML", answer));
+    } else if (answer?.summary) {
+      parts.push(el("h3", null, "Answer"), el("p", "req-note", summaryText(answer)));
+    } else if (answer) {
+      const rv = rec.revision ?? answer?.metadata?.resourceVersion;
+      const gone = r.verb === "delete" ? " (its last state: the delete)" : "";
+      parts.push(el("h3", null, `Object at revision ${rv ?? "?"}${gone}`), yamlBlock(`The object at revision ${rv ?? "?"}, as YAML`, answer));
+    } else {
+      parts.push(el("p", "req-note", "No object in the answer."));
+    }
+    return parts;
+  }
+
+  function summaryText(a) {
+    if (a.kind === "watch") return a.expired ? `A watch that could not start: ${a.expired}` : `A watch of ${a.resource}: ${a.initial_events ?? 0} event(s) sent at its start, then every change as it happens (drawn as message dots).`;
+    if (a.kind === "log") return `Log text: ${a.characters} characters${a.follow ? ", then followed as the container writes more" : ""}.`;
+    const names = a.names?.length ? `: ${a.names.join(", ")}${a.count > a.names.length ? ", …" : ""}` : "";
+    return `A list (${a.kind}) of ${a.count} item(s) at revision ${a.resourceVersion ?? "?"}${names}${a.continue ? " (one page: more follow)" : ""}.`;
+  }
+
+  /** "The object now": a GET of this page's own through the cluster's Kubernetes API. */
+  function nowButton(path, holder, model) {
+    const button = el("button", "btn btn-small req-now-open", "Show the object now");
+    button.type = "button";
+    button.addEventListener("click", () => {
+      const serial = fetchSerial;
+      const status = el("p", "req-note", model.clock.paused ? "Asking the API server… (the cluster is paused: it answers once the clock runs)" : "Asking the API server…");
+      holder.replaceChildren(status);
+      fetch(`/k8s/${encodeURIComponent(clusterName)}${path}`, { headers: { Accept: "application/json", "X-Clusterscope-Client": "inspector" } })
+        .then(async (response) => {
+          const data = await response.json().catch(() => null);
+          if (serial !== fetchSerial) return;
+          if (!response.ok) status.textContent = `GET ${path}: ${response.status}${data?.message ? ` ${data.message}` : ""}`;
+          else holder.replaceChildren(el("h3", null, `Object now (resourceVersion ${data?.metadata?.resourceVersion ?? "?"})`), yamlBlock("The object now, as YAML", data));
+        })
+        .catch((err) => {
+          if (serial === fetchSerial) status.textContent = `Could not fetch ${path}: ${err.message}`;
+        });
+    });
+    return button;
   }
 
   function open(id, from, model) {

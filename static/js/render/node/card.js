@@ -28,7 +28,6 @@ export function createNodeCard(node, kubeletKind, onToggle) {
   heart.setAttribute("aria-hidden", "true");
   const pulseText = el("span", "node-pulse-text");
   pulse.append(heart, pulseText);
-  pulse.title = "Heartbeats to the API server: the kubelet renews its Lease (kube-node-lease) every 10 s and writes NodeStatus when it changes or once a minute";
   const toggle = el("button", "btn btn-small node-toggle", "Details");
   toggle.type = "button";
   toggle.setAttribute("aria-expanded", "false");
@@ -149,7 +148,11 @@ export function tickNodeCard(card, t, now, reduced) {
   if (now - card._beatAt > BEAT_MS && card._heart.classList.contains("beat")) card._heart.classList.remove("beat");
   const alive = input.kubelet?.alive !== false;
   const text = lease == null ? "no heartbeat yet" : `lease ${ago(t - lease)}`;
-  if (card._pulseText.textContent !== text) card._pulseText.textContent = text;
+  if (card._pulseText.textContent !== text) {
+    card._pulseText.textContent = text;
+    const status = Number.isFinite(card._status) ? `; node status written ${ago(t - card._status)}` : "";
+    card._pulseText.parentElement.title = `Heartbeats to the API server: Lease renewed ${lease == null ? "never" : ago(t - lease)}${status}. The kubelet renews its Lease (kube-node-lease) every 10 s and writes NodeStatus when it changes or once a minute`;
+  }
   card._heart.classList.toggle("is-silent", !alive);
 
   // why the node is (or will be) not ready, counted down with the page's clock

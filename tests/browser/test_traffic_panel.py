@@ -224,7 +224,7 @@ def test_ipvs_round_robin_shows_the_virtual_server_and_exact_shares(open_page, s
     client = sorted(nodes[0]["services"]["default/web"]["pods"])[0]
 
     page = open_page(f"/clusters/{IPVS}/")
-    wait_connected(page, 30_000)
+    wait_connected(page, 60_000)
     page.wait_for_selector(".traffic-node .chain-head")
     wait_for(lambda: page.locator(".traffic-node .chain-rule").count() == 9, page=page, message="three real servers on each node")
     heads = page.locator(".traffic-node .chain-head").all_inner_texts()
@@ -254,7 +254,7 @@ def test_reduced_motion_draws_the_paths_still_and_no_dots(open_page, server, art
     server.reset_demo(paused=True)
     nodes = web_ready_everywhere(server)
     page = open_page("/clusters/demo/", reduced_motion="reduce")
-    wait_connected(page, 30_000)
+    wait_connected(page, 60_000)
     page.wait_for_selector("#traffic-body .traffic-node")
     source = sorted(nodes[0]["services"]["default/web"]["pods"])[0]
     status, body = server.api("POST", f"{DEMO}/traffic", {"service": "web", "rate": 10, "seconds": 20, "source": source})
@@ -270,3 +270,39 @@ def test_reduced_motion_draws_the_paths_still_and_no_dots(open_page, server, art
     page.screenshot(path=artifacts / "traffic-reduced-1920-light.png")
     assert page.problems == []
 
+
+
+def test_session_affinity_rules_and_one_client_kept_on_one_pod(open_page, server, artifacts):
+    server.reset_demo(paused=True)
+    nodes = web_ready_everywhere(server)
+    if "default/sticky" not in nodes[0]["services"]:
+        kube(server, "demo", "POST", "/api/v1/namespaces/default/services", {
+            "apiVersion": "v1", "kind": "Service", "metadata": {"name": "sticky"},
+            "spec": {"selector": {"app": "web"}, "sessionAffinity": "ClientIP", "ports": [{"port": 80, "targetPort": 80}]}})
+    for _ in range(20):
+        nodes = state(server)["proxy"]["nodes"]
+        if all(len(n["services"].get("default/sticky", {}).get("pods", [])) == 3 for n in nodes):
+            break
+        advance(server, 1.0)
+    client = sorted(nodes[0]["services"]["default/sticky"]["pods"])[0]
+    page = open_page("/clusters/demo/")
+    wait_connected(page, 60_000)
+    page.wait_for_selector("#traffic-service option[value='default/sticky']", state="attached")
+    page.select_option("#traffic-service", "default/sticky")
+    node = page.locator(".traffic-node").first
+    wait_for(lambda: node.locator(".chain-rule").count() == 6, page=page, message="three affinity checks and three dice rules")
+    assert "sessionAffinity ClientIP: a client IP seen in the last 10800 s" in node.inner_text()
+    assert node.locator(".chain-rule.is-affinity").count() == 3
+    assert [t.split("→")[-1].strip() for t in node.locator(".chain-rule:not(.is-affinity) .rule-p").all_inner_texts()] == ["33 %"] * 3
+    page.select_option("#traffic-source", f"default/{client}")
+    page.fill("#traffic-rate", "10")
+    page.fill("#traffic-seconds", "3")
+    page.click("#traffic-send")
+    wait_for(lambda: "traffic-" in page.inner_text("#traffic-form-note"), page=page, message="the generator's name")
+    advance(server, 5.0)
+    rest = next(s for s in server.api("GET", f"{DEMO}/traffic")[1]["services"] if s["name"] == "sticky")
+    assert rest["requests"] == 30 and len(rest["pods"]) == 1  # one client IP, one pod
+    wait_for(lambda: {k: v for k, v in page.evaluate(COUNTS).items() if v} == rest["pods"], timeout=10, page=page, message="the sticky counts")
+    assert "with session affinity one client IP stays on one pod" in page.inner_text(".traffic-summary")
+    shots(page, artifacts, "affinity", "#panel-traffic")
+    assert page.problems == []

@@ -18,7 +18,7 @@ def test_stop_from_the_panel(open_page, server):
     server.reset_demo(paused=True)
     nodes = web_ready_everywhere(server)
     page = open_page("/clusters/demo/")
-    wait_connected(page, 30_000)
+    wait_connected(page, 60_000)
     source = sorted(nodes[0]["services"]["default/web"]["pods"])[0]
     status, body = server.api("POST", f"{DEMO}/traffic", {"service": "web", "rate": 10, "seconds": 30, "source": source})
     assert status == 202, body

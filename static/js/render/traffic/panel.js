@@ -359,6 +359,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     const lat = svcStats?.latency_ms;
     podsSummary.textContent = pods.length
       ? `${c.requests} request${c.requests === 1 ? "" : "s"}, ${c.errors} error${c.errors === 1 ? "" : "s"}` + (lat?.p50 != null ? ` · latency p50 ${lat.p50} ms, p99 ${lat.p99} ms` : "") + " · expected share from the rules of the client's node"
+        + (sticky() ? " (over many clients: with session affinity one client IP stays on one pod)" : "")
       : "No traffic to this Service yet: send some with the form above.";
     podsBody.replaceChildren(...pods.map((pod) => {
       const n = c.pods[pod] ?? 0;
@@ -387,6 +388,18 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
       tr.append(nameCell, el("td", null, where?.node ?? "—"), el("td", "num count", n), barCell);
       return tr;
     }));
+  }
+
+  /** Whether the Service keeps a client on one pod (iptables `recent` checks, ipvs persistence). */
+  function sticky() {
+    for (const node of proxyNodes(model)) {
+      const rules = state.rules.get(node);
+      const entry = serviceEntry(nodeInfo(node));
+      if (!rules || !entry) continue;
+      if (rules.mode === "ipvs") return Boolean((rules.parsed ?? []).find((v) => v.vip === `${entry.cluster_ip}:${entry.port}`)?.persistent);
+      return serviceChain(rules.parsed, entry.chain).some((r) => r.affinity != null);
+    }
+    return false;
   }
 
   function chainRows(node, info, entry) {
@@ -422,13 +435,15 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     }
     const chain = serviceChain(rules?.parsed, entry.chain);
     const shares = effectiveShares(chain);
+    const affinity = chain.find((r) => r.affinity != null)?.affinity;
+    if (affinity != null) list.append(el("li", "chain-head", `sessionAffinity ClientIP: a client IP seen in the last ${affinity} s goes back to its pod (rules marked ↺); a new one is drawn by the dice`));
     for (const r of chain) {
       if (!r.endpoint) continue;
-      const li = el("li", "chain-rule");
+      const li = el("li", `chain-rule${r.affinity != null ? " is-affinity" : ""}`);
       li.dataset.rule = String(r.num);
       li.dataset.endpoint = r.endpoint;
-      const p = r.probability == null ? "always" : `p ${r.probability.toFixed(3)}`;
-      li.append(el("span", "rule-num", `#${r.num}`), el("span", "rule-p", `${p} → ${formatShare(shares.get(r.num))}`), el("span", "rule-target", `${shortChain(r.target)} → ${r.endpoint} (${podOf(model, r.endpoint) ?? "pod"})`));
+      const p = r.affinity != null ? "↺ seen before" : `${r.probability == null ? "always" : `p ${r.probability.toFixed(3)}`} → ${formatShare(shares.get(r.num))}`;
+      li.append(el("span", "rule-num", `#${r.num}`), el("span", "rule-p", p), el("span", "rule-target", `${shortChain(r.target)} → ${r.endpoint} (${podOf(model, r.endpoint) ?? "pod"})`));
       list.append(li);
     }
     if (!rules) list.append(el("li", "hint", "reading the rules…"));

@@ -4,13 +4,15 @@
 // (the numbers traffic.request's `trace` uses).
 //
 //   parseIptables(text) -> {nat: {CHAIN: [{num, text, target, probability, comment}]}, filter: {...}}
-//   serviceChain(parsed, svcChain) -> [{num, probability, target, endpoint, text}]  (KUBE-SVC-… rules)
+//   serviceChain(parsed, svcChain) -> [{num, probability, target, endpoint, affinity, text}]  (KUBE-SVC-… rules;
+//                                     affinity: the seconds of a sessionAffinity `recent` check)
 //   parseIpvs(text) -> [{proto, vip, scheduler, persistent, reals: [{addr, weight, active, inactive}]}]
 
 const TARGET = /\s-j\s+(\S+)/;
 const PROBABILITY = /--probability\s+([0-9.]+)/;
 const COMMENT = /--comment\s+"([^"]*)"/;
 const DNAT_TO = /--to-destination\s+(\S+)/;
+const RECENT = /-m recent --rcheck --seconds (\d+)/; // sessionAffinity: ClientIP (the client's last pod, for that long)
 
 export function parseIptables(text) {
   const tables = {};
@@ -31,6 +33,7 @@ export function parseIptables(text) {
         probability: PROBABILITY.test(line) ? Number(PROBABILITY.exec(line)[1]) : null,
         comment: COMMENT.exec(line)?.[1] ?? null,
         to: DNAT_TO.exec(line)?.[1] ?? null,
+        affinity: RECENT.test(line) ? Number(RECENT.exec(line)[1]) : null,
       });
     }
   }
@@ -49,16 +52,18 @@ export function serviceChain(parsed, chain) {
     probability: r.probability,
     target: r.target,
     endpoint: r.target?.startsWith("KUBE-SEP-") ? sepEndpoint(parsed, r.target) : null,
+    affinity: r.affinity,
     text: r.text,
   }));
 }
 
-/** The probability the nth endpoint jump really gets: p_k times what the earlier ones left. */
+/** The probability the nth endpoint jump really gets: p_k times what the earlier ones left
+ * (for a client no affinity rule has seen yet: those rules come first and are skipped). */
 export function effectiveShares(rules) {
   let left = 1;
   const out = new Map();
   for (const r of rules) {
-    if (!r.endpoint) continue;
+    if (!r.endpoint || r.affinity != null) continue;
     const p = r.probability ?? 1;
     out.set(r.num, left * p);
     left *= 1 - p;

@@ -24,6 +24,7 @@ from ..cluster import Cluster, ClusterConfig
 from ..commands import CommandError
 from ..kernel import MILLISECOND, SECOND
 from . import conditions, paths
+from .account import account
 from .actions import apply_manifest, perform
 from .schema import LANGUAGES, Scenario, Step
 from .state import cluster_state
@@ -197,14 +198,32 @@ class ScenarioRun:
             "assertions": cur["assertions"],
             "events": {name: {"first_seq": cur["first_seq"][name], "last_seq": c.last_seq} for name, c in self.clusters.items()},
             "time": {"start": cur["start"] / SECOND, "end": self.main.now / SECOND},
+            "account": self._account(cur),
         }
         if step.ask is not None and cur["choice"] is not None:
             report["choice"] = cur["choice"]
             report["correct"] = cur["choice"] == step.ask.answer
         return report
 
+    def _account(self, cur: dict) -> list[dict]:
+        """What the step's events did, in words (account.py); a compared cluster's sentences
+        start with its name."""
+        seconds = (self.main.now - cur["start"]) / SECOND
+        out = []
+        for name, cluster in self.clusters.items():
+            after = cur["first_seq"][name] - 1
+            events = cluster.events_since(after)
+            if events is None:  # the oldest have left the log: tell what is left
+                events = cluster.events_since(cluster.sim.log.first_seq - 1) or []
+            for line in account(events, seconds):
+                if name != "main":
+                    line = {**line, "texts": {lang: f"{cluster.config.name}: {text}" for lang, text in line["texts"].items()}}
+                out.append(line)
+        return out
+
     def step_report(self, result: dict, lang: str) -> dict:
-        out = {k: v for k, v in result.items() if k not in ("assertions", "events")}
+        out = {k: v for k, v in result.items() if k not in ("assertions", "events", "account")}
+        out["account"] = [{"kind": line["kind"], "text": line["texts"][lang]} for line in result["account"]]
         out["title"] = self.scenario.steps[result["index"]].title.pick(lang)
         out["assertions"] = [{"text": a["texts"][lang], **{k: v for k, v in a.items() if k != "texts"}} for a in result["assertions"]]
         out["events"] = result["events"]["main"]

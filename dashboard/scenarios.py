@@ -253,6 +253,15 @@ async def next_step(*, scenario_id: str, run_id: str, choice: int | None) -> Run
     return record
 
 
+def live_run_of(cluster: str) -> dict | None:
+    """The newest live run that drives this cluster, as {"scenario", "run"} (the cluster page
+    follows its narration), or None."""
+    for record in reversed(runs.values()):
+        if record.mode == "live" and cluster in record.names.values():
+            return {"scenario": record.run.scenario.id, "run": record.id}
+    return None
+
+
 def names_of(record: Run) -> list[str]:
     return list(record.names.values())
 

@@ -4,6 +4,7 @@ from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.templatetags.static import static
 
+from .. import scenarios
 from ..runner import registry
 
 
@@ -16,7 +17,9 @@ def cluster_page(request, name: str):
     registry.ensure_demo()
     if registry.get(name) is None:
         raise Http404(f"no cluster named {name}")
-    return render(request, "dashboard/cluster.html", {"name": name})
+    # a cluster a live lesson runs on: the page shows the lesson's narration (read-only unless
+    # the presenter's ?lesson=&run= is in the address)
+    return render(request, "dashboard/cluster.html", {"name": name, "lesson_run": scenarios.live_run_of(name)})
 
 
 def favicon(request):

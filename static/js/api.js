@@ -61,7 +61,18 @@ export const api = {
   stopTraffic: (name, generator) => request("DELETE", `${cluster(name)}/traffic/${encodeURIComponent(generator)}`),
   /** a node's rules as text (`iptables-save` or `ipvsadm -Ln`) */
   proxyRules: (name, node) => text(`${cluster(name)}/proxy/${encodeURIComponent(node)}/rules`),
+  // lessons (scenarios; dashboard/views/scenarios.py)
+  scenarios: (lang) => request("GET", `/api/scenarios?lang=${encodeURIComponent(lang)}`),
+  /** the whole scenario, every text in both languages */
+  scenario: (id) => request("GET", lesson(id)),
+  /** body: {mode: "live" | "fast", lang, profile?, speed?, name?} -> 201 the run's report */
+  startLessonRun: (id, body) => request("POST", `${lesson(id)}/runs`, body),
+  lessonRun: (id, run, lang) => request("GET", `${lesson(id)}/runs/${encodeURIComponent(run)}?lang=${encodeURIComponent(lang)}`),
+  /** body: {choice?: n}: start a live run's next step -> the report */
+  nextLessonStep: (id, run, body) => request("POST", `${lesson(id)}/runs/${encodeURIComponent(run)}/next`, body),
 };
+
+const lesson = (id) => `/api/scenarios/${encodeURIComponent(id)}`;
 
 async function text(path) {
   let response;

@@ -4,6 +4,7 @@
 
 import { api } from "./api.js";
 import { bindThemeToggle, formatSpeed, formatTime } from "./theme.js";
+import { mountLessonPicker } from "./render/lesson/picker.js";
 
 const $ = (id) => document.getElementById(id);
 const rows = $("cluster-rows");
@@ -15,6 +16,7 @@ const REFRESH_MS = 1000;
 const CONFIRM_MS = 4000;
 
 bindThemeToggle($("btn-theme"));
+mountLessonPicker($("lesson-picker"), { headingLevel: "h3" });
 
 // --- the list ------------------------------------------------------------------------------------
 function cell(className) {

@@ -31,6 +31,8 @@ import { createMessagesView, lingerSeconds } from "./render/messages.js";
 import { createNodesView } from "./render/nodes.js";
 import { createRequestsView } from "./render/requests.js";
 import { createSchedulerPanel } from "./render/scheduler/panel.js";
+import { createLessonPanel } from "./render/lesson/panel.js";
+import { bindLessonDialog } from "./render/lesson/picker.js";
 import { createTimeline } from "./render/timeline.js";
 import { createTrafficPanel } from "./render/traffic/panel.js";
 import { ClusterStream } from "./stream.js";
@@ -86,6 +88,7 @@ function describeApiMessage(m) {
 
 // --- views -------------------------------------------------------------------------------------
 bindThemeToggle($("btn-theme"));
+bindLessonDialog($("btn-lesson"), $("lesson-dialog"));
 renderLegend($("legend"));
 const connection = createConnectionView({ root: $("conn"), text: $("conn-text"), detail: $("conn-detail") });
 const etcdPanel = createEtcdPanel({
@@ -162,6 +165,7 @@ const panels = [
   createControllersPanel({ root: $("controllers-body"), note: $("controllers-note"), model, name, api, announce, showNotice }),
   createSchedulerPanel({ root: $("scheduler-body"), note: $("scheduler-note"), model, name, api, announce, showNotice }),
   createTimeline({ root: $("timeline"), model, name, announce, showNotice }), // the history scrubber in the header
+  createLessonPanel({ root: $("lesson-panel"), name, announce, showNotice }), // a live lesson's narration (hidden without one)
   createTrafficPanel({ root: $("traffic-body"), note: $("traffic-note"), model, name, api, announce, showNotice, stage: $("stage"), locateBox: (n) => controlPlane.boxFor(n) ?? nodes.boxFor(n) }),
 ];
 const eventLog = createEventLog({ list: $("event-log"), filters: $("log-filters"), count: $("log-count"), jump: $("jump-latest") });

@@ -160,8 +160,9 @@ class Registry:
         """Rebuild every stored cluster (once, at the first request after the server starts)."""
         if self._loaded or not store.enabled():
             return
+        found = store.call(store.load_all)  # a database that cannot answer: retried by the next request
         self._loaded = True
-        for stored in store.call(store.load_all):
+        for stored in found:
             started = time.perf_counter()
             try:
                 handle = self.adopt(stored)

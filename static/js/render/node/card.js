@@ -69,6 +69,13 @@ export function readiness(kubelet, lifecycle) {
  */
 export function updateNodeCard(card, input) {
   card._input = input;
+  // the same input again (another component moved): nothing to redraw. Views are replaced, not
+  // changed in place, when they are refreshed, so they compare by identity.
+  const refs = [input.kubelet, input.runtime, input.lifecycle, ...input.pods.map((p) => p.pod)];
+  const sig = JSON.stringify([input.pods.map((p) => p.step), [...input.eventPulls], input.heartbeat, input.side, input.full, input.expanded, input.compactable]);
+  if (sig === card._sig && refs.length === card._refs?.length && refs.every((r, i) => r === card._refs[i])) return;
+  card._sig = sig;
+  card._refs = refs;
   const { kubelet, runtime, lifecycle, full } = input;
   card.classList.toggle("is-full", full);
   card.classList.toggle("is-expanded", input.expanded);

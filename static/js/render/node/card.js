@@ -86,7 +86,8 @@ export function updateNodeCard(card, input) {
   const r = readiness(kubelet, lifecycle);
   card.dataset.ready = r.status;
   card._ready.className = `node-ready ${r.cls}`;
-  card._ready.textContent = `${r.glyph} ${r.word}`;
+  const readyText = `${r.glyph} ${r.word}`;
+  if (card._ready.textContent !== readyText) card._ready.textContent = readyText; // a live region: say it once
   card.classList.toggle("is-notready", r.status !== "True" && r.status !== "Joining");
 
   // allocatable against requested, usage as a marker

@@ -9,6 +9,7 @@ the simulation), and ships Swagger UI as local static files (no CDN). Every erro
 import json
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -52,6 +53,12 @@ def on_validation_error(request, exc: ValidationError):
     elif field:
         message = f"{field}: {message}"
     return error(400, message, field)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_big(request, exc):
+    # Django would answer its HTML 400 page; a script wants to know the body was too large.
+    return error(413, f"the request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes", "body")
 
 
 @api.exception_handler(HttpError)

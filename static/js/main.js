@@ -9,6 +9,7 @@
 // from REST), theme.js (visual language, themes), render/*.js (one per area; render/etcd/ is
 // the etcd panel).
 
+import { kiosk } from "./kiosk.js"; // first: a kiosk link's options apply before anything draws
 import { api } from "./api.js";
 import { controllersAfterSnapshot, registerControllerAppliers } from "./appliers/controllers.js";
 import { applyEtcdRefresh, etcdAfterSnapshot, registerEtcdAppliers } from "./appliers/etcd.js";
@@ -47,7 +48,7 @@ registerNodeAppliers();
 registerControllerAppliers();
 registerSchedulerAppliers();
 registerTrafficAppliers();
-const motion = motionPreference();
+const motion = kiosk.motion(motionPreference());
 
 // --- messages to the user ----------------------------------------------------------------------
 const announcer = $("announcer");
@@ -314,7 +315,7 @@ function announceClock() {
 
 function frame(now) {
   try {
-    const t = M.advanceDisplayTime(model, now);
+    const t = kiosk.displayTime(model, now); // M.advanceDisplayTime, or exactly the server's time when frozen
     M.pruneMessages(model, t, lingerSeconds(model.clock.speed));
     clock.update(model, t, now, model.live);
     controlPlane.update(model);
@@ -330,6 +331,7 @@ function frame(now) {
       clockVersion = model.versions.clock;
       announceClock();
     }
+    kiosk.afterFrame(model);
   } finally {
     requestAnimationFrame(frame);
   }

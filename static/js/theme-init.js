@@ -3,7 +3,8 @@
 (function () {
   var theme = null;
   try {
-    theme = localStorage.getItem("clusterscope.theme");
+    // a kiosk link's ?theme= (js/kiosk.js) wins over the stored choice, and is not stored
+    theme = new URLSearchParams(location.search).get("theme") || localStorage.getItem("clusterscope.theme");
   } catch (e) {
     theme = null;
   }

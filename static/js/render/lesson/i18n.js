@@ -123,6 +123,8 @@ const WORDS = {
 
 /** The reader's language: remembered, else the browser's, else English. */
 export function lessonLang() {
+  const linked = document.documentElement.dataset.kioskLang; // a kiosk link's ?lang= (js/kiosk.js)
+  if (LANGS.some((l) => l.code === linked)) return linked;
   let stored = null;
   try {
     stored = localStorage.getItem(KEY);

@@ -166,12 +166,17 @@ export function createControllersPanel({ root, note, model, announce = () => {} 
       card.root.dataset.role = role;
       setText(card.role, crashed ? "✕ crashed" : leading ? "★ leader" : "standby");
       const info = view.leader ?? {};
+      card.clockLine.classList.remove("is-warn");
       if (crashed) {
         setText(card.line, "nothing of it runs: no loops, no lease renewals");
         setText(card.clockLine, "");
       } else if (leading) {
         setText(card.line, `holds the Lease as ${info.identity ?? "?"}; runs every loop (transitions so far: ${info.transitions ?? 0})`);
-        setText(card.clockLine, info.last_renew != null ? `renewed ${ago(t - info.last_renew)}, every 2 s` : "");
+        // it renews every 2 s; one that has not renewed for 10 s (the renew deadline) steps down
+        const since = info.last_renew != null ? t - info.last_renew : null;
+        const late = since != null && since > 4;
+        setText(card.clockLine, since == null ? "" : late ? `renewed ${ago(since)}: steps down at 10 s without renewal` : `renewed ${ago(since)}, every 2 s`);
+        card.clockLine.classList.toggle("is-warn", late);
       } else {
         const holder = info.holder ? `the Lease is held by ${info.holder}` : "nobody holds the Lease yet";
         setText(card.line, `${holder}; this replica runs no loops and watches the Lease`);
@@ -253,8 +258,15 @@ export function createControllersPanel({ root, note, model, announce = () => {} 
       const ready = node.ready ?? "Unknown";
       const tainted = (node.taints ?? []).some((x) => x.includes("NoExecute"));
       cells.tr.dataset.ready = ready;
-      setText(cells.status, ready === "True" ? "✓ Ready" : ready === "False" ? "✕ NotReady" : "? NotReady (Unknown)");
-      if (tainted) cells.status.title = (node.taints ?? []).join(", ");
+      const statusKey = ready;
+      if (cells.status._sig !== statusKey) {
+        cells.status._sig = statusKey;
+        // NotReady in words, and the condition's own value (Unknown: the kubelet went silent) under it
+        if (ready === "True") cells.status.replaceChildren(el("span", null, "✓ Ready"));
+        else cells.status.replaceChildren(el("span", null, ready === "False" ? "✕ NotReady" : "? NotReady"), el("span", "cm-sub", `(${ready})`));
+      }
+      cells.status.title = ready === "True" ? "Ready" : `Ready condition: ${ready}`;
+      if (tainted) cells.status.title += `; taints: ${(node.taints ?? []).join(", ")}`;
       setText(cells.beat, node.last_heartbeat != null ? ago(t - node.last_heartbeat) : "none seen");
 
       // NotReady: counts down from the grace period after each heartbeat seen
@@ -270,7 +282,7 @@ export function createControllersPanel({ root, note, model, announce = () => {} 
       } else if (ready !== "True") {
         if (cells.notReady._sig !== "gone") {
           cells.notReady._sig = "gone";
-          cells.notReady.replaceChildren(el("span", "cm-count is-bad", `✕ since no heartbeat for ${grace} s`));
+          cells.notReady.replaceChildren(el("span", "cm-count is-bad", `✕ no heartbeat for ${grace} s`));
         }
         delete cells.notReady.dataset.left;
       }

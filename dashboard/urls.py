@@ -2,9 +2,11 @@ from django.urls import path, re_path
 
 from .views import kube, pages
 from .views.api import api, not_found
+from .views.capture import router as capture_router
 from .views.scenarios import router as scenarios_router
 
 api.add_router("/scenarios", scenarios_router)
+api.add_router("/clusters", capture_router)  # /clusters/<name>/screenshot.png and export.svg
 
 urlpatterns = [
     path("", pages.index, name="index"),

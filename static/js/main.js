@@ -27,6 +27,7 @@ import { createControllersPanel } from "./render/controllers/panel.js";
 import { describeMessage } from "./render/etcd/glyphs.js";
 import { createEtcdPanel } from "./render/etcd/panel.js";
 import { createEventLog } from "./render/eventlog.js";
+import { bindExportButton } from "./export-svg.js";
 import { renderLegend } from "./render/legend.js";
 import { createMessagesView, lingerSeconds } from "./render/messages.js";
 import { createNodesView } from "./render/nodes.js";
@@ -90,6 +91,7 @@ function describeApiMessage(m) {
 // --- views -------------------------------------------------------------------------------------
 bindThemeToggle($("btn-theme"));
 bindLessonDialog($("btn-lesson"), $("lesson-dialog"));
+bindExportButton($("btn-export-svg"), { name, time: () => model.clock.time });
 renderLegend($("legend"));
 const connection = createConnectionView({ root: $("conn"), text: $("conn-text"), detail: $("conn-detail") });
 const etcdPanel = createEtcdPanel({

@@ -221,6 +221,10 @@ def test_a_crashed_node_counts_down_to_notready_and_eviction(server, open_page, 
     left = float(evict.get_attribute("data-left"))
     advance(server, left + 2)
     advance_until(page, server, lambda: "evicted" in evict.inner_text(), step=1, limit=10, message="the pods evicted")
+    # the node comes back through its button: Ready again, its taints go, the countdown runs again
+    page.get_by_role("button", name=f"Restart {node}").click()
+    advance_until(page, server, lambda: node_row(page, node).get_attribute("data-ready") == "True", step=1, limit=30, message="the node Ready again")
+    assert node_row(page, node).get_by_role("button", name=f"Crash {node}").is_visible()
 
     assert not page.problems, page.problems
 
@@ -229,7 +233,9 @@ def test_the_standby_takes_over_and_broken_watches_are_relisted(server, open_pag
     page = start(server, open_page, tmp_path, "api", 2)
     # --- the leader fails: the standby counts down to its takeover, then leads ---------------------------------
     leader = leader_card(page).get_attribute("data-replica")
-    call(server, "POST", "/faults", {"action": "crash", "target": leader})
+    page.get_by_role("button", name=f"Crash {leader}").click()  # the replica card's button: POST /faults
+    wait_for(lambda: page.locator(f".cm-replica[data-replica='{leader}'] .cm-fault").get_attribute("data-action") == "restart", timeout=10,
+             message="the crashed replica offers a restart", page=page)
     advance(server, 6)
     caught_up(page, server)
     standby = page.locator(".cm-replica[data-role='standby']")

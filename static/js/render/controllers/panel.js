@@ -88,7 +88,7 @@ function bar(fraction, label) {
   return outer;
 }
 
-export function createControllersPanel({ root, note, model, announce = () => {} }) {
+export function createControllersPanel({ root, note, model, name = null, api = null, announce = () => {}, showNotice = () => {} }) {
   const controllerKind = kindInfo("controller-manager");
   const panel = el("div", "cm-panel");
   const lease = section("cm-lease", "Leader election", "Lease kube-system/kube-controller-manager: one replica runs the loops, the other stands by");
@@ -125,6 +125,37 @@ export function createControllersPanel({ root, note, model, announce = () => {} 
   panel.append(noLeader, lease, loops, graph, nodes, informers);
   root.replaceChildren(empty);
 
+  // Crash / restart a replica or a node from the panel (POST /faults), like the etcd member menu.
+  function faultButton(what) {
+    const button = el("button", "btn btn-small cm-fault");
+    button.type = "button";
+    button.addEventListener("click", async () => {
+      const { action, target } = button.dataset;
+      if (!api || !name || !action || !target) return;
+      button.disabled = true;
+      try {
+        await api.fault(name, { action, target });
+        announce(`${action === "crash" ? "Crashed" : "Restarted"} ${target}`);
+      } catch (err) {
+        showNotice(`Could not ${action} ${target}: ${err.message}`);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    button.dataset.what = what;
+    return button;
+  }
+
+  function setFault(button, target, down) {
+    const action = down ? "restart" : "crash";
+    if (button.dataset.action === action && button.dataset.target === target) return;
+    button.dataset.action = action;
+    button.dataset.target = target;
+    button.textContent = `${down ? "↻ Restart" : "✕ Crash"}${button.dataset.what ? ` ${button.dataset.what}` : ""}`;
+    button.setAttribute("aria-label", `${down ? "Restart" : "Crash"} ${target}`);
+    button.title = down ? `Start ${target} again` : `Crash ${target} (a fault: it stops at once, nothing of it runs)`;
+  }
+
   const rows = new Map(); // loop name -> {tr, glyph, depth, said, time}
   const nodeCells = new Map(); // node -> cells
   const replicaCards = new Map();
@@ -154,13 +185,16 @@ export function createControllersPanel({ root, note, model, announce = () => {} 
         cardRoot.dataset.replica = view.name;
         const title = el("div", "cm-replica-title");
         title.append(kindIcon(controllerKind, 20), el("span", "cm-replica-name", view.name));
-        card = { root: cardRoot, role: el("span", "cm-role"), line: el("span", "cm-replica-line"), clockLine: el("span", "cm-replica-clock") };
+        card = { root: cardRoot, role: el("span", "cm-role"), line: el("span", "cm-replica-line"), clockLine: el("span", "cm-replica-clock"), fault: faultButton("replica") };
         title.append(card.role);
-        cardRoot.append(title, card.line, card.clockLine);
+        const foot = el("div", "cm-replica-foot");
+        foot.append(card.clockLine, card.fault);
+        cardRoot.append(title, card.line, foot);
         replicaCards.set(view.name, card);
       }
       leaseBody.append(card.root); // keeps the order (leader first)
       const crashed = view.alive === false;
+      setFault(card.fault, view.name, crashed);
       const leading = !crashed && Boolean(view.leading);
       const role = crashed ? "down" : leading ? "leader" : "standby";
       card.root.dataset.role = role;
@@ -248,13 +282,17 @@ export function createControllersPanel({ root, note, model, announce = () => {} 
       if (!cells) {
         const tr = el("tr", "cm-node");
         tr.dataset.node = node.name;
-        const th = el("th", "cm-node-name", node.name);
+        const th = el("th", "cm-node-name");
         th.scope = "row";
-        cells = { tr, status: el("td", "cm-status"), beat: el("td", "cm-beat"), notReady: el("td", "cm-countdown"), evict: el("td", "cm-countdown cm-evict") };
+        const fault = faultButton("");
+        th.append(el("span", null, node.name), fault);
+        cells = { tr, fault, status: el("td", "cm-status"), beat: el("td", "cm-beat"), notReady: el("td", "cm-countdown"), evict: el("td", "cm-countdown cm-evict") };
         tr.append(th, cells.status, cells.beat, cells.notReady, cells.evict);
         nodeCells.set(node.name, cells);
       }
       nodeRows.append(cells.tr);
+      // the node's host is down when its kubelet is (a crash of the host stops all its components)
+      setFault(cells.fault, node.name, model.components.get(`${node.name}/kubelet`)?.alive === false);
       const ready = node.ready ?? "Unknown";
       const tainted = (node.taints ?? []).some((x) => x.includes("NoExecute"));
       cells.tr.dataset.ready = ready;

@@ -206,9 +206,10 @@ export function createControllersPanel({ root, note, model, name = null, api = n
         setText(card.clockLine, "");
       } else if (leading) {
         setText(card.line, `holds the Lease as ${info.identity ?? "?"}; runs every loop (transitions so far: ${info.transitions ?? 0})`);
-        // it renews every 2 s; one that has not renewed for 10 s (the renew deadline) steps down
+        // it renews every 2 s (a get and an update: several seconds apart at teaching latency,
+        // and the view may be a second old); one that has not renewed for 10 s steps down
         const since = info.last_renew != null ? t - info.last_renew : null;
-        const late = since != null && since > 4;
+        const late = since != null && since > 7;
         setText(card.clockLine, since == null ? "" : late ? `renewed ${ago(since)}: steps down at 10 s without renewal` : `renewed ${ago(since)}, every 2 s`);
         card.clockLine.classList.toggle("is-warn", late);
       } else {

@@ -81,7 +81,8 @@ export function createLessonPanel({ root, name, announce, showNotice }) {
   }
 
   function draw(force = false) {
-    const key = JSON.stringify([lang, failure, busy, report]);
+    // the run's clock ticks in every report: redraw only when something shown changed
+    const key = JSON.stringify([lang, failure, busy, report && { ...report, time: null }]);
     if (!force && key === drawnKey) return;
     drawnKey = key;
     const scrolled = body.scrollTop;
@@ -161,7 +162,7 @@ export function createLessonPanel({ root, name, announce, showNotice }) {
     const section = el("section", `lesson-done ${step.passed ? "ok" : "bad"}`);
     section.dataset.step = String(step.index);
     const h = el("h3", "lesson-step-title");
-    h.append(el("span", "lesson-verdict", step.passed ? w.passed : w.failed), document.createTextNode(` ${w.justDone(step.index + 1)}: ${step.title}`));
+    h.append(el("span", "lesson-verdict", step.passed ? w.passed : w.failed), document.createTextNode(` ${w.justDone(step.index + 1, step.title)}`));
     section.append(h);
     if (step.question) section.append(reveal(w, step));
     if (step.errors?.length) {

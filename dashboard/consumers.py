@@ -23,13 +23,14 @@ from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from . import limits
 from .runner import registry
 
 WINDOW = 4  # unacknowledged frames allowed to a client that acknowledges
 MAX_BATCH = 2000  # events per frame
 RESNAPSHOT_AFTER = 20_000  # pending events beyond which a snapshot is cheaper
 CLOCK_EVERY_SECONDS = 0.25
-MAX_INBOUND_BYTES = 4096
+POLICY_VIOLATION = 1008  # the WebSocket close code for a client that breaks the rules
 
 
 def dumps(frame: dict) -> str:
@@ -39,6 +40,7 @@ def dumps(frame: dict) -> str:
 class ClusterStreamConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.name = self.scope["url_route"]["kwargs"]["name"]
+        self.inbound = limits.Bucket()  # this socket's frames per second (limit ws_messages_per_second)
         registry.ensure_demo()
         registry.ensure_ticker()
         self.handle = registry.get(self.name)
@@ -77,8 +79,14 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
             handle.subscribers.discard(self)
 
     async def receive(self, text_data=None, bytes_data=None):
-        if bytes_data is not None or text_data is None or len(text_data) > MAX_INBOUND_BYTES:
-            await self.send(dumps({"type": "error", "error": "frames must be small JSON text"}))
+        try:
+            self.inbound.take(None, limits.get("ws_messages_per_second"), 1.0, "frames from this client")
+        except limits.RateLimited as exc:  # a client flooding the socket is cut off, not served
+            await self.send(dumps({"type": "error", "error": exc.message}))
+            await self.close(code=POLICY_VIOLATION)
+            return
+        if bytes_data is not None or text_data is None or len(text_data) > limits.get("ws_message_bytes"):
+            await self.send(dumps({"type": "error", "error": f"frames must be JSON text of at most {limits.get('ws_message_bytes')} bytes"}))
             return
         try:
             message = json.loads(text_data)

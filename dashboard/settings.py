@@ -2,6 +2,7 @@
 deployment comes from the environment, with defaults that need no configuration on
 localhost: DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG, ALLOWED_HOSTS."""
 
+import json
 import os
 from pathlib import Path
 
@@ -110,11 +111,17 @@ DEMO_CLUSTER = os.environ.get("CLUSTERSCOPE_DEMO", "demo") or None
 # time one cluster may use per slice before the loop serves other traffic.
 RUNNER_TICK_SECONDS = 0.05
 RUNNER_SLICE_BUDGET_SECONDS = 0.02
-MAX_CLUSTERS = int(os.environ.get("CLUSTERSCOPE_MAX_CLUSTERS", "50"))
+# Limits (dashboard/limits.py, docs/security.md): defaults there, overridden by the
+# CLUSTERSCOPE_LIMITS environment variable as JSON, e.g. '{"nodes_per_cluster": 20}'.
+from dashboard.limits import DEFAULTS as LIMIT_DEFAULTS  # noqa: E402  (plain constants, no Django needed)
+
+CLUSTERSCOPE_LIMITS = {**LIMIT_DEFAULTS, **json.loads(os.environ.get("CLUSTERSCOPE_LIMITS") or "{}")}
+MAX_CLUSTERS = int(os.environ.get("CLUSTERSCOPE_MAX_CLUSTERS", CLUSTERSCOPE_LIMITS["clusters_per_server"]))
+DATA_UPLOAD_MAX_MEMORY_SIZE = CLUSTERSCOPE_LIMITS["request_body_bytes"]
 # History (dashboard/history): every cluster's command log is kept in the database and
 # replayed when the server starts. Off, clusters live in memory only (in-process tests).
 PERSIST_CLUSTERS = env_bool("CLUSTERSCOPE_PERSIST", True)
 CHECKPOINT_EVERY_SECONDS = 60  # virtual seconds between checkpoints ...
 CHECKPOINT_MIN_WALL_SECONDS = 10  # ... and wall seconds at least (a fast clock would pickle too often)
 SAVE_POSITION_EVERY_SECONDS = 1.0  # wall seconds between saves of where each clock stands
-IMPORT_MAX_BYTES = 16 * 1024 * 1024
+IMPORT_MAX_BYTES = CLUSTERSCOPE_LIMITS["import_bytes"]

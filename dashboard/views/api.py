@@ -17,7 +17,7 @@ from pydantic import ConfigDict, Field
 
 from cluster.commands import CommandError
 
-from .. import selectors, services
+from .. import limits, selectors, services
 
 api = NinjaAPI(
     title="Clusterscope API",
@@ -59,6 +59,19 @@ def on_validation_error(request, exc: ValidationError):
 def on_body_too_big(request, exc):
     # Django would answer its HTML 400 page; a script wants to know the body was too large.
     return error(413, f"the request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes", "body")
+
+
+@api.exception_handler(limits.RateLimited)
+def on_rate_limited(request, exc: limits.RateLimited):
+    response = error(429, exc.message)
+    response["Retry-After"] = exc.retry_after_header
+    return response
+
+
+def over_limit(value, name: str, field: str, what: str) -> None:
+    """A request past one of the server's limits (dashboard/limits.py) is a 422 naming it."""
+    if value > limits.get(name):
+        raise CommandError(f"{what} is at most {limits.get(name):g} on this server (limit {name})", field, status=422)
 
 
 @api.exception_handler(HttpError)
@@ -168,6 +181,8 @@ async def list_clusters(request: HttpRequest):
 @api.post("/clusters", response={201: ClusterSummary, **ERRORS}, summary="Create a cluster")
 async def create_cluster(request: HttpRequest, payload: ClusterCreate):
     services.registry.ensure_ticker()
+    over_limit(payload.nodes, "nodes_per_cluster", "nodes", "the number of nodes")
+    limits.cluster_creation(limits.client_of(request))
     handle = services.create_cluster(**payload.dict())
     return Status(201, handle.summary())
 
@@ -205,6 +220,8 @@ async def get_cluster(request: HttpRequest, name: str):
 
 @api.delete("/clusters/{name}", response={204: None, **ERRORS}, summary="Delete a cluster")
 async def delete_cluster(request: HttpRequest, name: str):
+    services.get_handle(name)
+    limits.destructive_action(name)
     services.delete_cluster(name=name)
     return Status(204, None)
 
@@ -250,6 +267,8 @@ class FaultBody(Strict):
 @api.post("/clusters/{name}/faults", response={200: dict, **ERRORS}, summary="Inject or clear a fault")
 async def faults(request: HttpRequest, name: str, payload: FaultBody):
     command = {"type": "fault", **{k: v for k, v in payload.dict().items() if v is not None}}
+    services.get_handle(name)
+    limits.destructive_action(name)
     result = services.run_command(name=name, command=command)
     return {**result, "network": selectors.snapshot(name=name)["network"]}
 
@@ -321,6 +340,8 @@ class NodeSummary(Schema):
 @api.post("/clusters/{name}/nodes", response={201: NodeSummary, **ERRORS}, summary="Add a node")
 async def add_node(request: HttpRequest, name: str, payload: NodeCreate):
     """Its containerd and kubelet start; the kubelet registers the Node with these labels and taints."""
+    kubelets = sum(1 for component in services.get_handle(name).cluster.sim.components if component.endswith("/kubelet"))
+    over_limit(kubelets + 1, "nodes_per_cluster", "name", "the number of nodes")
     node = services.add_node(name=name, node=payload.name, cpu=payload.cpu, memory=payload.memory, labels=payload.labels,
                              taints=[t.dict() for t in payload.taints])
     return Status(201, node)
@@ -329,6 +350,8 @@ async def add_node(request: HttpRequest, name: str, payload: NodeCreate):
 @api.delete("/clusters/{name}/nodes/{node}", response={204: None, **ERRORS}, summary="Remove a node")
 async def remove_node(request: HttpRequest, name: str, node: str):
     """Its kubelet, runtime and proxy stop for good; kubectl deletes the Node object."""
+    services.get_handle(name)
+    limits.destructive_action(name)
     services.remove_node(name=name, node=node)
     return Status(204, None)
 
@@ -347,6 +370,7 @@ class TrafficBody(Strict):
 async def start_traffic(request: HttpRequest, name: str, payload: TrafficBody):
     """A client sends `rate` requests per virtual second for `seconds`: each one decided by the rules
     of the node where it starts, carried to the chosen pod, served and answered. 202 with the generator."""
+    over_limit(payload.rate, "traffic_rate", "rate", "a traffic generator's rate")
     return Status(202, services.start_traffic(name=name, **payload.dict()))
 
 

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint bench deps dev-deps browser postgres etcd-server clean
+.PHONY: run test lint bench docs deps dev-deps browser postgres etcd-server clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ etcd-server:
 
 bench: deps etcd-server
 	$(PY) -m bench
+
+# docs/: a page per concept with pictures and a clip, and the README's picture (manage.py docs).
+docs: dev-deps browser
+	$(PY) manage.py docs
 
 clean:
 	rm -rf $(VENV) var test-artifacts

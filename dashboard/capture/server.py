@@ -38,6 +38,13 @@ class OwnServer:
             self.migrating = subprocess.Popen([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=self.env)
         return self
 
+    def discard(self) -> None:
+        """Never used after all (the options made no cluster): stop creating its database."""
+        if self.migrating is not None and self.migrating.poll() is None:
+            self.migrating.kill()
+            self.migrating.wait(timeout=10)
+        shutil.rmtree(self.var_dir, ignore_errors=True)
+
     def __enter__(self) -> "OwnServer":
         self.prepare()
         if self.migrating.wait(timeout=180) != 0:

@@ -86,8 +86,13 @@ class Command(BaseCommand):
         server = None if o["url"] else OwnServer().prepare()  # its database is made while the cluster is built
         built = None
         if not existing:
-            built = build(Setup(name=name, scenario=o["scenario"], step=o["step"], time=o["time"], seed=o["seed"], nodes=o["nodes"],
-                                etcd_members=o["members"], profile=o["profile"]))
+            try:
+                built = build(Setup(name=name, scenario=o["scenario"], step=o["step"], time=o["time"], seed=o["seed"], nodes=o["nodes"],
+                                    etcd_members=o["members"], profile=o["profile"]))
+            except Exception:
+                if server is not None:
+                    server.discard()
+                raise
             self.stdout.write(f"state {built.state_hash()} at {built.cluster.time:g} s (seq {built.cluster.last_seq}, "
                               f"{built.steps_played} step(s) played, {time.perf_counter() - started:.1f} wall s)")
         if o["url"]:

@@ -138,8 +138,8 @@ def account(events: list[dict], seconds: float | None = None) -> list[dict]:
         out = out[: MAX_SENTENCES - 1] + [{"kind": "other", "texts": {
             "en": f"… and {rest} more things: the event log has every one.", "zh-Hans": f"……还有 {rest} 件事：事件日志里都有。"}}]
     if counts["events"]:
-        span_en = f"In {seconds:g} virtual seconds: " if seconds is not None else ""
-        span_zh = f"在 {seconds:g} 秒虚拟时间里：" if seconds is not None else ""
+        span_en = f"In {round(seconds, 1):g} virtual seconds: " if seconds is not None else ""
+        span_zh = f"在 {round(seconds, 1):g} 秒虚拟时间里：" if seconds is not None else ""
         out.append({"kind": "other", "texts": {
             "en": f"{span_en}{counts['messages']} messages on the network, {counts['api']} API requests, {len(revisions)} new etcd revisions.",
             "zh-Hans": f"{span_zh}网络上 {counts['messages']} 条消息，{counts['api']} 个 API 请求，{len(revisions)} 个新的 etcd 修订版本。"}})

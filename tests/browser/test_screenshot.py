@@ -14,6 +14,7 @@ import urllib.request
 import xml.etree.ElementTree as ET
 
 import pytest
+from django.core.management import call_command
 
 from .conftest import ROOT
 
@@ -159,5 +160,8 @@ def test_unknown_cluster_is_404(server):
     (["--clip", "x.gif"], "--clip must end in .webp or .png"),
 ])
 def test_bad_command_options_exit_2_with_the_reason(args, message):
-    done = screenshot(*args, timeout=120)
-    assert done.returncode == 2 and message in done.stderr, done.stderr
+    # in this process: these are refused before any browser or server starts
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as stop:
+        call_command("screenshot", *args, stdout=io.StringIO(), stderr=err)
+    assert stop.value.code == 2 and message in err.getvalue(), err.getvalue()

@@ -4,8 +4,9 @@
     built.cluster.state_hash()      # the state the picture shows
     built.export_text()             # POST it to /api/clusters/import: the server replays it
 
-The scenario engine (cluster/scenario) plays steps exactly as `run_scenario` does, on the
-main cluster only (a lesson's compared clusters are left out of the picture); the clock is
+The scenario engine (cluster/scenario) plays steps exactly as `run_scenario` does, on every
+cluster of the lesson (only the main one is drawn: a compared cluster's commands may act on
+it, but it is not imported); the clock is
 moved in virtual time, so the same options always give the same state hash.
 """
 
@@ -16,7 +17,7 @@ import yaml
 from cluster.cluster import Cluster, ClusterConfig
 from cluster.commands import CommandError
 from cluster.kernel import SECOND
-from cluster.scenario import ScenarioRun, builtin, cluster_configs
+from cluster.scenario import ScenarioRun, advance_all, builtin, cluster_configs
 
 from ..history.transfer import FORMAT
 
@@ -83,12 +84,12 @@ def build(setup: Setup) -> Built:
     total = len(scenario.steps)
     if setup.step is not None and not 1 <= setup.step <= total:
         raise _bad(f"step must be from 1 to {total} (the steps of {scenario.id})", "step")
-    config = cluster_configs(scenario, setup.name, setup.profile)["main"]
-    if overrides:
-        config = ClusterConfig(**{**config.as_dict(), **overrides})
-    cluster = Cluster(config)
-    run = ScenarioRun(scenario, {"main": cluster})
-    last = setup.step if setup.step is not None else (total if setup.time is None else total)
+    # a lesson that compares clusters plays on all of them (its waits may look at any); the main one is drawn
+    configs = cluster_configs(scenario, setup.name, setup.profile)
+    clusters = {key: Cluster(ClusterConfig(**{**config.as_dict(), **overrides})) for key, config in configs.items()}
+    cluster = clusters["main"]
+    run = ScenarioRun(scenario, clusters)
+    last = setup.step if setup.step is not None else total
     stop_us = None if setup.time is None else int(round(setup.time * SECOND))
     # With only a time, steps play until that moment (maybe in the middle of one); with a
     # step, every step up to it plays in full and then the clock moves on to the time, if later.
@@ -97,9 +98,9 @@ def build(setup: Setup) -> Built:
         while not run.poll():
             target = run.next_deadline()
             if setup.step is None and stop_us is not None and target >= stop_us:
-                cluster.advance_to(stop_us)
+                advance_all(clusters, stop_us)
                 return Built(cluster, setup, run.index - 1)
-            cluster.advance_to(target)
+            advance_all(clusters, target)
     if stop_us is not None and stop_us > cluster.now:
-        cluster.advance_to(stop_us)
+        advance_all(clusters, stop_us)
     return Built(cluster, setup, len(run.results))

@@ -35,12 +35,30 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dashboard.security.BrowserSecurityMiddleware",  # cross-site writes refused, Content-Security-Policy
     "dashboard.middleware.AsyncWhiteNoiseMiddleware",  # WhiteNoise, kept async (see the module)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Production (DEBUG=0) passes `manage.py check --deploy`: SECRET_KEY must come from the
+# environment, cookies are secure, and behind TLS (CLUSTERSCOPE_TLS, on by default when DEBUG is
+# off) plain http is redirected and HSTS is sent; a proxy that ends TLS says so in
+# X-Forwarded-Proto. `make run` (DEBUG on, localhost) needs none of this. docs/security.md.
+TLS = env_bool("CLUSTERSCOPE_TLS", not DEBUG)
+if not DEBUG and not os.environ.get("SECRET_KEY"):
+    raise RuntimeError("set SECRET_KEY in the environment when DEBUG is off")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = TLS
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+if TLS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(os.environ.get("CLUSTERSCOPE_HSTS_SECONDS", 31_536_000))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = env_bool("CLUSTERSCOPE_HSTS_PRELOAD", True)  # off for a host whose subdomains are not all on https
 
 ROOT_URLCONF = "dashboard.urls"
 ASGI_APPLICATION = "dashboard.asgi.application"

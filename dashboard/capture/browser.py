@@ -130,8 +130,8 @@ class Renderer:
     @staticmethod
     def settle(page, seq: int | None) -> None:
         """Wait until the page has drawn a settled picture at event seq `seq` (None: any, for a running cluster)."""
-        page.wait_for_function("(seq) => document.documentElement.dataset.kioskReady === 'true' && (seq === null || document.documentElement.dataset.kioskSeq === String(seq))",
-                               arg=seq)
+        # a selector, not wait_for_function: the page's Content-Security-Policy forbids eval
+        page.wait_for_selector("html[data-kiosk-ready='true']" + ("" if seq is None else f"[data-kiosk-seq='{int(seq)}']"), state="attached")
         # two more frames: the last renderer's DOM writes are painted
         page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
 

@@ -84,7 +84,7 @@ def test_a_framed_panel_is_its_bounding_box(server, shots, open_page, artifacts)
     image.save(artifacts / "screenshot-etcd-dark.png")
     not_blank(image)
     page = open_page("/clusters/shot/?freeze=1&panel=etcd&theme=dark", width=1366, height=768, color_scheme="dark", reduced_motion="reduce")
-    page.wait_for_function("document.documentElement.dataset.kioskReady === 'true'")
+    page.wait_for_selector("html[data-kiosk-ready='true']", state="attached")
     box = page.locator("#zone-etcd").bounding_box()
     assert page.locator("#zone-etcd").get_attribute("data-kiosk-framed") == "true"
     assert abs(image.size[0] - round(box["width"])) <= 1 and abs(image.size[1] - round(box["height"])) <= 1, (image.size, box)
@@ -103,7 +103,7 @@ def test_the_svg_parses_and_holds_the_components_shown(server, shots, open_page)
         assert bad not in text, f"an external reference: {bad}"
     in_svg = {g.get("data-component") for g in root.iter(f"{SVG}g") if g.get("data-component")}
     page = open_page("/clusters/shot/?freeze=1", width=1366, height=768, reduced_motion="reduce")
-    page.wait_for_function("document.documentElement.dataset.kioskReady === 'true'")
+    page.wait_for_selector("html[data-kiosk-ready='true']", state="attached")
     shown = set(page.evaluate("""() => {
         const stage = document.getElementById('stage').getBoundingClientRect();
         return [...document.querySelectorAll('#stage [data-component]')].filter((el) => {
@@ -122,7 +122,7 @@ def test_the_svg_parses_and_holds_the_components_shown(server, shots, open_page)
 
 def test_kiosk_link_options(server, shots, open_page):
     page = open_page("/clusters/shot/?freeze=1&controls=0&lang=zh-Hans&scale=1.25&theme=dark", width=1366, height=768)
-    page.wait_for_function("document.documentElement.dataset.kioskReady === 'true'")
+    page.wait_for_selector("html[data-kiosk-ready='true']", state="attached")
     root = page.locator("html")
     assert root.get_attribute("lang") == "zh-Hans" and root.get_attribute("data-theme") == "dark"
     assert page.evaluate("document.documentElement.style.zoom") == "1.25"

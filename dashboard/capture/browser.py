@@ -25,6 +25,7 @@ PANELS = ("etcd", "scheduler", "controllers", "traffic", "nodes", "requests", "c
 LANGS = ("en", "zh-Hans")
 THEMES = ("light", "dark")
 SETTLE_TIMEOUT_MS = 20_000
+MAX_FIT_HEIGHT = 4000  # the tallest window a framed panel may ask for
 
 
 class RenderError(Exception):
@@ -149,6 +150,7 @@ class Renderer:
     def shoot(self, page, view: View) -> bytes:
         element = self.target(page, view)
         if element is not None:
+            self.fit(page, element, view)
             return element.screenshot(animations="disabled", caret="hide")
         return page.screenshot(animations="disabled", caret="hide")
 
@@ -157,6 +159,27 @@ class Renderer:
         """The seq to wait for: a paused cluster's last one; a running cluster's moves on."""
         summary = call(base, "GET", f"/api/clusters/{urllib.parse.quote(cluster)}")
         return summary["last_seq"] if summary["paused"] else None
+
+    @staticmethod
+    def fit(page, element, view: View) -> None:
+        """A framed element taller than the stage shows (the stage scrolls and clips it) gets a
+        taller window, so the picture holds all of it rather than what lies below the stage."""
+        for _ in range(3):
+            shown = page.evaluate("""(el) => {
+                const stage = document.getElementById('stage');
+                const box = el.getBoundingClientRect();
+                const room = stage && stage.contains(el) ? stage.clientHeight : window.innerHeight;
+                return { need: Math.ceil(box.height), room };
+            }""", element.element_handle())
+            missing = shown["need"] - shown["room"]
+            if missing <= 0:
+                return
+            height = min(MAX_FIT_HEIGHT, page.viewport_size["height"] + missing + 8)
+            if height == page.viewport_size["height"]:
+                return
+            page.set_viewport_size({"width": view.width, "height": height})
+            page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+            element.scroll_into_view_if_needed()
 
     def png(self, base: str, cluster: str, view: View) -> bytes:
         seq = self.moment(base, cluster)

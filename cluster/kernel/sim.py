@@ -29,6 +29,7 @@ MILLISECOND = 1_000
 PRIORITY_COMMAND = 0
 PRIORITY_TIMER = 1
 PRIORITY_DELIVER = 2
+COMPONENT_RESTART_US = SECOND  # how long a component that raised stays down before its restart
 
 
 class Component:
@@ -101,6 +102,7 @@ class Simulation:
         self.epoch_seconds = epoch_seconds  # the calendar moment of virtual time 0 (calendar.py)
         self.now = 0
         self.processed = 0
+        self.component_failures = 0  # components that raised and were restarted (see _execute)
         self._heap: list = []
         self._sequence = 0
         self.root_stream = Stream.from_seed(seed)
@@ -214,8 +216,30 @@ class Simulation:
         self.now = max(self.now, time_us)
 
     def _execute(self, action: tuple) -> None:
+        try:
+            self._dispatch(action)
+        except Exception as exc:  # noqa: BLE001 - one faulty component must not stop the cluster
+            name = action[1].target if action[0] == "deliver" else action[1]
+            if name not in self.components:
+                raise
+            self._component_failed(name, action[0], exc)
+
+    def _component_failed(self, name: str, during: str, exc: Exception) -> None:
+        """A component raised: reported as an event, crashed (its timers die with its epoch) and
+        restarted COMPONENT_RESTART_US later, as a supervisor restarts a failed process. The
+        event carries only the exception's type and text, so a replay logs it identically."""
+        self.component_failures += 1
+        error = f"{type(exc).__name__}: {str(exc)[:300]}"
+        self.emit("component.error", name, f"{name} failed handling a {during}: {error}; restarting it", error=error, during=during)
+        if self.components[name].alive:
+            self.crash(name)
+        self._push(self.now + COMPONENT_RESTART_US, PRIORITY_TIMER, ("restart", name))
+
+    def _dispatch(self, action: tuple) -> None:
         what = action[0]
-        if what == "deliver":
+        if what == "restart":
+            self.restart(action[1])
+        elif what == "deliver":
             self.net.deliver(action[1])
         elif what == "timer":
             _, name, epoch, tag, data = action

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.asyncio
 
 CLUSTER = "fuzz"
 BASE = f"/k8s/{CLUSTER}/api/v1/namespaces/default/configmaps"
-EXAMPLES_PER_MUTATION = 4
+EXAMPLES_PER_MUTATION = 3
 
 dns_label = st.from_regex(r"\A[a-z][a-z0-9-]{0,20}[a-z0-9]\Z")
 label_value = st.from_regex(r"\A([A-Za-z0-9]([-A-Za-z0-9_.]{0,20}[A-Za-z0-9])?)?\Z")
@@ -132,5 +132,6 @@ async def test_fuzzed_objects_get_a_status_and_rejected_ones_change_nothing(runn
         assert {k: v for k, v in after.items() if k in before} == before
     elif name is not None:  # accepted: remove it so the next example starts alike
         await running.delete(f"{BASE}/{name}")
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # An exception anywhere, or an ERROR line other than django.request's note of a documented 503.
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and (r.exc_info or r.name != "django.request")]
     assert not errors, [r.getMessage() for r in errors]

@@ -1,6 +1,6 @@
 """The REST API fuzzed from its own OpenAPI schema (schemathesis builds the requests, Hypothesis
 drives them): valid and invalid requests to every operation, with a fixed seed and a small
-budget. No answer is a 5xx, every error is JSON {"error", "field"}, nothing is logged at ERROR
+budget. No answer is a 500 (a 503 or 504 only where the operation documents it), every error is JSON {"error", "field"}, nothing is logged at ERROR
 level, and a rejected request leaves the cluster it named as it was (same state hash)."""
 
 import json
@@ -19,7 +19,7 @@ from dashboard.views.api import api
 pytestmark = pytest.mark.asyncio
 
 KEEP = "keep"
-EXAMPLES_PER_OPERATION = 6
+EXAMPLES_PER_OPERATION = 5
 # Valid requests to these may rightly take long (an hour of virtual time, a whole lesson, waiting
 # for etcd's answer on a paused cluster): only invalid ones are generated for them.
 COSTLY = {("post", "/api/clusters/{name}/advance"), ("post", "/api/clusters/{name}/seek"), ("post", "/api/clusters/{name}/etcd"),
@@ -71,7 +71,10 @@ async def test_fuzzed_requests_get_json_4xx_and_change_nothing(async_client, reg
     before = await keep_hash(async_client)
     names = sorted(registry.handles)
     response = await send(async_client, case)
-    assert response.status_code < 500, (case.method, case.formatted_path, case.query, case.body, response.content[:300])
+    # Never a 500; a 503 or 504 only where the operation documents it (e.g. waiting for etcd).
+    documented = set(operation.definition.raw.get("responses", {}))
+    assert response.status_code < 500 or str(response.status_code) in documented - {"500"}, \
+        (response.status_code, case.method, case.formatted_path, case.query, case.body, response.content[:300])
     if response.status_code >= 400:
         body = response.json()
         assert isinstance(body.get("error"), str) and body["error"] and "field" in body, body
@@ -80,5 +83,6 @@ async def test_fuzzed_requests_get_json_4xx_and_change_nothing(async_client, reg
     for name in list(registry.handles):  # keep the server small: what a fuzzed request created goes
         if name != KEEP:
             registry.delete(name)
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # An exception anywhere, or an ERROR line other than django.request's note of a documented 503.
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and (r.exc_info or r.name != "django.request")]
     assert not errors, [r.getMessage() for r in errors]

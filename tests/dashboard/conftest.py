@@ -1,5 +1,6 @@
 import pytest
 
+from dashboard import limits
 from dashboard.runner import registry as the_registry
 
 
@@ -10,6 +11,8 @@ def registry(settings):
     settings.PERSIST_CLUSTERS = False  # in-process tests keep clusters in memory (tests/history uses a real server)
     the_registry.handles.clear()
     the_registry._demo_made = False
+    limits.destructive.clear()  # rations are per process: one test's faults do not count against the next
+    limits.creations.clear()
     yield the_registry
     if the_registry._ticker is not None:
         the_registry._ticker.cancel()

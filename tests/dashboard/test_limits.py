@@ -28,15 +28,6 @@ async def post(http, path, body, **extra):
     return await http.post(path, data=json.dumps(body), content_type="application/json", **extra)
 
 
-@pytest.fixture(autouse=True)
-def fresh_buckets():
-    limits.destructive.clear()
-    limits.creations.clear()
-    yield
-    limits.destructive.clear()
-    limits.creations.clear()
-
-
 def test_the_defaults_are_in_settings_and_the_environment_overrides_them():
     env = {**os.environ, "CLUSTERSCOPE_LIMITS": '{"nodes_per_cluster": 7}', "DJANGO_SETTINGS_MODULE": "dashboard.settings"}
     code = "import django; django.setup(); from django.conf import settings as s; print(s.CLUSTERSCOPE_LIMITS['nodes_per_cluster'], s.CLUSTERSCOPE_LIMITS['ws_message_bytes'], s.DATA_UPLOAD_MAX_MEMORY_SIZE)"

@@ -1,9 +1,11 @@
 """A component that raises does not stop the simulation: the failure is an event, the component
 is crashed and restarted a virtual second later, the others go on, and the run is deterministic."""
 
+import pytest
+
 from cluster.cluster import ClusterConfig
 from cluster.kernel import SECOND
-from cluster.kernel.sim import COMPONENT_RESTART_US
+from cluster.kernel.sim import COMPONENT_RESTART_US, Simulation
 
 from .pingers import PingCluster, Pinger
 
@@ -23,6 +25,18 @@ class FaultyCluster(PingCluster):
         for name in names:
             kind = Faulty if name == "a" else Pinger
             self.sim.add(kind(self.sim, name, [p for p in names if p != name]))
+
+
+@pytest.fixture(autouse=True)
+def supervised(monkeypatch):
+    """The supervision under test (the rest of the suite lets components raise)."""
+    monkeypatch.setattr(Simulation, "supervise_components", True)
+
+
+def test_without_supervision_the_error_propagates(monkeypatch):
+    monkeypatch.setattr(Simulation, "supervise_components", False)
+    with pytest.raises(ValueError, match="bad ping"):
+        build().run_until(20 * SECOND)
 
 
 def build(seed=5):

@@ -19,6 +19,7 @@ from cluster.commands import CommandError
 from cluster.kernel import SECOND
 from cluster.scenario import ScenarioRun, advance_all, builtin, cluster_configs
 
+from .. import demo
 from ..history.transfer import FORMAT
 
 MAX_TIME_SECONDS = 3600.0
@@ -34,6 +35,7 @@ class Setup:
     nodes: int | None = None
     etcd_members: int | None = None
     profile: str | None = None
+    demo: bool = False  # with no scenario: the demo application (dashboard/demo.py) created at time 0
 
 
 @dataclass
@@ -75,6 +77,8 @@ def build(setup: Setup) -> Built:
             raise _bad("step needs a scenario", "step")
         config = ClusterConfig(name=setup.name, profile=setup.profile or "teaching", **overrides)
         cluster = Cluster(config)
+        if setup.demo:
+            demo.seed(cluster)
         cluster.advance_to(int(round((setup.time or 0) * SECOND)))
         return Built(cluster, setup, 0)
     lessons = builtin()

@@ -38,7 +38,7 @@ PAGES = [
     Page("kube-proxy-modes", "traffic"),
     Page("node-failure", "nodes"),
 ]
-README_PICTURE = Setup(name="demo", time=20.0)  # the README's dashboard: a fresh cluster 20 virtual seconds in
+README_PICTURE = Setup(name="demo", demo=True, time=45.0)  # the README's dashboard: the demo application 45 virtual seconds in
 
 
 def _text(t) -> str:

@@ -27,9 +27,10 @@ class Command(BaseCommand):
         parser.add_argument("--out", default="docs", help="the folder to write (default docs)")
         parser.add_argument("--only", nargs="+", metavar="LESSON", help="only these lessons' pages (no index, no README picture)")
         parser.add_argument("--no-clips", action="store_true", help="pictures only (faster)")
+        parser.add_argument("--readme-only", action="store_true", help="only the README's picture (docs/screenshot.png)")
 
-    def handle(self, *args, out, only, no_clips, **options):
-        pages = PAGES if not only else [p for p in PAGES if p.lesson in only]
+    def handle(self, *args, out, only, no_clips, readme_only, **options):
+        pages = [] if readme_only else PAGES if not only else [p for p in PAGES if p.lesson in only]
         unknown = sorted(set(only or ()) - {p.lesson for p in PAGES})
         if unknown:
             self.stderr.write(f"docs: no page for {', '.join(unknown)}: one of {', '.join(p.lesson for p in PAGES)}")
@@ -42,7 +43,8 @@ class Command(BaseCommand):
                 for page in pages:
                     make_page(server.url, renderer, page, folder, clip=not no_clips, log=self.stdout.write)
                 if not only:
-                    make_index(folder, pages)
+                    if not readme_only:
+                        make_index(folder, pages)
                     make_readme_picture(server.url, renderer, folder, self.stdout.write)
         except (RenderError, CommandError) as exc:
             self.stderr.write(f"docs: {exc.message}")

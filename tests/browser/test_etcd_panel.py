@@ -297,9 +297,9 @@ def test_reduced_motion_shows_no_moving_dots(server, open_page, artifacts):
         assert page.locator(".msg-dot").count() == 0
         page.wait_for_timeout(50)
     # the arrows say what is on them, and the list says it in words
-    page.wait_for_function("[...document.querySelectorAll('.msg-link-label')].some((e) => /♥|append|vote/.test(e.textContent))")
+    page.wait_for_function("() => [...document.querySelectorAll('.msg-link-label')].some((e) => /♥|append|vote/.test(e.textContent))")
     assert page.locator("#in-flight").get_attribute("open") is not None
-    page.wait_for_function("[...document.querySelectorAll('#in-flight-list li')].some((e) => /heartbeat|AppendEntries|vote/.test(e.textContent))")
+    page.wait_for_function("() => [...document.querySelectorAll('#in-flight-list li')].some((e) => /heartbeat|AppendEntries|vote/.test(e.textContent))")
     page.screenshot(path=artifacts / "etcd-reduced-motion-1366-dark.png")
     server.api("DELETE", f"/api/clusters/{CLUSTER}")
     assert unexpected(page.problems) == []

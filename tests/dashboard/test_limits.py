@@ -13,7 +13,6 @@ from dashboard import limits
 from tests.dashboard.test_stream import add_cluster, connect, receive
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.asyncio
 
 
 async def test_a_body_over_the_upload_limit_is_a_json_413(async_client, settings):

@@ -16,7 +16,6 @@ from dashboard.security import CSP
 from tests.dashboard.test_stream import add_cluster
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.asyncio
 BODY = json.dumps({"name": "c1", "paused": True, "nodes": 0})
 
 

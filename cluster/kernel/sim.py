@@ -41,6 +41,7 @@ class Component:
     """
 
     kind = "component"
+    removed = False  # taken out of the cluster for good (a removed node's agents): stays down
 
     def __init__(self, sim: "Simulation", name: str, host: str | None = None):
         self.sim = sim
@@ -274,6 +275,9 @@ class Simulation:
         component.alive = True
         component.epoch += 1
         self.emit("net.restart", name, f"{name} restarted")
+        if component.removed:  # its machine is gone: it goes straight back down
+            component.alive = False
+            return
         with calendar.using(self.epoch_seconds):
             component.on_restart()
 

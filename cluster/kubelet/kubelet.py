@@ -40,7 +40,6 @@ class Kubelet(PodWorkersMixin, WorkerViewMixin, Component):
         self.config = config
         self.runtime = f"{self.node}/containerd"
         self.timing = dict(nodecfg.KUBELET_TIMING.get(profile, nodecfg.KUBELET_TIMING["teaching"]))
-        self.removed = False  # the node was removed from the cluster: stays down
         self.api = ApiClient(self, user={"name": f"system:node:{self.node}", "groups": ["system:nodes"]}, event_prefix="kubelet",
                              request_timeout_us=self.timing["request_timeout_us"], watch_timeout_range_s=self.timing["watch_timeout_range_s"])
         self.pods_informer = self.api.informer("pods", handler="on_pod", field_selector=f"spec.nodeName={self.node}")
@@ -100,9 +99,6 @@ class Kubelet(PodWorkersMixin, WorkerViewMixin, Component):
         self._volatile()
 
     def on_restart(self) -> None:
-        if self.removed:
-            self.alive = False
-            return
         self.on_start()
 
     # --- kernel entries ---------------------------------------------------------------------------

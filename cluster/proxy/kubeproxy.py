@@ -72,7 +72,6 @@ class KubeProxy(Component):
         self.scheduler = scheduler
         self.cluster_cidr = iptables.CLUSTER_CIDR
         self.timing = dict(TIMING.get(profile, TIMING["teaching"]))
-        self.removed = False
         self.starts = 0
         self.api = ApiClient(self, user=USER, event_prefix="proxy", request_timeout_us=self.timing["request_timeout_us"],
                              watch_timeout_range_s=self.timing["watch_timeout_range_s"])
@@ -113,9 +112,6 @@ class KubeProxy(Component):
         self._volatile()
 
     def on_restart(self) -> None:
-        if self.removed:
-            self.alive = False
-            return
         self.on_start()
 
     # --- kernel entries ------------------------------------------------------------------------------------

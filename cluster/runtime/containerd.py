@@ -71,7 +71,6 @@ class Containerd(Component):
         self.alloc = {"inode": runc.FIRST_INODE, "pid": 1000}
         self.ip_next = 2
         self.started_at = 0
-        self.removed = False  # the node was removed from the cluster: stays down
         self.counters = {"pulls": 0, "layers_pulled": 0, "bytes_pulled": 0, "oom_kills": 0}
         self._volatile()
 
@@ -110,9 +109,6 @@ class Containerd(Component):
         self.emit("runtime.crash", f"{self.node} went down: {died} running container(s) died with it; images stay on disk", node=self.node, died=died)
 
     def on_restart(self) -> None:
-        if self.removed:
-            self.alive = False
-            return
         self.on_start()
 
     # --- messages --------------------------------------------------------------------------------

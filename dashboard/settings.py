@@ -38,6 +38,7 @@ MIDDLEWARE = [
     "dashboard.security.BrowserSecurityMiddleware",  # cross-site writes refused, Content-Security-Policy
     "dashboard.middleware.AsyncWhiteNoiseMiddleware",  # WhiteNoise, kept async (see the module)
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "dashboard.i18n.QueryLocaleMiddleware",  # LocaleMiddleware, plus ?lang= and English for /api and /k8s
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -110,6 +111,11 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LANGUAGE_CODE = "en"
+# The UI in English and Simplified Chinese (dashboard/i18n.py, locale/README.md).
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # the switch's choice lasts a year
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,4 +1,5 @@
-from django.urls import path, re_path
+from django.urls import include, path, re_path
+from django.views.i18n import JSONCatalog
 
 from .views import kube, pages
 from .views.api import api, not_found
@@ -12,6 +13,8 @@ urlpatterns = [
     path("", pages.index, name="index"),
     path("clusters/<str:name>/", pages.cluster_page, name="cluster"),
     path("favicon.ico", pages.favicon),
+    path("jsi18n/", JSONCatalog.as_view(), name="jsi18n"),  # the browser's catalogue (static/js/i18n.js)
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the header's language switch
     path("api/", api.urls),
     re_path(r"^api/(?P<path>.*)$", not_found),
     path("k8s/<str:cluster>", kube.endpoint),

@@ -40,3 +40,12 @@ class QueryLocaleMiddleware(LocaleMiddleware):
         if chosen:
             translation.activate(chosen)
             request.LANGUAGE_CODE = chosen
+
+
+def language_context(request):
+    """Template context: where the language switch returns to (this page without `?lang=`, which
+    would otherwise override the choice just made)."""
+    query = request.GET.copy()
+    query.pop("lang", None)
+    encoded = query.urlencode()
+    return {"language_next": request.path + (f"?{encoded}" if encoded else "")}

@@ -61,6 +61,10 @@ if TLS:
     SECURE_HSTS_SECONDS = int(os.environ.get("CLUSTERSCOPE_HSTS_SECONDS", 31_536_000))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = env_bool("CLUSTERSCOPE_HSTS_PRELOAD", True)  # off for a host whose subdomains are not all on https
 
+# The server's own https listener (manage.py serve, `make run`): kubectl sends a classroom key
+# as a bearer token only over TLS. Its certificate and CA are made into var/tls/ (dashboard/tls.py).
+TLS_PORT = int(os.environ.get("CLUSTERSCOPE_TLS_PORT", "8443"))
+
 ROOT_URLCONF = "dashboard.urls"
 ASGI_APPLICATION = "dashboard.asgi.application"
 APPEND_SLASH = False
@@ -73,6 +77,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "dashboard.i18n.language_context",
             ],
         },
     },

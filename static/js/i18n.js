@@ -81,7 +81,68 @@ export function interpolate(text, values) {
   return text.replace(/%\((\w+)\)s/g, (whole, key) => (values && key in values ? String(values[key]) : whole));
 }
 
+// --- the language switch (templates/dashboard/_language_switch.html) -------------------------------
+// The choice is Django's `django_language` cookie, written by its set_language view (the form),
+// and a copy in localStorage: a browser whose cookie was cleared gets its choice back.
+const STORE = "clusterscope.lang";
+const COOKIE = "django_language";
+
+function remembered() {
+  try {
+    return localStorage.getItem(STORE);
+  } catch {
+    return null; // storage disabled: the cookie alone remembers
+  }
+}
+
+function remember(code) {
+  try {
+    localStorage.setItem(STORE, code);
+  } catch {
+    // the cookie still remembers
+  }
+}
+
+/** Once per tab: a remembered choice the server did not get (no cookie) is sent back, and the page reloaded. */
+function restoreChoice() {
+  if (new URLSearchParams(location.search).has("lang")) return false; // a kiosk link's language, not a choice
+  const hasCookie = document.cookie.split(/;\s*/).some((c) => c.startsWith(`${COOKIE}=`));
+  const stored = remembered();
+  if (hasCookie || !stored) {
+    if (hasCookie) remember(currentLanguage());
+    return false;
+  }
+  if (normalizeLanguage(stored) === currentLanguage()) return false;
+  document.cookie = `${COOKIE}=${normalizeLanguage(stored).toLowerCase()}; path=/; max-age=31536000; samesite=lax`;
+  try {
+    if (sessionStorage.getItem(STORE)) return false; // tried already: the cookie did not stick
+    sessionStorage.setItem(STORE, "restored");
+  } catch {
+    return false;
+  }
+  location.reload();
+  return true;
+}
+
+/** The header's select: a change is remembered and sent to set_language, which reloads the page. */
+function bindSwitch() {
+  const form = document.getElementById("lang-switch");
+  if (!form || form.dataset.bound) return;
+  form.dataset.bound = "true";
+  const select = form.querySelector("select");
+  form.querySelector(".lang-go")?.setAttribute("hidden", ""); // without script the button submits
+  select.addEventListener("change", () => {
+    remember(normalizeLanguage(select.value));
+    const back = new URL(location.href);
+    back.searchParams.delete("lang"); // else the address would overrule the choice
+    form.elements.next.value = back.pathname + back.search + back.hash;
+    form.requestSubmit();
+  });
+}
+
 async function load() {
+  if (restoreChoice()) return;
+  bindSwitch();
   const lang = currentLanguage();
   if (lang === "en") return;
   try {

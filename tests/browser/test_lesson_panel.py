@@ -113,13 +113,15 @@ def test_a_lesson_from_the_picker_stepped_by_the_presenter_and_followed_by_the_a
     assert audience.locator(".lesson-now[data-step='2'] .lesson-step-title").inner_text() == "Scale to five"
     screenshots(audience, artifacts, "lesson-audience")
 
-    # Chinese for this reader: the lesson's words and the panel's labels, remembered on reload.
-    audience.locator(".lesson-lang button[data-lang=zh-Hans]").click()
+    # Chinese for this reader (the header's language switch: the whole page, the lesson's words
+    # and the panel's labels), remembered on reload.
+    with audience.expect_navigation():
+        audience.select_option("#lang-select", "zh-hans")
     audience.locator(".lesson-now[data-step='2'] .lesson-step-title:text('扩容到五个')").wait_for()
     assert audience.locator(".lesson-role").inner_text() == "听众：跟随讲解者"
     assert audience.locator(".lesson-done .lesson-step-title").inner_text().startswith("✓ 通过 第 2 步完成：删除一个 Pod")
     assert "ReplicaSet 控制器为" in audience.locator(".lesson-done .lesson-account").inner_text()
-    assert audience.evaluate("localStorage.getItem('clusterscope.lessonLang')") == "zh-Hans"
+    assert audience.evaluate("localStorage.getItem('clusterscope.lang')") == "zh-Hans"
     audience.reload()
     audience.locator(".lesson-now[data-step='2'] .lesson-step-title:text('扩容到五个')").wait_for()
     assert presenter.locator(".lesson-now[data-step='2'] .lesson-step-title").inner_text() == "Scale to five"  # the presenter's page keeps English

@@ -16,7 +16,7 @@ import { api } from "../../api.js";
 import { eventKindInfo, kindIcon } from "../../theme.js";
 import { withTerms } from "./glossary.js";
 import { createHighlighter } from "./highlight.js";
-import { languageSwitch, lessonLang, pick, words } from "./i18n.js";
+import { lessonLang, pick, words } from "./i18n.js";
 import { presenterUrl, startLesson } from "./picker.js";
 
 const POLL_MS = 1000;
@@ -58,7 +58,7 @@ export function createLessonPanel({ root, name, announce, showNotice }) {
   root.replaceChildren(body);
   const highlighter = createHighlighter();
   const predictions = new Map(); // step index -> the choice made on this page
-  let lang = lessonLang();
+  const lang = lessonLang();
   let scenario = null;
   let report = null;
   let failure = null;
@@ -113,7 +113,7 @@ export function createLessonPanel({ root, name, announce, showNotice }) {
     title.id = "lesson-title";
     title.append(el("span", "lesson-kicker", w.lesson), el("span", "lesson-name", scenario ? pick(scenario.title, lang) : ctx.scenario));
     const role = el("span", `lesson-role role-${ctx.role}`, ctx.role === "presenter" ? w.presenter : w.audience);
-    head.append(title, languageSwitch(lang, w.language), role);
+    head.append(title, role); // the language: the header's switch (static/js/i18n.js)
     body.append(head);
     if (failure) {
       body.append(el("p", "lesson-error", `✕ ${failure}`));
@@ -337,11 +337,6 @@ export function createLessonPanel({ root, name, announce, showNotice }) {
     return bar;
   }
 
-  document.addEventListener("clusterscope:lesson-lang", (e) => {
-    lang = e.detail.lang;
-    draw(true);
-    poll();
-  });
   let lastApply = 0;
   poll();
   return {

@@ -4,7 +4,7 @@
 // Used inline on the cluster list and in a dialog on the cluster page.
 
 import { api } from "../../api.js";
-import { languageSwitch, lessonLang, words } from "./i18n.js";
+import { lessonLang, words } from "./i18n.js";
 
 export function presenterUrl(run) {
   const q = new URLSearchParams({ lesson: run.scenario, run: run.run });
@@ -24,11 +24,11 @@ function el(tag, className, text) {
 }
 
 /**
- * Fill `root` with the picker; re-rendered when the language changes. `go(url)` opens the
+ * Fill `root` with the picker, in the UI's language. `go(url)` opens the
  * started lesson (location.assign by default).
  */
 export function mountLessonPicker(root, { go = (url) => window.location.assign(url), headingLevel = "h3" } = {}) {
-  let lang = lessonLang();
+  const lang = lessonLang();
   let items = null;
   let failure = null;
   const status = el("p", "lesson-picker-status");
@@ -49,7 +49,7 @@ export function mountLessonPicker(root, { go = (url) => window.location.assign(u
     const w = words(lang);
     root.replaceChildren();
     const head = el("div", "lesson-picker-head");
-    head.append(el("p", "lede", w.pickerLede), languageSwitch(lang, w.language));
+    head.append(el("p", "lede", w.pickerLede)); // the language: the header's switch
     root.append(head);
     if (failure) {
       root.append(el("p", "field-error", failure));
@@ -97,12 +97,6 @@ export function mountLessonPicker(root, { go = (url) => window.location.assign(u
     }
   }
 
-  document.addEventListener("clusterscope:lesson-lang", (e) => {
-    lang = e.detail.lang;
-    items = null;
-    render();
-    load();
-  });
   render();
   load();
 }

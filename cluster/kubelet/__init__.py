@@ -31,12 +31,13 @@ def build_node(sim, config: dict, profile: str = "teaching"):
     return kubelet, runtime
 
 
-def nodes_view(sim) -> list:
-    """One entry per node (sorted by name): its kubelet's view with `runtime` holding containerd's."""
+def nodes_view(sim, only=None) -> list:
+    """One entry per node (sorted by name): its kubelet's view with `runtime` holding containerd's
+    (with `only`, a set of node names: those nodes alone)."""
     out = []
     for name in sorted(n for n, c in sim.components.items() if isinstance(c, Kubelet)):
         kubelet = sim.components[name]
-        if kubelet.removed:
+        if kubelet.removed or (only is not None and kubelet.node not in only):
             continue
         view = kubelet.view()
         runtime = sim.components.get(f"{kubelet.node}/containerd")

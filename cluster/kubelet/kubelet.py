@@ -480,33 +480,40 @@ class Kubelet(PodWorkersMixin, WorkerViewMixin, Component):
 
     # --- view -----------------------------------------------------------------------------------------------
     def view(self) -> dict:
-        alloc = nodecfg.allocatable(self.config)
-        requested_cpu = requested_memory = 0
-        pods = []
-        for uid in sorted(self.workers, key=lambda u: (self.workers[u]["key"], u)):
-            w = self.workers[uid]
-            pod = self._pod_of(w)
+        pods = [self._worker_view(self.workers[uid], self._pod_of(self.workers[uid])) for uid in sorted(self.workers, key=lambda u: (self.workers[u]["key"], u))]
+        return {
+            **self.compact_view(),
+            "lease_renew_seconds": self.timing["lease_renew_us"] / SECOND,
+            "pods": pods,
+            "pulling": None if self.pulling is None else {"pod": self.workers[self.pulling[0]]["key"] if self.pulling[0] in self.workers else None, "image": self.pulling[2]},
+            "pull_queue": [entry[2] for entry in self.pull_queue],
+            "client": self.api.view(),
+        }
+
+    def compact_view(self) -> dict:
+        """The node without its pods' detail (a large cluster's picture, cluster/compact.py): its
+        condition, requested against allocatable, usage, and its pods counted by the kubelet's step."""
+        requested_cpu = requested_memory = admitted = 0
+        steps: dict[str, int] = {}
+        for w in self.workers.values():
+            steps[w["step"]] = steps.get(w["step"], 0) + 1
             if w.get("admitted") and not w.get("terminal_phase"):
+                pod = self._pod_of(w)
                 cpu, memory = pod_requests(pod) if pod else (0, 0)
-                requested_cpu += cpu
-                requested_memory += memory
-            pods.append(self._worker_view(w, pod))
+                requested_cpu, requested_memory, admitted = requested_cpu + cpu, requested_memory + memory, admitted + 1
         return {
             "name": self.name, "kind": self.kind, "alive": self.alive, "node": self.node, "phase": self.phase, "removed": self.removed,
             "registered": self.registered, "runtime_ready": self.runtime_ready,
             "ready": self.alive and self.runtime_ready and self.registered,
             "last_heartbeat": None if self.last_heartbeat is None else self.last_heartbeat / SECOND,
             "last_status": None if self.node_status_at is None else self.node_status_at / SECOND,
-            "lease_renew_seconds": self.timing["lease_renew_us"] / SECOND,
             "memory_pressure": self.memory_pressure,
+            "labels": dict(self.config["labels"]),
             "capacity": {"cpu_m": self.config["cpu_m"], "memory": self.config["memory"], "pods": self.config["pods"]},
-            "allocatable": alloc,
-            "requested": {"cpu_m": requested_cpu, "memory": requested_memory, "pods": sum(1 for w in self.workers.values() if w.get("admitted") and not w.get("terminal_phase"))},
+            "allocatable": nodecfg.allocatable(self.config),
+            "requested": {"cpu_m": requested_cpu, "memory": requested_memory, "pods": admitted},
             "usage": {"cpu_m": self.stats["cpu_used_m"], "memory": self.stats["memory_used"]},
-            "pods": pods,
-            "pulling": None if self.pulling is None else {"pod": self.workers[self.pulling[0]]["key"] if self.pulling[0] in self.workers else None, "image": self.pulling[2]},
-            "pull_queue": [entry[2] for entry in self.pull_queue],
-            "client": self.api.view(),
+            "pod_steps": dict(sorted(steps.items())),
         }
 
 

@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+TLS_PORT ?= 8443
 
 .PHONY: run test lint bench docs deps dev-deps browser postgres etcd-server clean
 
@@ -30,10 +31,11 @@ postgres:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; } \
 	  || echo "postgresql not installed: the history tests run on SQLite only"
 
-# Start the server at http://127.0.0.1:$(PORT)/ with a live cluster named "demo".
+# Start the server at http://127.0.0.1:$(PORT)/ with a live cluster named "demo", and https on
+# $(TLS_PORT) for kubectl with a classroom key (a private CA made once into var/tls/).
 run: deps
 	$(PY) manage.py migrate --verbosity 0
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(PY) manage.py serve 127.0.0.1:$(PORT) --tls-port $(TLS_PORT)
 
 lint: dev-deps
 	$(VENV)/bin/ruff check .

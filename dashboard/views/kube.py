@@ -31,7 +31,7 @@ from cluster.clients.kubectl import ENDPOINT
 from cluster.commands import CommandError
 
 from .. import services
-from ..kube import discovery
+from ..kube import discovery, roles
 from ..kube import requests as kube_requests
 from ..kube.status import JSON, dumps, error, json_response, method_not_allowed, not_found, status
 from ..runner import registry
@@ -113,6 +113,15 @@ async def endpoint(request: HttpRequest, cluster: str, rest: str = "") -> HttpRe
         return error(404, f'cluster "{cluster}" not found: create it with POST /api/clusters')
     path = rest.strip("/")
     method = request.method
+    token = _token(request)
+    if roles.guarded(cluster):  # a classroom's shared cluster or a viewer's sandbox
+        refused = roles.refusal(request, cluster, path, token)
+        if refused is not None:
+            response = error(refused.code, refused.message)
+            for key, value in refused.headers.items():
+                response[key] = value
+            return response
+        token = None  # it was a Clusterscope key: never recorded, never shown in the inspector
     if path in ("", "version", "healthz", "livez", "readyz", "api", "apis", "openapi/v2", "openapi/v3") or path.startswith("openapi/"):
         if method not in ("GET", "HEAD"):
             return method_not_allowed()
@@ -130,7 +139,7 @@ async def endpoint(request: HttpRequest, cluster: str, rest: str = "") -> HttpRe
         return error(400, f"the query string cannot be read: {exc}")
     try:
         parsed = kube_requests.parse(method, path, query, request.headers.get("Content-Type", ""),
-                                     request.headers.get("Accept", ""), body, _token(request), _impersonated(request), _agent(request))
+                                     request.headers.get("Accept", ""), body, token, _impersonated(request), _agent(request))
     except kube_requests.BadRequest as exc:
         return error(exc.code, exc.message, exc.reason)
     return await _serve(handle, cluster, parsed)

@@ -15,22 +15,24 @@
 // kind ("raft.send") maps to a filter group by its first dotted part, and each group
 // borrows the colour and shape of the component kind that produces it.
 
+import { gettext } from "./i18n.js";
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 /** Component kinds, in the order the legend lists them. */
 export const COMPONENT_KINDS = [
-  { id: "etcd", label: "etcd member", shape: "circle" },
-  { id: "apiserver", label: "API server", shape: "hexagon" },
-  { id: "controller", label: "controller manager", shape: "diamond" },
-  { id: "scheduler", label: "scheduler", shape: "triangle" },
-  { id: "kubelet", label: "kubelet / node", shape: "square" },
-  { id: "runtime", label: "container runtime", shape: "pentagon" },
+  { id: "etcd", label: gettext("etcd member"), shape: "circle" },
+  { id: "apiserver", label: gettext("API server"), shape: "hexagon" },
+  { id: "controller", label: gettext("controller manager"), shape: "diamond" },
+  { id: "scheduler", label: gettext("scheduler"), shape: "triangle" },
+  { id: "kubelet", label: gettext("kubelet / node"), shape: "square" },
+  { id: "runtime", label: gettext("container runtime"), shape: "pentagon" },
   { id: "proxy", label: "kube-proxy", shape: "plus" },
-  { id: "client", label: "client / kubectl", shape: "star" },
+  { id: "client", label: gettext("client / kubectl"), shape: "star" },
 ];
 
-export const OTHER_KIND = { id: "other", label: "other component", shape: "octagon" };
-export const NETWORK_KIND = { id: "net", label: "network", shape: "ring" };
+export const OTHER_KIND = { id: "other", label: gettext("other component"), shape: "octagon" };
+export const NETWORK_KIND = { id: "net", label: gettext("network"), shape: "ring" };
 
 const KINDS_BY_ID = new Map([...COMPONENT_KINDS, OTHER_KIND, NETWORK_KIND].map((k) => [k.id, k]));
 
@@ -73,18 +75,18 @@ export function kindInfo(serverKind) {
 
 /** Event filter groups (the first dotted part of an event kind) and the kind whose colour they wear. */
 export const EVENT_GROUPS = [
-  { id: "net", label: "net", kind: "net", title: "network: sends, deliveries, drops, crashes, partitions" },
-  { id: "raft", label: "raft", kind: "etcd", title: "Raft consensus between etcd members" },
-  { id: "etcd", label: "etcd", kind: "etcd", title: "etcd key-value store" },
-  { id: "api", label: "api", kind: "apiserver", title: "API server requests" },
-  { id: "watch", label: "watch", kind: "apiserver", title: "watches streamed by the API server" },
-  { id: "controller", label: "controller", kind: "controller", title: "controllers reconciling" },
-  { id: "scheduler", label: "scheduler", kind: "scheduler", title: "the scheduler placing pods" },
-  { id: "kubelet", label: "kubelet", kind: "kubelet", title: "kubelets running pods" },
-  { id: "runtime", label: "runtime", kind: "runtime", title: "container runtimes" },
-  { id: "proxy", label: "proxy", kind: "proxy", title: "kube-proxy rules" },
-  { id: "traffic", label: "traffic", kind: "client", title: "client traffic" },
-  { id: "other", label: "other", kind: "other", title: "everything else (cluster lifecycle, …)" },
+  { id: "net", label: "net", kind: "net", title: gettext("network: sends, deliveries, drops, crashes, partitions") },
+  { id: "raft", label: "raft", kind: "etcd", title: gettext("Raft consensus between etcd members") },
+  { id: "etcd", label: "etcd", kind: "etcd", title: gettext("etcd key-value store") },
+  { id: "api", label: "api", kind: "apiserver", title: gettext("API server requests") },
+  { id: "watch", label: "watch", kind: "apiserver", title: gettext("watches streamed by the API server") },
+  { id: "controller", label: "controller", kind: "controller", title: gettext("controllers reconciling") },
+  { id: "scheduler", label: "scheduler", kind: "scheduler", title: gettext("the scheduler placing pods") },
+  { id: "kubelet", label: "kubelet", kind: "kubelet", title: gettext("kubelets running pods") },
+  { id: "runtime", label: "runtime", kind: "runtime", title: gettext("container runtimes") },
+  { id: "proxy", label: "proxy", kind: "proxy", title: gettext("kube-proxy rules") },
+  { id: "traffic", label: "traffic", kind: "client", title: gettext("client traffic") },
+  { id: "other", label: "other", kind: "other", title: gettext("everything else (cluster lifecycle, …)") },
 ];
 const GROUP_IDS = new Set(EVENT_GROUPS.map((g) => g.id));
 const GROUPS_BY_ID = new Map(EVENT_GROUPS.map((g) => [g.id, g]));
@@ -216,7 +218,7 @@ export function bindThemeToggle(button) {
   const sync = () => {
     const dark = currentTheme() === "dark";
     button.setAttribute("aria-pressed", String(dark));
-    button.setAttribute("aria-label", dark ? "Dark theme on: switch to light theme" : "Light theme on: switch to dark theme");
+    button.setAttribute("aria-label", dark ? gettext("Dark theme on: switch to light theme") : gettext("Light theme on: switch to dark theme"));
     button.title = dark ? "Switch to light theme" : "Switch to dark theme";
   };
   button.addEventListener("click", () => {

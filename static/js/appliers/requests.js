@@ -13,10 +13,11 @@
 //   method, path, user, stages: [{stage, time, ok, detail}], code, reason, rejectedBy, key, rv,
 //   received, responded}. Kept to the newest MAX_REQUESTS; model.versions.requests bumps.
 
+import { gettext } from "../i18n.js";
 import { registerApplier } from "../model.js";
 
 export const STAGES = ["authn", "authz", "admission", "validation", "etcd"];
-export const STAGE_LABELS = { authn: "authn", authz: "authz", admission: "admission", validation: "validation", etcd: "etcd" };
+export const STAGE_LABELS = { authn: gettext("authn"), authz: gettext("authz"), admission: gettext("admission"), validation: gettext("validation"), etcd: "etcd" };
 const STAGE_EVENT = { "api.authn": "authn", "api.authz": "authz", "api.admission": "admission", "api.validation": "validation", "api.etcd": "etcd", "api.cache": "etcd" };
 const MAX_REQUESTS = 300;
 const GROUP_VERSIONS = { "": "v1", apps: "v1", batch: "v1", "coordination.k8s.io": "v1", "discovery.k8s.io": "v1", "rbac.authorization.k8s.io": "v1", "policy": "v1", "events.k8s.io": "v1" };
@@ -26,7 +27,7 @@ const GROUP_VERSIONS = { "": "v1", apps: "v1", batch: "v1", "coordination.k8s.io
 // kubectl, their Python script, another HTTP client, or this page's inspector (own header).
 export const OWN_CLIENT = "inspector";
 const AGENT_CLIENTS = { kubectl: "kubectl", inspector: OWN_CLIENT, python: "python-client", http: "http-client" };
-const CLIENT_LABELS = { kubectl: "kubectl (you)", [OWN_CLIENT]: "this page (inspector)", "python-client": "Python client (you)", "http-client": "HTTP client (you)" };
+const CLIENT_LABELS = { kubectl: gettext("kubectl (you)"), [OWN_CLIENT]: gettext("this page (inspector)"), "python-client": gettext("Python client (you)"), "http-client": gettext("HTTP client (you)") };
 
 function clientOf(endpoint, agent) {
   return endpoint === "kubectl" ? (AGENT_CLIENTS[agent] ?? "kubectl") : String(endpoint);

@@ -11,6 +11,7 @@
 // GET /state) and from GET …/scheduler/pods/<ns>/<pod>; events make the table open at once.
 // model.versions.scheduler bumps on every change.
 
+import { gettext, interpolate } from "../i18n.js";
 import { registerApplier } from "../model.js";
 
 const MAX_BINDINGS = 200;
@@ -71,7 +72,7 @@ export function schedulerState(model) {
 export function describeBinding(model, m) {
   if (m.kind !== "api.request" || m.source !== "kube-scheduler" || !model.scheduler) return null;
   for (const b of model.scheduler.bindings.values()) {
-    if (b.sent === m.sent) return { shape: "pill", response: false, label: "bind", text: `Binding ${b.pod} → ${b.node}: POST pods/binding to kube-apiserver`, short: "bind →", variant: "is-binding" };
+    if (b.sent === m.sent) return { shape: "pill", response: false, label: gettext("bind"), text: interpolate(gettext("Binding %(pod)s → %(node)s: POST pods/binding to kube-apiserver"), { pod: b.pod, node: b.node }), short: gettext("bind →"), variant: "is-binding" };
   }
   return null;
 }

@@ -19,6 +19,7 @@
 // requests after that seq are added from traffic.response events (each counts `sampled`), so
 // the page matches GET /traffic whenever it has caught up.
 
+import { gettext, interpolate } from "../i18n.js";
 import { registerApplier } from "../model.js";
 
 const MAX_REQUESTS = 400;
@@ -150,7 +151,7 @@ const ON = {
     }
     const ep = tr.episodes.get(d.service);
     if (ep && !ep.done && d.pod && ep.leaving.has(d.pod) && !(ep.nodes.get(d.node)?.removed ?? []).includes(d.pod)) {
-      markStale(tr, ep, r, `${d.node}'s rules v${d.version} still listed ${d.pod}`);
+      markStale(tr, ep, r, interpolate(gettext("%(node)s's rules v%(version)s still listed %(pod)s"), { node: d.node, version: d.version, pod: d.pod }));
     }
   },
   "traffic.response"(model, e) {
@@ -192,7 +193,7 @@ const ON = {
     for (const change of d.changes ?? []) {
       const service = serviceOf(change.service);
       const removed = (change.removed ?? []).map((x) => x.pod).filter(Boolean);
-      const ep = tr.episodes.get(service) ?? (removed.length ? episode(tr, service, e, `${d.node}'s kube-proxy removed ${removed.join(", ")}`) : null);
+      const ep = tr.episodes.get(service) ?? (removed.length ? episode(tr, service, e, interpolate(gettext("%(node)s's kube-proxy removed %(pods)s"), { node: d.node, pods: removed.join(", ") })) : null);
       if (!ep || ep.done) continue;
       const n = ep.nodes.get(d.node) ?? { node: d.node };
       Object.assign(n, { sync: e.time, version: d.version, removed: [...(n.removed ?? []), ...removed], added: (change.added ?? []).map((x) => x.pod).filter(Boolean), endpoints: change.endpoints ?? [] });
@@ -201,7 +202,7 @@ const ON = {
         ep.leaving.add(pod);
         // retroactively: requests this node decided with older rules since the change began
         for (const r of tr.requests.values()) {
-          if (r.service === service && r.node === d.node && r.pod === pod && r.t >= ep.start && r.version < d.version) markStale(tr, ep, r, `${d.node}'s rules v${r.version} still listed ${pod}`);
+          if (r.service === service && r.node === d.node && r.pod === pod && r.t >= ep.start && r.version < d.version) markStale(tr, ep, r, interpolate(gettext("%(node)s's rules v%(version)s still listed %(pod)s"), { node: d.node, version: r.version, pod }));
         }
       }
     }
@@ -215,17 +216,17 @@ const ON = {
       for (const [key, s] of Object.entries(node.services ?? {})) if ((s.pods ?? []).includes(d.name) && key.startsWith(`${d.namespace}/`)) services.add(serviceOf(key));
     }
     for (const service of services) {
-      const ep = episode(tr, service, e, `${e.target ?? "a client"} deletes pod ${d.name}`);
+      const ep = episode(tr, service, e, interpolate(gettext("%(client)s deletes pod %(pod)s"), { client: e.target ?? gettext("a client"), pod: d.name }));
       ep.leaving.add(d.name);
-      step(ep, e, "delete", `${e.target ?? "a client"} deletes pod ${d.name}: the API server marks it terminating`);
+      step(ep, e, "delete", interpolate(gettext("%(client)s deletes pod %(pod)s: the API server marks it terminating"), { client: e.target ?? gettext("a client"), pod: d.name }));
     }
   },
   "controller.reconcile"(model, e) {
     const d = e.data ?? {};
     if (d.controller !== "endpointslice" || !d.key || d.action === "none") return;
     const tr = trafficState(model);
-    const ep = episode(tr, d.key, e, "the EndpointSlice controller updates the Service's endpoints");
-    step(ep, e, "controller", `EndpointSlice controller: ${e.summary}`);
+    const ep = episode(tr, d.key, e, gettext("the EndpointSlice controller updates the Service's endpoints"));
+    step(ep, e, "controller", interpolate(gettext("EndpointSlice controller: %(summary)s"), { summary: e.summary }));
   },
   "api.cache_update"(model, e) {
     const d = e.data ?? {};
@@ -235,7 +236,7 @@ const ON = {
     const service = ns && slice ? sliceService(tr, ns, slice) : null;
     const ep = service && tr.episodes.get(service);
     if (!ep || ep.done || !ep.steps.some((s) => s.what === "controller")) return;
-    step(ep, e, "api", `API server stores EndpointSlice ${slice} (revision ${d.rv}) and tells its watchers`, { rv: d.rv });
+    step(ep, e, "api", interpolate(gettext("API server stores EndpointSlice %(slice)s (revision %(rv)s) and tells its watchers"), { slice, rv: d.rv }), { rv: d.rv });
     ep.rv = d.rv;
   },
   "watch.event"(model, e) {

@@ -3,6 +3,7 @@
 // intents (callbacks); the server's clock frames are the only source of truth, so a click
 // shows its effect when the server confirms it (within a frame).
 
+import { gettext, interpolate } from "../i18n.js";
 import { formatSpeed } from "../theme.js";
 
 export const MIN_SPEED = 0.01;
@@ -50,7 +51,7 @@ export function createClockView({ onTogglePause, onStep, onSpeed, onAdvance }) {
   function showSpeed(speed) {
     const text = formatSpeed(speed);
     speedOut.textContent = text;
-    slider.setAttribute("aria-valuetext", `${text} speed`);
+    slider.setAttribute("aria-valuetext", interpolate(gettext("%(speed)s speed"), { speed: text }));
   }
   function sendSpeed(speed, immediately) {
     clearTimeout(sendTimer);
@@ -98,14 +99,15 @@ export function createClockView({ onTogglePause, onStep, onSpeed, onAdvance }) {
         shown = key;
         const paused = c.paused;
         play.dataset.paused = String(paused);
-        playText.textContent = paused ? "Play" : "Pause";
-        play.setAttribute("aria-label", paused ? "Play: resume the clock" : "Pause the clock");
+        playText.textContent = paused ? gettext("Play") : gettext("Pause");
+        play.setAttribute("aria-label", paused ? gettext("Play: resume the clock") : gettext("Pause the clock"));
         play.disabled = !live;
         step.disabled = !live || !paused;
         advanceButton.disabled = !live || !paused;
         state.className = "time-state" + (!live ? " offline" : paused ? " paused" : c.lagging ? " lagging" : "");
-        state.textContent = !model.hasSnapshot ? "waiting" : !live ? "no connection" : paused ? "paused" : c.lagging ? `lagging at ${formatSpeed(c.speed)}` : `running at ${formatSpeed(c.speed)}`;
-        state.title = c.lagging ? "The server cannot simulate this fast: virtual time is falling behind the chosen speed" : "";
+        const speed = formatSpeed(c.speed);
+        state.textContent = !model.hasSnapshot ? gettext("waiting") : !live ? gettext("no connection") : paused ? gettext("paused") : c.lagging ? interpolate(gettext("lagging at %(speed)s"), { speed }) : interpolate(gettext("running at %(speed)s"), { speed });
+        state.title = c.lagging ? gettext("The server cannot simulate this fast: virtual time is falling behind the chosen speed") : "";
       }
       if (now > interactingUntil) {
         const value = Math.log10(c.speed);

@@ -4,12 +4,13 @@
 // a partitioned one carries its side ("side A") so the groups read without colour.
 // Every server string goes in as text (textContent), never as markup.
 
+import { gettext, interpolate } from "../i18n.js";
 import { kindInfo, kindIcon, svgEl } from "../theme.js";
 
 const SIDE_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 export function sideLabel(index) {
-  return `side ${SIDE_LETTERS[index] ?? index + 1}`;
+  return interpolate(gettext("side %(side)s"), { side: SIDE_LETTERS[index] ?? index + 1 });
 }
 
 function el(tag, className, text) {
@@ -17,6 +18,12 @@ function el(tag, className, text) {
   if (className) node.className = className;
   if (text != null) node.textContent = String(text);
   return node;
+}
+
+const ROLES = { leader: gettext("leader"), follower: gettext("follower"), candidate: gettext("candidate"), precandidate: gettext("pre-candidate") };
+/** A Raft role in words (the server's word when it is not one of these). */
+export function roleLabel(role) {
+  return ROLES[role] ?? String(role);
 }
 
 function fact(label, value) {
@@ -28,13 +35,13 @@ function fact(label, value) {
 /** The facts line: etcd members show role, term, vote, commit and applied (DESIGN.md section 4). */
 function facts(view) {
   const out = [];
-  if (view.term != null) out.push(fact("term", view.term));
-  if (view.vote != null && view.vote !== "" && view.role !== "leader") out.push(fact("vote", view.vote));
-  if (view.commit != null) out.push(fact("commit", view.commit));
-  if (view.applied != null) out.push(fact("applied", view.applied));
+  if (view.term != null) out.push(fact(gettext("term"), view.term));
+  if (view.vote != null && view.vote !== "" && view.role !== "leader") out.push(fact(gettext("vote"), view.vote));
+  if (view.commit != null) out.push(fact(gettext("commit"), view.commit));
+  if (view.applied != null) out.push(fact(gettext("applied"), view.applied));
   // the view may carry only the tail of the log; log_length is the whole length
-  if (view.log_length != null) out.push(fact("log", view.log_length));
-  else if (Array.isArray(view.log)) out.push(fact("log", view.log.length));
+  if (view.log_length != null) out.push(fact(gettext("log"), view.log_length));
+  else if (Array.isArray(view.log)) out.push(fact(gettext("log"), view.log.length));
   return out;
 }
 
@@ -57,7 +64,7 @@ export function createBox(view, { compact = false, prefix = "" } = {}) {
   const box = el("article", `comp kind-${kind.id}${compact ? " compact" : ""}`);
   box.dataset.component = view.name;
   box.dataset.kind = String(view.kind ?? "");
-  const kindLabel = kind.id === "other" ? String(view.kind ?? "component") : kind.label;
+  const kindLabel = kind.id === "other" ? String(view.kind ?? gettext("component")) : kind.label;
   if (compact) {
     const short = prefix && view.name.startsWith(prefix) ? view.name.slice(prefix.length) : view.name;
     box.title = `${view.name} (${kindLabel})`;
@@ -85,9 +92,9 @@ export function updateBox(box, view, side) {
   for (const role of ["leader", "follower", "candidate", "precandidate"]) box.classList.toggle(`role-${role}`, view.role === role);
   box.querySelector(".comp-facts").replaceChildren(...(box.classList.contains("compact") ? [] : facts(view)));
   const role = box.querySelector(".comp-role");
-  if (role) role.replaceChildren(...(view.role != null && !crashed ? [el("span", "role", view.role)] : []));
+  if (role) role.replaceChildren(...(view.role != null && !crashed ? [el("span", "role", roleLabel(view.role))] : []));
   const badges = [];
-  if (crashed) badges.push(el("span", "badge badge-crashed", "✕ crashed"));
+  if (crashed) badges.push(el("span", "badge badge-crashed", gettext("✕ crashed")));
   if (side != null) badges.push(el("span", "badge badge-side", sideLabel(side)));
   box.querySelector(".comp-badges").replaceChildren(...badges);
   box.dataset.alive = String(!crashed);

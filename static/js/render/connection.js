@@ -1,6 +1,8 @@
 // The connection indicator: connected / reconnecting… / disconnected, announced politely.
 
-const TEXT = { connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…", disconnected: "disconnected" };
+import { gettext } from "../i18n.js";
+
+const TEXT = { connecting: gettext("connecting…"), connected: gettext("connected"), reconnecting: gettext("reconnecting…"), disconnected: gettext("disconnected") };
 
 export function createConnectionView({ root, text, detail }) {
   return {

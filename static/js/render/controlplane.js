@@ -7,6 +7,7 @@
 //                 boxes, and this view draws only the Kubernetes zone
 // Boxes are keyed by component name and reused, so the messages layer can find them.
 
+import { gettext, interpolate, ngettext } from "../i18n.js";
 import { COMPONENT_KINDS, NODE_LEVEL_KINDS, kindInfo } from "../theme.js";
 import { partitionSide } from "../model.js";
 import { byName, placeholder, reconcileBoxes } from "./components.js";
@@ -54,8 +55,8 @@ export function createControlPlaneView({ k8sZone, etcdZone, note, etcdPanel = nu
   ring.className = "etcd-ring";
   const etcdBoxes = new Map();
   const empty = {
-    k8s: placeholder("API server, controller manager, scheduler", ["They appear here as the simulation starts them."], ["apiserver", "controller", "scheduler"].map(kindById)),
-    etcd: placeholder("etcd", ["The etcd members appear here: a majority of them must agree before anything is true."], [kindById("etcd")]),
+    k8s: placeholder(gettext("API server, controller manager, scheduler"), [gettext("They appear here as the simulation starts them.")], ["apiserver", "controller", "scheduler"].map(kindById)),
+    etcd: placeholder("etcd", [gettext("The etcd members appear here: a majority of them must agree before anything is true.")], [kindById("etcd")]),
   };
   let seen = -1;
 
@@ -108,7 +109,7 @@ export function createControlPlaneView({ k8sZone, etcdZone, note, etcdPanel = nu
       mount(etcdZone, ring, etcd.length > 0, empty.etcd);
 
       const alive = etcd.filter((v) => v.alive !== false).length;
-      note.textContent = etcd.length ? `${alive} of ${etcd.length} etcd member${etcd.length === 1 ? "" : "s"} up` : "";
+      note.textContent = etcd.length ? interpolate(ngettext("%(alive)s of %(n)s etcd member up", "%(alive)s of %(n)s etcd members up", etcd.length), { alive, n: etcd.length }) : "";
     },
   };
 }

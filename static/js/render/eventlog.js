@@ -5,6 +5,7 @@
 // holds it still (nothing is added or removed above the reader) and a button offers the
 // latest. The DOM never holds more than MAX_ROWS rows.
 
+import { gettext, interpolate, ngettext } from "../i18n.js";
 import { EVENT_GROUPS, eventGroup, eventKindInfo, formatTime, kindIcon } from "../theme.js";
 
 export const MAX_ROWS = 500;
@@ -57,10 +58,10 @@ export function createEventLog({ list, filters, count, jump }) {
   const matches = (e) => e.local || enabled.has(eventGroup(e.kind));
 
   // filter chips
-  const allChip = el("button", "chip chip-all", "all");
+  const allChip = el("button", "chip chip-all", gettext("all"));
   allChip.type = "button";
   allChip.setAttribute("aria-pressed", "true");
-  allChip.title = "Show every group (Alt+click a group to show only that one)";
+  allChip.title = gettext("Show every group (Alt+click a group to show only that one)");
   filters.appendChild(allChip);
   for (const group of EVENT_GROUPS) {
     const chip = el("button", `chip kind-${group.kind}`);
@@ -116,7 +117,7 @@ export function createEventLog({ list, filters, count, jump }) {
   });
   function syncJump() {
     jump.hidden = following;
-    jump.textContent = pending ? `↓ ${pending.toLocaleString("en")} new event${pending === 1 ? "" : "s"}` : "↓ Latest events";
+    jump.textContent = pending ? interpolate(ngettext("↓ %(n)s new event", "↓ %(n)s new events", pending), { n: pending.toLocaleString("en") }) : gettext("↓ Latest events");
   }
 
   function rebuild(model) {
@@ -126,7 +127,7 @@ export function createEventLog({ list, filters, count, jump }) {
     }
     rows.reverse();
     list.replaceChildren(...rows.map(row));
-    if (!rows.length) list.appendChild(el("li", "log-empty", model.events.length ? "No events in the selected groups." : "No events yet."));
+    if (!rows.length) list.appendChild(el("li", "log-empty", model.events.length ? gettext("No events in the selected groups.") : gettext("No events yet.")));
     renderedTotal = model.eventsTotal;
     resetSeen = model.versions.reset;
     pending = 0;
@@ -138,7 +139,7 @@ export function createEventLog({ list, filters, count, jump }) {
   return {
     update(model) {
       lastModel = model;
-      count.textContent = model.seq ? `last seq ${model.seq.toLocaleString("en")}` : "";
+      count.textContent = model.seq ? interpolate(gettext("last seq %(seq)s"), { seq: model.seq.toLocaleString("en") }) : "";
       if (resetSeen !== model.versions.reset) {
         rebuild(model);
         return;

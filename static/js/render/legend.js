@@ -1,6 +1,7 @@
 // The legend, generated from the tables in theme.js so it can never disagree with the drawing:
 // one colour and one shape per kind of component, then the marks used for messages and faults.
 
+import { gettext } from "../i18n.js";
 import { COMPONENT_KINDS, kindIcon, svgEl } from "../theme.js";
 
 function item(glyph, label) {
@@ -19,11 +20,11 @@ const cross = (s) => `M ${-s} ${-s} L ${s} ${s} M ${s} ${-s} L ${-s} ${s}`;
 
 export function renderLegend(container) {
   const kinds = document.createElement("ul");
-  kinds.setAttribute("aria-label", "Components");
+  kinds.setAttribute("aria-label", gettext("Components"));
   for (const kind of COMPONENT_KINDS) kinds.appendChild(item(kindIcon(kind, 20), kind.label));
 
   const marks = document.createElement("ul");
-  marks.setAttribute("aria-label", "Messages and faults");
+  marks.setAttribute("aria-label", gettext("Messages and faults"));
   marks.append(
     item(
       glyph((svg) => {
@@ -32,7 +33,7 @@ export function renderLegend(container) {
         g.appendChild(svgEl("circle", { class: "body", r: 6.5 }));
         svg.appendChild(g);
       }),
-      "request (sender's colour)",
+      gettext("request (sender's colour)"),
     ),
     item(
       glyph((svg) => {
@@ -41,7 +42,7 @@ export function renderLegend(container) {
         g.appendChild(svgEl("circle", { class: "body", r: 6 }));
         svg.appendChild(g);
       }),
-      "response",
+      gettext("response"),
     ),
     item(
       glyph((svg) => {
@@ -49,7 +50,7 @@ export function renderLegend(container) {
         g.append(svgEl("circle", { class: "body", r: 6 }), svgEl("path", { class: "cross-halo", d: cross(7) }), svgEl("path", { class: "cross", d: cross(7) }));
         svg.appendChild(g);
       }),
-      "dropped",
+      gettext("dropped"),
     ),
     item(
       glyph((svg) => {
@@ -57,7 +58,7 @@ export function renderLegend(container) {
         mark.append(svgEl("path", { class: "cross-halo", d: cross(5) }), svgEl("path", { class: "cross", d: cross(5) }));
         svg.append(svgEl("line", { class: "cut-line", x1: -16, y1: 0, x2: 16, y2: 0 }), mark);
       }),
-      "link cut by a partition",
+      gettext("link cut by a partition"),
     ),
     item(
       glyph((svg) => {
@@ -66,7 +67,7 @@ export function renderLegend(container) {
           svgEl("path", { d: cross(5), stroke: "var(--bad)", "stroke-width": 3, "stroke-linecap": "round" }),
         );
       }),
-      "crashed",
+      gettext("crashed"),
     ),
   );
   const sep = document.createElement("span");

@@ -18,6 +18,7 @@
 // AppendEntries square with its entry count, a vote reply ring with ✓ or ✕); `text` names the
 // message in the list, `short` (or `text`) on the static arrows.
 
+import { gettext, interpolate } from "../i18n.js";
 import { connected, messagePhase, messageProgress } from "../model.js";
 import { isResponse, kindInfo, svgEl } from "../theme.js";
 
@@ -369,20 +370,20 @@ export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf
       if (phase === "done") continue;
       items.push({ m, phase });
     }
-    listSummary.textContent = `Messages in flight: ${items.filter((i) => i.phase === "flight").length}`;
+    listSummary.textContent = interpolate(gettext("Messages in flight: %(n)s"), { n: items.filter((i) => i.phase === "flight").length });
     if (!listDetails.open) return;
     items.sort((x, y) => x.m.arrives - y.m.arrives);
     const rows = items.slice(0, MAX_LISTED).map(({ m, phase }) => {
       const li = document.createElement("li");
       li.textContent =
         phase === "dropped"
-          ? `${m.source} → ${m.target}: ${textOf(m)}, dropped (${m.reason ?? "lost"}) at ${Number(m.droppedAt).toFixed(3)} s`
-          : `${m.source} → ${m.target}: ${textOf(m)}, arrives at ${Number(m.arrives).toFixed(3)} s`;
+          ? interpolate(gettext("%(from)s → %(to)s: %(what)s, dropped (%(reason)s) at %(time)s s"), { from: m.source, to: m.target, what: textOf(m), reason: m.reason ?? gettext("lost"), time: Number(m.droppedAt).toFixed(3) })
+          : interpolate(gettext("%(from)s → %(to)s: %(what)s, arrives at %(time)s s"), { from: m.source, to: m.target, what: textOf(m), time: Number(m.arrives).toFixed(3) });
       return li;
     });
     if (items.length > MAX_LISTED) {
       const li = document.createElement("li");
-      li.textContent = `… and ${items.length - MAX_LISTED} more`;
+      li.textContent = interpolate(gettext("… and %(n)s more"), { n: items.length - MAX_LISTED });
       rows.push(li);
     }
     list.replaceChildren(...rows);

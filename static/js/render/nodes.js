@@ -9,6 +9,7 @@
 // full detail (containers' namespaces and cgroups, image layers); beyond, cards are compact and
 // "Details" opens one across the area's width; beyond TINY_FROM, pods shrink to chips.
 
+import { gettext, interpolate, ngettext } from "../i18n.js";
 import { COMPONENT_KINDS, NODE_LEVEL_KINDS, kindInfo } from "../theme.js";
 import { nodeViewsSeq } from "../appliers/nodes.js";
 import { connected, partitionSide } from "../model.js";
@@ -107,9 +108,9 @@ export function createNodesView({ body, note }) {
       if (emptyFor !== configured || !emptyState) {
         emptyFor = configured;
         const lines = configured
-          ? [`This cluster is configured for ${configured} node${configured === 1 ? "" : "s"}: each appears here with its kubelet, container runtime and kube-proxy once it joins.`]
-          : ["Nodes appear here with their kubelet, container runtime and kube-proxy once they join."];
-        emptyState = placeholder("No worker nodes running yet", lines, ["kubelet", "runtime", "proxy"].map(kindById));
+          ? [interpolate(ngettext("This cluster is configured for %(n)s node: it appears here with its kubelet, container runtime and kube-proxy once it joins.", "This cluster is configured for %(n)s nodes: each appears here with its kubelet, container runtime and kube-proxy once it joins.", configured), { n: configured })]
+          : [gettext("Nodes appear here with their kubelet, container runtime and kube-proxy once they join.")];
+        emptyState = placeholder(gettext("No worker nodes running yet"), lines, ["kubelet", "runtime", "proxy"].map(kindById));
       }
       if (body.firstChild !== emptyState || body.childNodes.length !== 1) body.replaceChildren(emptyState);
       note.textContent = "";
@@ -161,6 +162,6 @@ export function createNodesView({ body, note }) {
       if (expected !== card) body.insertBefore(card, expected);
       previous = card;
     }
-    note.textContent = `${ready} of ${names.length} Ready` + (names.length > drawn.length ? ` · first ${drawn.length} drawn` : "");
+    note.textContent = interpolate(gettext("%(ready)s of %(n)s Ready"), { ready, n: names.length }) + (names.length > drawn.length ? interpolate(gettext(" · first %(n)s drawn"), { n: drawn.length }) : "");
   }
 }

@@ -11,17 +11,20 @@
 // forks the timeline: the old future is kept as a branch, listed here, to return to or
 // discard (dashboard/history/README.md). Status is a glyph and a word, never colour alone.
 
+import { keyHeaders } from "../api.js";
+import { gettext, interpolate, ngettext } from "../i18n.js";
+
 const POLL_MS = 1500; // the head and the branches (cheap: no state hash)
 
 async function call(method, path, body) {
-  const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" };
+  const init = { method, headers: { Accept: "application/json", ...keyHeaders() }, credentials: "same-origin", cache: "no-store" }; // a class's key (api.js)
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
   const response = await fetch(path, init);
   const data = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) throw new Error((data && typeof data.error === "string" && data.error) || `request failed (${response.status})`);
+  if (!response.ok) throw new Error((data && typeof data.error === "string" && data.error) || interpolate(gettext("request failed (%(status)s)"), { status: response.status }));
   return data;
 }
 
@@ -39,16 +42,16 @@ function element(tag, attributes = {}, text = "") {
 export function createTimeline({ root, model, name, announce = () => {}, showNotice = () => {} }) {
   const base = `/api/clusters/${encodeURIComponent(name)}`;
   root.replaceChildren();
-  const label = element("label", { for: "timeline-range", class: "timeline-label" }, "History");
+  const label = element("label", { for: "timeline-range", class: "timeline-label" }, gettext("History"));
   const range = element("input", { type: "range", id: "timeline-range", min: "0", max: "1", step: "0.1", value: "0", "aria-describedby": "timeline-status" });
   const time = element("output", { id: "timeline-time", for: "timeline-range", class: "timeline-time" });
   const status = element("span", { id: "timeline-status", class: "timeline-status", "data-live": "true" });
-  const live = element("button", { type: "button", class: "btn timeline-live", id: "timeline-live", hidden: "" }, "Back to the present");
+  const live = element("button", { type: "button", class: "btn timeline-live", id: "timeline-live", hidden: "" }, gettext("Back to the present"));
   const branches = element("div", { class: "timeline-branches", hidden: "" });
-  const branchLabel = element("label", { for: "timeline-branch", class: "visually-hidden" }, "Branches set aside");
+  const branchLabel = element("label", { for: "timeline-branch", class: "visually-hidden" }, gettext("Branches set aside"));
   const branchSelect = element("select", { id: "timeline-branch" });
-  const branchGo = element("button", { type: "button", class: "btn", id: "timeline-branch-go" }, "Return");
-  const branchDrop = element("button", { type: "button", class: "btn", id: "timeline-branch-drop" }, "Discard");
+  const branchGo = element("button", { type: "button", class: "btn", id: "timeline-branch-go" }, gettext("Return"));
+  const branchDrop = element("button", { type: "button", class: "btn", id: "timeline-branch-drop" }, gettext("Discard"));
   branches.append(branchLabel, branchSelect, branchGo, branchDrop);
   root.append(label, range, time, status, live, branches);
 
@@ -73,7 +76,7 @@ export function createTimeline({ root, model, name, announce = () => {}, showNot
     const key = JSON.stringify(items);
     if (key === branches.dataset.key) return;
     branches.dataset.key = key;
-    branchSelect.replaceChildren(...items.map((b) => element("option", { value: String(b.id) }, `branch ${b.id}: parts at ${seconds(b.fork)}, ran to ${seconds(b.head)}`)));
+    branchSelect.replaceChildren(...items.map((b) => element("option", { value: String(b.id) }, interpolate(gettext("branch %(id)s: parts at %(fork)s, ran to %(head)s"), { id: b.id, fork: seconds(b.fork), head: seconds(b.head) }))));
     branches.hidden = items.length === 0;
   }
 
@@ -101,16 +104,16 @@ export function createTimeline({ root, model, name, announce = () => {}, showNot
   range.addEventListener("change", () => {
     dragging = false;
     const target = Number(range.value);
-    act("Could not go to that moment", "POST", `${base}/seek`, { time: target }, (s) => `Now at ${seconds(s.time)} of ${seconds(s.history.head)}`);
+    act(gettext("Could not go to that moment"), "POST", `${base}/seek`, { time: target }, (s) => interpolate(gettext("Now at %(time)s of %(head)s"), { time: seconds(s.time), head: seconds(s.history.head) }));
   });
   live.addEventListener("click", () => act("Could not return to the present", "POST", `${base}/seek`, { time: history.head }, () => "Back at the present"));
   branchGo.addEventListener("click", () => {
     const id = branchSelect.value;
-    if (id) act("Could not return to the branch", "POST", `${base}/branches/${encodeURIComponent(id)}/switch`, undefined, (s) => `Branch ${id} restored; at ${seconds(s.time)}`);
+    if (id) act(gettext("Could not return to the branch"), "POST", `${base}/branches/${encodeURIComponent(id)}/switch`, undefined, (s) => interpolate(gettext("Branch %(id)s restored; at %(time)s"), { id, time: seconds(s.time) }));
   });
   branchDrop.addEventListener("click", () => {
     const id = branchSelect.value;
-    if (id) act("Could not discard the branch", "DELETE", `${base}/branches/${encodeURIComponent(id)}`, undefined, () => `Branch ${id} discarded`);
+    if (id) act(gettext("Could not discard the branch"), "DELETE", `${base}/branches/${encodeURIComponent(id)}`, undefined, () => interpolate(gettext("Branch %(id)s discarded"), { id }));
   });
 
   refresh();
@@ -121,7 +124,7 @@ export function createTimeline({ root, model, name, announce = () => {}, showNot
       const now = current.clock.time;
       const head = Math.max(history.head, history.live ? now : 0);
       const past = !history.live;
-      const text = past ? `◀ in the past${history.ahead ? `: ${history.ahead} recorded action${history.ahead === 1 ? "" : "s"} ahead` : ""}` : "● present";
+      const text = past ? (history.ahead ? interpolate(ngettext("◀ in the past: %(n)s recorded action ahead", "◀ in the past: %(n)s recorded actions ahead", history.ahead), { n: history.ahead }) : gettext("◀ in the past")) : gettext("● present");
       const key = `${now.toFixed(1)}|${head.toFixed(1)}|${text}|${dragging}`;
       if (key === shown) return;
       shown = key;
@@ -130,7 +133,7 @@ export function createTimeline({ root, model, name, announce = () => {}, showNot
         range.value = String(Math.min(now, head));
         time.textContent = `${seconds(now)} / ${seconds(head)}`;
       }
-      range.setAttribute("aria-valuetext", `${seconds(dragging ? range.value : now)} of ${seconds(head)}`);
+      range.setAttribute("aria-valuetext", interpolate(gettext("%(time)s of %(head)s"), { time: seconds(dragging ? range.value : now), head: seconds(head) }));
       status.textContent = text;
       status.dataset.live = String(!past);
       live.hidden = !past;

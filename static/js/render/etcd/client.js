@@ -13,6 +13,7 @@
 // up only when read or written again; "Read" sends a get for one key.
 
 import { etcdState, noteClientAnswer, quorumStatus, watchesOn } from "../../appliers/etcd.js";
+import { gettext, interpolate, ngettext } from "../../i18n.js";
 
 const MAX_HISTORY = 6;
 const MAX_ROWS = 200;
@@ -25,8 +26,8 @@ function el(tag, className, text) {
 }
 
 const OUTCOME_TEXT = {
-  failed: "outcome: failed — it certainly did not take effect",
-  unknown: "outcome: unknown — it was proposed and may still commit",
+  failed: gettext("outcome: failed — it certainly did not take effect"),
+  unknown: gettext("outcome: unknown — it was proposed and may still commit"),
 };
 
 function show(value) {
@@ -68,9 +69,9 @@ export function createClientDrawer({ drawer, toggle, model, name, api, members, 
     form.querySelector(".consistency").classList.toggle("is-disabled", !reads);
     form.querySelector(".consistency-note").textContent = reads
       ? consistency() === "serializable"
-        ? "The member answers from its own store: fast, maybe stale."
-        : "The leader confirms it still leads (ReadIndex) before the member answers."
-      : "Writes always go through the leader and a majority.";
+        ? gettext("The member answers from its own store: fast, maybe stale.")
+        : gettext("The leader confirms it still leads (ReadIndex) before the member answers.")
+      : gettext("Writes always go through the leader and a majority.");
   }
   op.addEventListener("change", syncFields);
   absent.addEventListener("change", syncFields);
@@ -112,30 +113,30 @@ export function createClientDrawer({ drawer, toggle, model, name, api, members, 
   }
 
   function describeSuccess(request, answer) {
-    const by = answer.member ? ` (sent to ${answer.member})` : "";
+    const by = answer.member ? interpolate(gettext(" (sent to %(member)s)"), { member: answer.member }) : "";
     const lines = [];
     let stale = null;
     if (request.op === "get") {
       const found = answer.value !== null && answer.value !== undefined;
-      lines.push(line("result-head ok", found ? `✓ ${request.key} = ${answer.value}` : `✓ ${request.key} is absent`));
-      const facts = [`read at revision ${answer.revision}`, request.consistency];
-      if (found) facts.push(`created at ${show(answer.create_revision)}`, `modified at ${show(answer.mod_revision)}`, `version ${show(answer.version)}`);
+      lines.push(line("result-head ok", found ? `✓ ${request.key} = ${answer.value}` : interpolate(gettext("✓ %(key)s is absent"), { key: request.key })));
+      const facts = [interpolate(gettext("read at revision %(rev)s"), { rev: answer.revision }), request.consistency === "serializable" ? gettext("serializable") : gettext("linearizable")];
+      if (found) facts.push(interpolate(gettext("created at %(rev)s"), { rev: show(answer.create_revision) }), interpolate(gettext("modified at %(rev)s"), { rev: show(answer.mod_revision) }), interpolate(gettext("version %(n)s"), { n: show(answer.version) }));
       lines.push(line("result-facts", facts.join(" · ") + by));
       const newest = leaderRevision();
       if (request.consistency === "serializable" && typeof newest === "number" && typeof answer.revision === "number" && answer.revision < newest) {
-        stale = `Stale: ${answer.member} has applied revision ${answer.revision}, the leader is at ${newest}. A serializable read answers from the member's own store.`;
+        stale = interpolate(gettext("Stale: %(member)s has applied revision %(rev)s, the leader is at %(newest)s. A serializable read answers from the member's own store."), { member: answer.member, rev: answer.revision, newest });
         lines.push(line("result-stale", `⚠ ${stale}`));
       }
     } else if (request.op === "cas") {
-      lines.push(line(`result-head ${answer.succeeded ? "ok" : "warn"}`, answer.succeeded ? `✓ cas ${request.key}: swapped to ${request.value}` : `≠ cas ${request.key}: compare failed, nothing written`));
-      lines.push(line("result-facts", `revision ${answer.revision}${by}`));
+      lines.push(line(`result-head ${answer.succeeded ? "ok" : "warn"}`, interpolate(answer.succeeded ? gettext("✓ cas %(key)s: swapped to %(value)s") : gettext("≠ cas %(key)s: compare failed, nothing written"), { key: request.key, value: request.value })));
+      lines.push(line("result-facts", interpolate(gettext("revision %(rev)s"), { rev: answer.revision }) + by));
     } else if (request.op === "delete") {
       const n = answer.deleted;
-      lines.push(line("result-head ok", typeof n === "number" ? `✓ deleted ${request.key} (${n} key${n === 1 ? "" : "s"})` : `✓ deleted ${request.key}`));
-      lines.push(line("result-facts", `revision ${answer.revision}${by}`));
+      lines.push(line("result-head ok", typeof n === "number" ? interpolate(ngettext("✓ deleted %(key)s (%(n)s key)", "✓ deleted %(key)s (%(n)s keys)", n), { key: request.key, n }) : interpolate(gettext("✓ deleted %(key)s"), { key: request.key })));
+      lines.push(line("result-facts", interpolate(gettext("revision %(rev)s"), { rev: answer.revision }) + by));
     } else {
       lines.push(line("result-head ok", `✓ put ${request.key} = ${request.value}`));
-      lines.push(line("result-facts", `committed by a majority · revision ${answer.revision}${by}`));
+      lines.push(line("result-facts", interpolate(gettext("committed by a majority · revision %(rev)s"), { rev: answer.revision }) + by));
     }
     return { lines, summary: lines.map((l) => l.textContent).join(". "), stale: Boolean(stale) };
   }
@@ -144,10 +145,10 @@ export function createClientDrawer({ drawer, toggle, model, name, api, members, 
     const body = err.body && typeof err.body === "object" ? err.body : {};
     const status = err.status ? `${err.status} ` : "";
     const lines = [line("result-head bad", `✕ ${request.op} ${request.key}: ${status}${err.message}`)];
-    if (body.outcome) lines.push(line("result-facts", OUTCOME_TEXT[body.outcome] ?? `outcome: ${body.outcome}`));
+    if (body.outcome) lines.push(line("result-facts", OUTCOME_TEXT[body.outcome] ?? interpolate(gettext("outcome: %(outcome)s"), { outcome: body.outcome })));
     const q = quorumStatus(model);
-    if (!q.canCommit && request.op !== "get") lines.push(line("result-why", `No quorum: ${q.alive} of ${q.size} alive, quorum ${q.quorum}. A write needs a leader and a majority.`));
-    else if (!q.canCommit && request.consistency === "linearizable") lines.push(line("result-why", `No quorum: a linearizable read needs the leader to hear from a majority. A serializable read would answer.`));
+    if (!q.canCommit && request.op !== "get") lines.push(line("result-why", interpolate(gettext("No quorum: %(alive)s of %(size)s alive, quorum %(quorum)s. A write needs a leader and a majority."), { alive: q.alive, size: q.size, quorum: q.quorum })));
+    else if (!q.canCommit && request.consistency === "linearizable") lines.push(line("result-why", gettext("No quorum: a linearizable read needs the leader to hear from a majority. A serializable read would answer.")));
     return { lines, summary: lines.map((l) => l.textContent).join(". ") };
   }
 
@@ -164,8 +165,8 @@ export function createClientDrawer({ drawer, toggle, model, name, api, members, 
     busy += 1;
     send.setAttribute("aria-busy", "true");
     result.dataset.state = "pending";
-    const target = request.member ? request.member : "a member the client picks";
-    result.replaceChildren(line("result-head", `… ${request.op} ${request.key}: waiting for ${target}`));
+    const target = request.member ? request.member : gettext("a member the client picks");
+    result.replaceChildren(line("result-head", `… ${request.op} ${request.key}: ` + interpolate(gettext("waiting for %(target)s"), { target })));
     try {
       const answer = await api.etcd(name, request);
       noteClientAnswer(model, request, answer);
@@ -196,14 +197,14 @@ export function createClientDrawer({ drawer, toggle, model, name, api, members, 
     for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
     const o = op.value;
     const k = key.value;
-    if (!k) return fieldError(key, "Type a key first, e.g. /lesson/x");
+    if (!k) return fieldError(key, gettext("Type a key first, e.g. /lesson/x"));
     const request = { op: o, key: k };
     if (o === "put" || o === "cas") request.value = value.value;
     if (o === "cas") request.expected = absent.checked ? null : expected.value;
     if (memberSelect.value) request.member = memberSelect.value;
     if (o === "get") request.consistency = consistency();
     const wait = Number(timeout.value);
-    if (!(wait > 0 && wait <= 120)) return fieldError(timeout, "Wait between 0.1 and 120 seconds.");
+    if (!(wait > 0 && wait <= 120)) return fieldError(timeout, gettext("Wait between 0.1 and 120 seconds."));
     request.timeout = wait;
     submit(request);
   });
@@ -224,17 +225,17 @@ export function createClientDrawer({ drawer, toggle, model, name, api, members, 
     const keyCell = el("th", "kv-key", k.key);
     keyCell.scope = "row";
     const valueCell = el("td", "kv-value");
-    if (k.deleted) valueCell.append(el("span", "kv-deleted", k.mod_revision ? `deleted at ${k.mod_revision}` : "absent"));
+    if (k.deleted) valueCell.append(el("span", "kv-deleted", k.mod_revision ? interpolate(gettext("deleted at %(rev)s"), { rev: k.mod_revision }) : gettext("absent")));
     else if (k.valueKnown) valueCell.textContent = show(k.value);
-    else valueCell.append(el("span", "kv-unknown", "not read yet"));
+    else valueCell.append(el("span", "kv-unknown", gettext("not read yet")));
     const watches = watchesOn(model, k.key);
     const watchCell = el("td", "kv-watches", watches.length ? String(watches.length) : "");
-    if (watches.length) watchCell.title = watches.map((w) => `${w.client} on ${w.member} (watch ${w.watch_id})`).join("\n");
+    if (watches.length) watchCell.title = watches.map((w) => interpolate(gettext("%(client)s on %(member)s (watch %(id)s)"), { client: w.client, member: w.member, id: w.watch_id })).join("\n");
     const readCell = el("td", "kv-read");
-    const read = el("button", "btn btn-small", "Read");
+    const read = el("button", "btn btn-small", gettext("Read"));
     read.type = "button";
     read.dataset.read = k.key;
-    read.setAttribute("aria-label", `Read ${k.key}`);
+    read.setAttribute("aria-label", interpolate(gettext("Read %(key)s"), { key: k.key }));
     readCell.appendChild(read);
     tr.append(keyCell, valueCell, el("td", "num", k.deleted ? "" : show(k.create_revision)), el("td", "num", show(k.mod_revision)), el("td", "num", k.deleted ? "" : show(k.version)), watchCell, readCell);
     return tr;
@@ -248,22 +249,22 @@ export function createClientDrawer({ drawer, toggle, model, name, api, members, 
     keysBody.replaceChildren(...keys.map(keyRow));
     if (!keys.length) {
       const tr = el("tr", "kv-empty");
-      const td = el("td", null, "No keys seen yet: put one with the client, or read a key by name.");
+      const td = el("td", null, gettext("No keys seen yet: put one with the client, or read a key by name."));
       td.colSpan = 7;
       tr.appendChild(td);
       keysBody.appendChild(tr);
     }
     if (focused != null) keysBody.querySelector(`button[data-read="${CSS.escape(focused)}"]`)?.focus();
-    keysNote.textContent = `${etcd.keys.size} key${etcd.keys.size === 1 ? "" : "s"} seen from this page · the leader is at revision ${show(leaderRevision())}`;
+    keysNote.textContent = interpolate(ngettext("%(n)s key seen from this page · the leader is at revision %(rev)s", "%(n)s keys seen from this page · the leader is at revision %(rev)s", etcd.keys.size), { n: etcd.keys.size, rev: show(leaderRevision()) });
     const watches = [...etcd.watches.values()];
-    const items = watches.map((w) => el("li", null, `${w.client} watches ${w.key}${w.prefix ? "*" : ""} on ${w.member}${w.start_revision ? ` from revision ${w.start_revision}` : ""} (watch ${w.watch_id})`));
+    const items = watches.map((w) => el("li", null, interpolate(w.start_revision ? gettext("%(client)s watches %(key)s on %(member)s from revision %(rev)s (watch %(id)s)") : gettext("%(client)s watches %(key)s on %(member)s (watch %(id)s)"), { client: w.client, key: `${w.key}${w.prefix ? "*" : ""}`, member: w.member, rev: w.start_revision, id: w.watch_id })));
     // members count the watches they serve; those opened before this page are not in any event we saw
     for (const m of members()) {
       const known = watches.filter((w) => w.member === m.name).length;
       const more = (Number(m.watches) || 0) - known;
-      if (more > 0) items.push(el("li", "kv-unknown", `${m.name} serves ${more} more watch${more === 1 ? "" : "es"}, opened before this page (the keys are not in the snapshot)`));
+      if (more > 0) items.push(el("li", "kv-unknown", interpolate(ngettext("%(name)s serves %(n)s more watch, opened before this page (the keys are not in the snapshot)", "%(name)s serves %(n)s more watches, opened before this page (the keys are not in the snapshot)", more), { name: m.name, n: more })));
     }
-    watchesList.replaceChildren(...(items.length ? items : [el("li", "kv-unknown", "No watches open.")]));
+    watchesList.replaceChildren(...(items.length ? items : [el("li", "kv-unknown", gettext("No watches open."))]));
   }
 
   return {
@@ -277,7 +278,7 @@ export function createClientDrawer({ drawer, toggle, model, name, api, members, 
       if (joined !== memberNames) {
         memberNames = joined;
         const chosen = memberSelect.value;
-        const options = [new Option("any member (client picks)", "")].concat(names.map((n) => new Option(n, n)));
+        const options = [new Option(gettext("any member (client picks)"), "")].concat(names.map((n) => new Option(n, n)));
         memberSelect.replaceChildren(...options);
         if (names.includes(chosen)) memberSelect.value = chosen;
       }

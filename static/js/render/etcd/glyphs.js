@@ -15,6 +15,8 @@
 // success, ok, op, key); messages already in flight in a snapshot carry only their kind.
 
 
+import { gettext, interpolate, ngettext } from "../../i18n.js";
+
 /** "raft.AppendEntries" (the server) or "AppendEntries" (older frames) -> "AppendEntries". */
 function rpcOf(m) {
   if (m.info?.rpc && m.info.rpc !== "Client" && m.info.rpc !== "ClientResponse") return m.info.rpc;
@@ -22,12 +24,8 @@ function rpcOf(m) {
   return kind.startsWith("raft.") ? kind.slice(5) : kind;
 }
 
-function plural(n, one, many) {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 function termSuffix(info) {
-  return typeof info.term === "number" ? ` (term ${info.term})` : "";
+  return typeof info.term === "number" ? interpolate(gettext(" (term %(term)s)"), { term: info.term }) : "";
 }
 
 function reply(granted, shape, rpc, yes, no, unknown, info, short, extra = {}) {
@@ -42,60 +40,60 @@ export function describeMessage(m) {
   const rpc = rpcOf(m);
   switch (rpc) {
     case "RequestVote":
-      return { shape: "circle", rpc, response: false, label: "V", text: `RequestVote${termSuffix(info)}`, short: "vote?" };
+      return { shape: "circle", rpc, response: false, label: "V", text: `RequestVote${termSuffix(info)}`, short: gettext("vote?") };
     case "PreVote":
-      return { shape: "circle", rpc, response: false, label: "P", variant: "pre", text: `PreVote${termSuffix(info)}`, short: "pre-vote?" };
+      return { shape: "circle", rpc, response: false, label: "P", variant: "pre", text: `PreVote${termSuffix(info)}`, short: gettext("pre-vote?") };
     case "RequestVoteResponse":
-      return reply(info.granted, "circle", rpc, "vote granted", "vote refused", "vote reply", info, "vote");
+      return reply(info.granted, "circle", rpc, gettext("vote granted"), gettext("vote refused"), gettext("vote reply"), info, gettext("vote"));
     case "PreVoteResponse":
-      return reply(info.granted, "circle", rpc, "pre-vote granted", "pre-vote refused", "pre-vote reply", info, "pre-vote", { variant: "pre" });
+      return reply(info.granted, "circle", rpc, gettext("pre-vote granted"), gettext("pre-vote refused"), gettext("pre-vote reply"), info, gettext("pre-vote"), { variant: "pre" });
     case "AppendEntries": {
       const n = info.entries;
-      const what = typeof n === "number" ? (n === 0 ? "AppendEntries, no entries (commit update)" : `AppendEntries, ${plural(n, "entry", "entries")}`) : "AppendEntries";
-      return { shape: "square", rpc, response: false, label: typeof n === "number" ? String(n) : "", text: `${what}${termSuffix(info)}`, short: typeof n === "number" ? `append ${n}` : "append" };
+      const what = typeof n === "number" ? (n === 0 ? gettext("AppendEntries, no entries (commit update)") : interpolate(ngettext("AppendEntries, %(n)s entry", "AppendEntries, %(n)s entries", n), { n })) : "AppendEntries";
+      return { shape: "square", rpc, response: false, label: typeof n === "number" ? String(n) : "", text: `${what}${termSuffix(info)}`, short: typeof n === "number" ? interpolate(gettext("append %(n)s"), { n }) : gettext("append") };
     }
     case "AppendEntriesResponse":
-      return reply(info.success, "square", rpc, "AppendEntries accepted", "AppendEntries rejected", "AppendEntries reply", info, "append");
+      return reply(info.success, "square", rpc, gettext("AppendEntries accepted"), gettext("AppendEntries rejected"), gettext("AppendEntries reply"), info, gettext("append"));
     case "Heartbeat":
-      return { shape: "circle", rpc, small: true, response: false, label: "♥", text: `heartbeat${termSuffix(info)}`, short: "♥" };
+      return { shape: "circle", rpc, small: true, response: false, label: "♥", text: `${gettext("heartbeat")}${termSuffix(info)}`, short: "♥" };
     case "HeartbeatResponse":
-      return { shape: "circle", rpc, small: true, response: true, label: "✓", outcome: "ok", text: `heartbeat ack${termSuffix(info)}`, short: "♥ ✓" };
+      return { shape: "circle", rpc, small: true, response: true, label: "✓", outcome: "ok", text: `${gettext("heartbeat ack")}${termSuffix(info)}`, short: "♥ ✓" };
     case "Propose":
-      return { shape: "circle", rpc, response: false, label: "+", text: "forwarded proposal", short: "propose" };
+      return { shape: "circle", rpc, response: false, label: "+", text: gettext("forwarded proposal"), short: gettext("propose") };
     case "ReadIndex":
-      return { shape: "circle", rpc, response: false, label: "R", text: "ReadIndex: is the leader still the leader?", short: "read?" };
+      return { shape: "circle", rpc, response: false, label: "R", text: gettext("ReadIndex: is the leader still the leader?"), short: gettext("read?") };
     case "ReadIndexResponse":
-      return { shape: "circle", rpc, response: true, label: "R", outcome: "ok", text: "read index confirmed", short: "read ✓" };
+      return { shape: "circle", rpc, response: true, label: "R", outcome: "ok", text: gettext("read index confirmed"), short: gettext("read ✓") };
     default:
       break;
   }
   if (kind === "etcd.request") {
     const op = String(info.op ?? "request");
     const key = info.key ? ` ${info.key}` : "";
-    return { shape: "pill", rpc: "Client", response: false, label: op === "delete" ? "del" : op.slice(0, 5), text: `client ${op}${key}` };
+    return { shape: "pill", rpc: "Client", response: false, label: op === "delete" ? "del" : op.slice(0, 5), text: interpolate(gettext("client %(op)s"), { op }) + key };
   }
   if (kind === "etcd.response") {
-    if (info.ok === false) return { shape: "pill", rpc: "ClientResponse", response: true, label: "err", outcome: "bad", text: `client answer: error${info.outcome ? ` (outcome ${info.outcome})` : ""}` };
-    if (info.ok === true) return { shape: "pill", rpc: "ClientResponse", response: true, label: "ok", outcome: "ok", text: `client answer: ${info.op ?? ""} ok`.replace("  ", " ") };
-    return { shape: "pill", rpc: "ClientResponse", response: true, label: "ans", text: "client answer" };
+    if (info.ok === false) return { shape: "pill", rpc: "ClientResponse", response: true, label: "err", outcome: "bad", text: info.outcome ? interpolate(gettext("client answer: error (outcome %(outcome)s)"), { outcome: info.outcome }) : gettext("client answer: error") };
+    if (info.ok === true) return { shape: "pill", rpc: "ClientResponse", response: true, label: "ok", outcome: "ok", text: interpolate(gettext("client answer: %(op)s ok"), { op: info.op ?? "" }).replace("  ", " ") };
+    return { shape: "pill", rpc: "ClientResponse", response: true, label: "ans", text: gettext("client answer") };
   }
-  if (kind === "etcd.watch") return { shape: "pill", rpc: "Watch", response: false, label: "watch", text: "watch request" };
-  if (kind === "etcd.watch_progress") return { shape: "pill", rpc: "WatchProgress", response: false, label: "prog", text: "watch progress request: is my watch still there?" };
-  if (kind === "etcd.watch_cancel") return { shape: "pill", rpc: "WatchCancel", response: false, label: "stop", text: "cancel a watch" };
+  if (kind === "etcd.watch") return { shape: "pill", rpc: "Watch", response: false, label: "watch", text: gettext("watch request") };
+  if (kind === "etcd.watch_progress") return { shape: "pill", rpc: "WatchProgress", response: false, label: "prog", text: gettext("watch progress request: is my watch still there?") };
+  if (kind === "etcd.watch_cancel") return { shape: "pill", rpc: "WatchCancel", response: false, label: "stop", text: gettext("cancel a watch") };
   if (kind === "etcd.watch_event") {
     const n = info.events;
-    return { shape: "pill", rpc: "WatchEvent", response: true, label: "evt", text: typeof n === "number" ? `watch event (${plural(n, "change", "changes")})` : "watch event" };
+    return { shape: "pill", rpc: "WatchEvent", response: true, label: "evt", text: typeof n === "number" ? interpolate(ngettext("watch event (%(n)s change)", "watch event (%(n)s changes)", n), { n }) : gettext("watch event") };
   }
   return null;
 }
 
 /** The legend of the marks above, for the panel's key (shape, label, response, outcome, text). */
 export const GLYPH_LEGEND = [
-  { shape: "circle", label: "V", text: "vote" },
-  { shape: "circle", label: "P", variant: "pre", text: "pre-vote" },
-  { shape: "square", label: "3", text: "append 3 entries" },
-  { shape: "circle", label: "♥", text: "heartbeat" },
-  { shape: "circle", label: "✓", response: true, outcome: "ok", text: "yes", title: "a reply: vote granted, entries accepted" },
-  { shape: "circle", label: "✕", response: true, outcome: "bad", text: "no", title: "a reply: vote refused, entries rejected" },
-  { shape: "pill", label: "put", text: "client", client: true, title: "a client request (etcdctl, the API server) and its answer" },
+  { shape: "circle", label: "V", text: gettext("vote") },
+  { shape: "circle", label: "P", variant: "pre", text: gettext("pre-vote") },
+  { shape: "square", label: "3", text: gettext("append 3 entries") },
+  { shape: "circle", label: "♥", text: gettext("heartbeat") },
+  { shape: "circle", label: "✓", response: true, outcome: "ok", text: gettext("yes"), title: gettext("a reply: vote granted, entries accepted") },
+  { shape: "circle", label: "✕", response: true, outcome: "bad", text: gettext("no"), title: gettext("a reply: vote refused, entries rejected") },
+  { shape: "pill", label: "put", text: gettext("client"), client: true, title: gettext("a client request (etcdctl, the API server) and its answer") },
 ];

@@ -11,6 +11,8 @@
 // log survives a crash; commit and applied do not). Cells are reused: an update rewrites only
 // the text and classes that changed.
 
+import { gettext, interpolate, ngettext } from "../../i18n.js";
+
 const TERM_TINTS = 6;
 const MIN_CELLS = 6;
 
@@ -26,9 +28,9 @@ const ROLE_MARK = { leader: "★", candidate: "?", "pre-candidate": "?", down: "
 export function createLogTable(container) {
   const root = el("div", "etcd-logs");
   root.setAttribute("role", "table");
-  root.setAttribute("aria-label", "Raft logs, one row per member, aligned by index");
+  root.setAttribute("aria-label", gettext("Raft logs, one row per member, aligned by index"));
   const caption = el("div", "etcd-logs-caption");
-  caption.append(el("span", "etcd-logs-title", "Raft logs"), el("span", "etcd-logs-key", "n = term · ┃ commit · underline = applied · dashed = uncommitted"));
+  caption.append(el("span", "etcd-logs-title", gettext("Raft logs")), el("span", "etcd-logs-key", gettext("n = term · ┃ commit · underline = applied · dashed = uncommitted")));
   const grid = el("div", "etcd-logs-grid");
   root.append(caption, grid);
   container.appendChild(root);
@@ -84,8 +86,8 @@ export function createLogTable(container) {
       root.style.setProperty("--cells", String(n));
 
       const rows = [];
-      const header = row("index", null, null);
-      if (first > 1) header.title = `entries 1 to ${first - 1} are not shown: only the newest fit`;
+      const header = row(gettext("index"), null, null);
+      if (first > 1) header.title = interpolate(gettext("entries 1 to %(n)s are not shown: only the newest fit"), { n: first - 1 });
       header.classList.add("log-index-row");
       for (let i = 0; i < n; i += 1) {
         const index = first + i;
@@ -115,7 +117,7 @@ export function createLogTable(container) {
             // the whole log is left of the window: say where it ends
             c.classList.add("ends-before");
             c.textContent = `◂${length}`;
-            c.title = `${m.name}'s log ends at index ${length}`;
+            c.title = interpolate(gettext("%(name)s's log ends at index %(n)s"), { name: m.name, n: length });
           } else if (term === undefined) {
             c.classList.add(index <= length ? "unknown" : "empty");
             if (index <= length) c.textContent = "·";
@@ -130,7 +132,7 @@ export function createLogTable(container) {
           r.appendChild(c);
         }
         if (commit > 0 && commit < first && !down) r.classList.add("commit-before");
-        described.push(`${length} entries`, down ? "down: its log is on disk" : `commit ${commit}, applied ${applied}`);
+        described.push(interpolate(ngettext("%(n)s entry", "%(n)s entries", length), { n: length }), down ? gettext("down: its log is on disk") : interpolate(gettext("commit %(commit)s, applied %(applied)s"), { commit, applied }));
         r.setAttribute("aria-label", `${m.name}: ${described.join(", ")}`);
         rows.push(r);
       }

@@ -12,6 +12,8 @@ function el(tag, className, text) {
   return node;
 }
 
+import { gettext, interpolate } from "../../i18n.js";
+
 export function createMemberMenu({ onAction }) {
   const root = el("div", "etcd-menu card");
   root.setAttribute("role", "menu");
@@ -117,7 +119,7 @@ export function createMemberMenu({ onAction }) {
       close({ restoreFocus: false });
       anchor = card;
       name = memberName;
-      root.setAttribute("aria-label", `${memberName} actions`);
+      root.setAttribute("aria-label", interpolate(gettext("%(name)s actions"), { name: memberName }));
       const head = el("div", "etcd-menu-title", title);
       head.setAttribute("aria-hidden", "true");
       const buttons = entries.map((entry) => {

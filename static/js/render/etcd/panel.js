@@ -22,6 +22,7 @@
 // come back as events. Server strings are set as text, never as markup.
 
 import { etcdMembers, memberTimer, quorumStatus } from "../../appliers/etcd.js";
+import { gettext, interpolate, ngettext } from "../../i18n.js";
 import { connected, partitionSide } from "../../model.js";
 import { kindIcon, kindInfo, svgEl } from "../../theme.js";
 import { sideLabel } from "../components.js";
@@ -32,7 +33,7 @@ import { createLogTable } from "./logs.js";
 import { createMemberMenu } from "./menu.js";
 import { createPartitionTool } from "./partition.js";
 
-const ROLE_TEXT = { leader: "leader", candidate: "candidate", "pre-candidate": "pre-candidate", follower: "follower", down: "down" };
+const ROLE_TEXT = { leader: gettext("leader"), candidate: gettext("candidate"), "pre-candidate": gettext("pre-candidate"), follower: gettext("follower"), down: gettext("down") };
 const REDUCED_STEPS = 8; // reduced motion: the dial moves in eighths, not smoothly
 const TIMEOUT_ACTION = "timeout"; // POST /faults {"action": "timeout", "target"}: see static/README.md
 
@@ -109,10 +110,10 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
   linksSvg.appendChild(linksGroup);
   const membersEl = el("div", "etcd-members");
   membersEl.setAttribute("role", "group");
-  membersEl.setAttribute("aria-label", "etcd members: press Enter on a member for its actions");
+  membersEl.setAttribute("aria-label", gettext("etcd members: press Enter on a member for its actions"));
   ring.append(linksSvg, membersEl);
   const empty = el("div", "placeholder");
-  empty.append(kindIcon(kindInfo("etcd"), 22), el("p", "placeholder-title", "etcd"), el("p", null, "The etcd members appear here: a majority of them must agree before anything is true."));
+  empty.append(kindIcon(kindInfo("etcd"), 22), el("p", "placeholder-title", "etcd"), el("p", null, gettext("The etcd members appear here: a majority of them must agree before anything is true.")));
   const logsHost = el("div", "etcd-logs-host");
   const logs = createLogTable(logsHost);
 
@@ -136,10 +137,10 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
     } catch (err) {
       if (body.action === TIMEOUT_ACTION && err.status === 400 && err.field === "action") {
         timeoutUnsupported = true;
-        showNotice("This server cannot force an election timeout yet (it has no \"timeout\" fault action). Crash the leader or isolate it to start an election.");
+        showNotice(gettext("This server cannot force an election timeout yet (it has no “timeout” fault action). Crash the leader or isolate it to start an election."));
         return err.message;
       }
-      showNotice(`Could not ${what.toLowerCase()}: ${err.message}`);
+      showNotice(interpolate(gettext("Could not do it (%(what)s): %(error)s"), { what, error: err.message }));
       return err.message;
     }
   }
@@ -153,19 +154,19 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
     const down = roleOf(view) === "down";
     const entries = [];
     if (down) {
-      entries.push({ action: "restart", label: `Restart ${view.name}`, hint: "It comes back from its disk (term, vote, log) and rebuilds its store." });
+      entries.push({ action: "restart", label: interpolate(gettext("Restart %(name)s"), { name: view.name }), hint: gettext("It comes back from its disk (term, vote, log) and rebuilds its store.") });
     } else {
-      entries.push({ action: "crash", label: `Crash ${view.name}`, hint: "It stops at once; its disk survives.", danger: true });
+      entries.push({ action: "crash", label: interpolate(gettext("Crash %(name)s"), { name: view.name }), hint: gettext("It stops at once; its disk survives."), danger: true });
       const leader = view.role === "leader";
       entries.push({
         action: "timeout",
-        label: "Force an election timeout",
-        hint: timeoutUnsupported ? "Not supported by this server yet." : leader ? "A leader has no election timer." : "As if its timer ran out now: it starts a (pre-)vote.",
+        label: gettext("Force an election timeout"),
+        hint: timeoutUnsupported ? gettext("Not supported by this server yet.") : leader ? gettext("A leader has no election timer.") : gettext("As if its timer ran out now: it starts a (pre-)vote."),
         disabled: leader || timeoutUnsupported,
       });
     }
-    if (model.network.partitions.length) entries.push({ action: "heal", label: "Heal the network", hint: "Every link restored; loss and latency cleared." });
-    if (!isolated(view.name)) entries.push({ action: "isolate", label: `Isolate ${view.name}`, hint: "Cut it off from every other endpoint, clients included." });
+    if (model.network.partitions.length) entries.push({ action: "heal", label: gettext("Heal the network"), hint: gettext("Every link restored; loss and latency cleared.") });
+    if (!isolated(view.name)) entries.push({ action: "isolate", label: interpolate(gettext("Isolate %(name)s"), { name: view.name }), hint: gettext("Cut it off from every other endpoint, clients included.") });
     return entries;
   }
 
@@ -173,15 +174,15 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
     onAction(action, target) {
       switch (action) {
         case "crash":
-          return fault({ action: "crash", target }, `Crashed ${target}`);
+          return fault({ action: "crash", target }, interpolate(gettext("Crashed %(name)s"), { name: target }));
         case "restart":
-          return fault({ action: "restart", target }, `Restarted ${target}`);
+          return fault({ action: "restart", target }, interpolate(gettext("Restarted %(name)s"), { name: target }));
         case "isolate":
-          return fault({ action: "isolate", target }, `Isolated ${target}`);
+          return fault({ action: "isolate", target }, interpolate(gettext("Isolated %(name)s"), { name: target }));
         case "heal":
-          return fault({ action: "heal" }, "Healed the network");
+          return fault({ action: "heal" }, gettext("Healed the network"));
         case "timeout":
-          return fault({ action: TIMEOUT_ACTION, target }, `Forced an election timeout on ${target}`);
+          return fault({ action: TIMEOUT_ACTION, target }, interpolate(gettext("Forced an election timeout on %(name)s"), { name: target }));
         default:
           return null;
       }
@@ -192,7 +193,7 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
     const view = model.components.get(card.dataset.component);
     if (!view) return;
     const role = roleOf(view);
-    menu.toggle(card, view.name, `${view.name} · ${ROLE_TEXT[role] ?? role}, term ${view.term ?? "?"}`, menuEntries(view));
+    menu.toggle(card, view.name, interpolate(gettext("%(name)s · %(role)s, term %(term)s"), { name: view.name, role: ROLE_TEXT[role] ?? role, term: view.term ?? "?" }), menuEntries(view));
   }
 
   membersEl.addEventListener("click", (e) => {
@@ -210,7 +211,7 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
 
   const partition = createPartitionTool({
     dialog: partitionDialog,
-    onApply: (groups) => fault({ action: "partition", groups }, `Partitioned the members into ${groups.map((g) => g.join(", ")).join(" | ")}`),
+    onApply: (groups) => fault({ action: "partition", groups }, interpolate(gettext("Partitioned the members into %(groups)s"), { groups: groups.map((g) => g.join(", ")).join(" | ") })),
   });
   tools.partition.addEventListener("click", () => {
     const q = quorumStatus(model);
@@ -238,7 +239,7 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
 
   // the key to the message marks, one line under the ring
   const key = el("ul", "etcd-key");
-  key.setAttribute("aria-label", "etcd messages: what the marks mean");
+  key.setAttribute("aria-label", gettext("etcd messages: what the marks mean"));
   for (const g of GLYPH_LEGEND) {
     const svg = svgEl("svg", { class: "glyph", viewBox: g.shape === "pill" ? "-15 -9 30 18" : "-9 -9 18 18", "aria-hidden": "true", focusable: "false" });
     const grp = svgEl("g", { class: `msg kind-${g.client ? "client" : "etcd"} glyph-${g.shape}${g.response ? " response" : ""}${g.outcome ? ` outcome-${g.outcome}` : ""}${g.variant ? ` ${g.variant}` : ""}` });
@@ -260,7 +261,7 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
     const f = model.network.faults?.endpoints?.[memberName];
     if (!f) return null;
     const parts = [];
-    if (f.loss) parts.push(`${Math.round(f.loss * 100)}% loss`);
+    if (f.loss) parts.push(interpolate(gettext("%(percent)s loss"), { percent: `${Math.round(f.loss * 100)}%` }));
     if (f.latency_ms) parts.push(`+${Math.round(f.latency_ms)} ms`);
     return parts.join(", ") || null;
   }
@@ -276,20 +277,20 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
     card.classList.toggle("is-crashed", down);
     card.classList.toggle("partitioned", side != null);
     for (const r of ["leader", "follower", "candidate", "precandidate"]) card.classList.toggle(`role-${r}`, role.replace("-", "") === r);
-    card.querySelector(".comp-role").replaceChildren(el("span", "role", down ? "✕ down" : ROLE_TEXT[role] ?? role));
+    card.querySelector(".comp-role").replaceChildren(el("span", "role", down ? gettext("✕ down") : ROLE_TEXT[role] ?? role));
     // two lines: who it follows or votes for, then how far its log and store are
-    const election = [fact("term", view.term ?? "?")];
+    const election = [fact(gettext("term"), view.term ?? "?")];
     if (!down && Array.isArray(view.votes) && (role === "candidate" || role === "pre-candidate")) {
       election.push(fact(role === "candidate" ? "votes" : "pre-votes", `${view.votes.length}/${q.size}`, view.votes.length >= q.quorum ? "won" : ""));
     } else if (!down && view.role !== "leader") {
-      election.push(fact("vote", view.vote ?? "none"));
+      election.push(fact(gettext("vote"), view.vote ?? gettext("none")));
     } else if (down) {
-      election.push(fact("vote", view.vote ?? "none"));
+      election.push(fact(gettext("vote"), view.vote ?? gettext("none")));
     }
     let progress;
-    if (down) progress = [fact("log on disk", view.log_length ?? (view.log ?? []).length)];
-    else if ((dense || compact) && view.applied === view.commit) progress = [fact("commit", view.commit ?? 0), fact("rev", view.revision ?? "?")]; // applied = commit: the log table shows it
-    else progress = [fact("commit", view.commit ?? 0), fact("applied", view.applied ?? 0), fact("rev", view.revision ?? "?")];
+    if (down) progress = [fact(gettext("log on disk"), view.log_length ?? (view.log ?? []).length)];
+    else if ((dense || compact) && view.applied === view.commit) progress = [fact(gettext("commit"), view.commit ?? 0), fact(gettext("rev"), view.revision ?? "?")]; // applied = commit: the log table shows it
+    else progress = [fact(gettext("commit"), view.commit ?? 0), fact(gettext("applied"), view.applied ?? 0), fact(gettext("rev"), view.revision ?? "?")];
     const line1 = el("span", "facts-line");
     line1.append(...election);
     const line2 = el("span", "facts-line");
@@ -300,10 +301,10 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
     if (faults) badges.push(el("span", "badge badge-fault", faults));
     card.querySelector(".comp-badges").replaceChildren(...badges);
     card._dial.mark.textContent = down ? "" : role === "candidate" || role === "pre-candidate" ? "?" : "";
-    const label = [`${view.name}, ${down ? "down (crashed)" : ROLE_TEXT[role] ?? role}`, `term ${view.term ?? "unknown"}`];
-    if (!down) label.push(`commit ${view.commit ?? 0}`, `store revision ${view.revision ?? "unknown"}`);
+    const label = [`${view.name}, ${down ? gettext("down (crashed)") : ROLE_TEXT[role] ?? role}`, interpolate(gettext("term %(term)s"), { term: view.term ?? gettext("unknown") })];
+    if (!down) label.push(interpolate(gettext("commit %(n)s"), { n: view.commit ?? 0 }), interpolate(gettext("store revision %(rev)s"), { rev: view.revision ?? gettext("unknown") }));
     if (side != null) label.push(sideLabel(side));
-    label.push("Enter for actions");
+    label.push(gettext("Enter for actions"));
     card.setAttribute("aria-label", label.join(", "));
   }
 
@@ -318,15 +319,15 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
     if (timer?.kind === "heartbeat") {
       // the leader's rhythm: the ring fills toward the next heartbeat
       fraction = 1 - timer.fraction;
-      text = dense ? `♥ heartbeat in ${timer.remaining.toFixed(1)} s` : `♥ every ${timer.total.toFixed(1)} s · next in ${timer.remaining.toFixed(1)} s`;
+      text = dense ? interpolate(gettext("♥ heartbeat in %(n)s s"), { n: timer.remaining.toFixed(1) }) : interpolate(gettext("♥ every %(every)s s · next in %(n)s s"), { every: timer.total.toFixed(1), n: timer.remaining.toFixed(1) });
       state = "heartbeat";
     } else if (timer?.kind === "election") {
       fraction = timer.fraction;
-      const what = role === "follower" ? (dense ? "election timer:" : "election timeout in") : "new election in";
-      text = `${what} ${timer.remaining.toFixed(1)} s${timer.estimated ? " (≈)" : ""}`;
+      const what = role === "follower" ? (dense ? gettext("election timer: %(n)s s") : gettext("election timeout in %(n)s s")) : gettext("new election in %(n)s s");
+      text = interpolate(what, { n: timer.remaining.toFixed(1) }) + (timer.estimated ? " (≈)" : "");
       state = fraction < 0.25 ? "low" : "election";
     } else if (role === "down") {
-      text = dense ? "crashed" : "crashed: commit, store and timers lost";
+      text = dense ? gettext("crashed") : gettext("crashed: commit, store and timers lost");
     }
     if (reduced) fraction = Math.ceil(fraction * REDUCED_STEPS) / REDUCED_STEPS;
     const p = fraction.toFixed(3);
@@ -412,7 +413,7 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
         link.line.setAttribute("x2", cb[0].toFixed(1));
         link.line.setAttribute("y2", cb[1].toFixed(1));
         const f = model.network.faults?.links?.[[a.name, b.name].sort().join("|")];
-        const text = f ? [f.loss ? `${Math.round(f.loss * 100)}% loss` : "", f.latency_ms ? `+${Math.round(f.latency_ms)} ms` : ""].filter(Boolean).join(", ") : "";
+        const text = f ? [f.loss ? interpolate(gettext("%(percent)s loss"), { percent: `${Math.round(f.loss * 100)}%` }) : "", f.latency_ms ? `+${Math.round(f.latency_ms)} ms` : ""].filter(Boolean).join(", ") : "";
         link.label.textContent = text;
         link.label.setAttribute("x", ((ca[0] + cb[0]) / 2).toFixed(1));
         link.label.setAttribute("y", ((ca[1] + cb[1]) / 2 - 6).toFixed(1));
@@ -433,17 +434,17 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
     const ok = q.canCommit;
     quorumEl.dataset.ok = String(ok);
     quorumEl.hidden = q.size === 0;
-    const headline = `${q.alive} of ${q.size} alive, quorum ${q.quorum}: writes ${ok ? "can" : "cannot"} commit`;
+    const headline = interpolate(ok ? gettext("%(alive)s of %(size)s alive, quorum %(quorum)s: writes can commit") : gettext("%(alive)s of %(size)s alive, quorum %(quorum)s: writes cannot commit"), { alive: q.alive, size: q.size, quorum: q.quorum });
     const details = [];
-    if (q.partitioned && ok) details.push(`only on the majority side (${q.majority.join(", ")}); ${q.cutOff.join(", ")} ${q.cutOff.length === 1 ? "is" : "are"} cut off from a majority`);
-    else if (q.partitioned) details.push(`partitioned: no side reaches a majority of ${q.quorum}`);
+    if (q.partitioned && ok) details.push(interpolate(ngettext("only on the majority side (%(majority)s); %(cut)s is cut off from a majority", "only on the majority side (%(majority)s); %(cut)s are cut off from a majority", q.cutOff.length), { majority: q.majority.join(", "), cut: q.cutOff.join(", ") }));
+    else if (q.partitioned) details.push(interpolate(gettext("partitioned: no side reaches a majority of %(quorum)s"), { quorum: q.quorum }));
     if (ok) {
-      if (q.leader && q.leaderCanCommit) details.push(`leader ${q.leader} (term ${q.leaderTerm})`);
-      else if (q.leader) details.push(`${q.leader} still thinks it leads (term ${q.leaderTerm}) but cannot reach a majority`);
-      else details.push("no leader yet: an election is needed first");
-      details.push(q.tolerates ? `survives ${q.tolerates} more failure${q.tolerates === 1 ? "" : "s"}` : "one more failure stops writes");
+      if (q.leader && q.leaderCanCommit) details.push(interpolate(gettext("leader %(leader)s (term %(term)s)"), { leader: q.leader, term: q.leaderTerm }));
+      else if (q.leader) details.push(interpolate(gettext("%(leader)s still thinks it leads (term %(term)s) but cannot reach a majority"), { leader: q.leader, term: q.leaderTerm }));
+      else details.push(gettext("no leader yet: an election is needed first"));
+      details.push(q.tolerates ? interpolate(ngettext("survives %(n)s more failure", "survives %(n)s more failures", q.tolerates), { n: q.tolerates }) : gettext("one more failure stops writes"));
     } else if (!q.partitioned) {
-      details.push(`a leader needs ${q.quorum} members: restart ${q.quorum - q.alive} to recover`);
+      details.push(interpolate(gettext("a leader needs %(quorum)s members: restart %(n)s to recover"), { quorum: q.quorum, n: q.quorum - q.alive }));
     }
     quorumEl.querySelector(".quorum-glyph").textContent = ok ? "✓" : "✕";
     quorumEl.querySelector(".quorum-line").textContent = headline;

@@ -4,6 +4,8 @@
 // Clients (etcdctl, the API server) are in no group, so they still reach every side: a write
 // sent to the minority side shows what a minority can do (nothing).
 
+import { gettext, interpolate } from "../../i18n.js";
+
 const SIDES = ["A", "B", "C"];
 
 function el(tag, className, text) {
@@ -16,22 +18,22 @@ function el(tag, className, text) {
 export function createPartitionTool({ dialog, onApply }) {
   const form = el("form", "etcd-partition-form");
   form.method = "dialog";
-  const title = el("h2", null, "Partition the etcd members");
+  const title = el("h2", null, gettext("Partition the etcd members"));
   title.id = "etcd-partition-title";
   dialog.setAttribute("aria-labelledby", title.id);
-  const lede = el("p", "dialog-lede", "Put each member on a side. Members on different sides cannot reach each other; clients still reach every side.");
+  const lede = el("p", "dialog-lede", gettext("Put each member on a side. Members on different sides cannot reach each other; clients still reach every side."));
   const presets = el("div", "etcd-presets");
   presets.setAttribute("role", "group");
-  presets.setAttribute("aria-label", "Presets");
+  presets.setAttribute("aria-label", gettext("Presets"));
   const table = el("table", "etcd-partition-table");
   const preview = el("p", "etcd-partition-preview");
   preview.setAttribute("aria-live", "polite");
   const error = el("p", "field-error");
   error.setAttribute("role", "alert");
   const actions = el("div", "dialog-actions");
-  const cancel = el("button", "btn", "Cancel");
+  const cancel = el("button", "btn", gettext("Cancel"));
   cancel.type = "button";
-  const apply = el("button", "btn btn-primary", "Apply partition");
+  const apply = el("button", "btn btn-primary", gettext("Apply partition"));
   apply.type = "submit";
   apply.value = "apply";
   actions.append(cancel, apply);
@@ -56,10 +58,10 @@ export function createPartitionTool({ dialog, onApply }) {
     const parts = [];
     groups.forEach((g, i) => {
       if (!g.length) return;
-      parts.push(`side ${SIDES[i]}: ${g.join(", ")} (${g.length >= quorum ? "a majority: it can elect a leader and commit" : "a minority: it cannot commit"})`);
+      parts.push(interpolate(g.length >= quorum ? gettext("side %(side)s: %(members)s (a majority: it can elect a leader and commit)") : gettext("side %(side)s: %(members)s (a minority: it cannot commit)"), { side: SIDES[i], members: g.join(", ") }));
     });
     const used = groups.filter((g) => g.length).length;
-    preview.textContent = used < 2 ? "Everyone is on one side: choose at least two sides." : parts.join(" · ");
+    preview.textContent = used < 2 ? gettext("Everyone is on one side: choose at least two sides.") : parts.join(" · ");
     apply.disabled = used < 2;
     error.textContent = "";
   }
@@ -81,8 +83,8 @@ export function createPartitionTool({ dialog, onApply }) {
 
   function build() {
     const head = el("tr");
-    head.append(el("th", null, "member"));
-    for (const s of SIDES) head.append(el("th", null, `side ${s}`));
+    head.append(el("th", null, gettext("member")));
+    for (const s of SIDES) head.append(el("th", null, interpolate(gettext("side %(side)s"), { side: s })));
     const rows = members.map((m, i) => {
       const tr = el("tr");
       const th = el("th", null, m);
@@ -95,7 +97,7 @@ export function createPartitionTool({ dialog, onApply }) {
         input.type = "radio";
         input.name = `side-${m}`;
         input.value = String(j);
-        input.setAttribute("aria-label", `${m} on side ${s}`);
+        input.setAttribute("aria-label", interpolate(gettext("%(member)s on side %(side)s"), { member: m, side: s }));
         input.addEventListener("change", describe);
         td.appendChild(input);
         tr.appendChild(td);
@@ -109,9 +111,9 @@ export function createPartitionTool({ dialog, onApply }) {
     table.replaceChildren(thead, tbody);
     const minority = Math.floor((members.length - 1) / 2);
     presets.replaceChildren(
-      ...(leader ? [preset(`Isolate the leader (${leader})`, (m) => (m === leader ? 1 : 0))] : []),
-      preset(`Majority | minority (${members.length - minority} | ${minority})`, (m) => (members.indexOf(m) >= members.length - minority ? 1 : 0)),
-      ...(members.length >= 3 ? [preset("Three ways", (m) => members.indexOf(m) % 3)] : []),
+      ...(leader ? [preset(interpolate(gettext("Isolate the leader (%(leader)s)"), { leader }), (m) => (m === leader ? 1 : 0))] : []),
+      preset(interpolate(gettext("Majority | minority (%(major)s | %(minor)s)"), { major: members.length - minority, minor: minority }), (m) => (members.indexOf(m) >= members.length - minority ? 1 : 0)),
+      ...(members.length >= 3 ? [preset(gettext("Three ways"), (m) => members.indexOf(m) % 3)] : []),
     );
   }
 

@@ -7,6 +7,7 @@
 // namespaces and cgroup limits beside its usage and every image its layers; a compact card
 // keeps the pods' phases and steps and the pulls in progress.
 
+import { gettext, interpolate } from "../../i18n.js";
 import { kindIcon } from "../../theme.js";
 import { ago, bar, cpu, el, mem, setBar } from "./format.js";
 import { createImageStore, tickImageStore, updateImageStore } from "./images.js";
@@ -17,7 +18,7 @@ const BEAT_MS = 1200; // how long a heartbeat glows on the page (wall time)
 export function createNodeCard(node, kubeletKind, onToggle) {
   const card = el("section", "node-card");
   card.dataset.node = node;
-  card.setAttribute("aria-label", `node ${node}`);
+  card.setAttribute("aria-label", interpolate(gettext("node %(node)s"), { node }));
 
   const head = el("header", "node-head");
   const title = el("h3", "node-name", node);
@@ -28,7 +29,7 @@ export function createNodeCard(node, kubeletKind, onToggle) {
   heart.setAttribute("aria-hidden", "true");
   const pulseText = el("span", "node-pulse-text");
   pulse.append(heart, pulseText);
-  const toggle = el("button", "btn btn-small node-toggle", "Details");
+  const toggle = el("button", "btn btn-small node-toggle", gettext("Details"));
   toggle.type = "button";
   toggle.setAttribute("aria-expanded", "false");
   toggle.addEventListener("click", () => onToggle(node));
@@ -43,7 +44,7 @@ export function createNodeCard(node, kubeletKind, onToggle) {
   res.append(cpuBar, memBar);
   const podsTitle = el("div", "node-pods-title");
   const pods = el("ol", "pods");
-  pods.setAttribute("aria-label", `pods on ${node}`);
+  pods.setAttribute("aria-label", interpolate(gettext("pods on %(node)s"), { node }));
   const images = createImageStore();
   card.append(head, parts, why, res, podsTitle, pods, images);
   Object.assign(card, {
@@ -56,7 +57,7 @@ export function createNodeCard(node, kubeletKind, onToggle) {
 
 /** The Ready condition to show: the API server's (node lifecycle controller's view) when known. */
 export function readiness(kubelet, lifecycle) {
-  if (kubelet && kubelet.registered === false && kubelet.alive !== false) return { status: "Joining", glyph: "…", word: "joining", cls: "is-joining" };
+  if (kubelet && kubelet.registered === false && kubelet.alive !== false) return { status: "Joining", glyph: "…", word: gettext("joining"), cls: "is-joining" };
   const api = lifecycle?.ready ?? (kubelet?.ready ? "True" : "False");
   if (api === "True") return { status: "True", glyph: "✓", word: "Ready", cls: "is-ready" };
   if (api === "Unknown") return { status: "Unknown", glyph: "?", word: "NotReady (Unknown)", cls: "is-unknown" };
@@ -80,7 +81,7 @@ export function updateNodeCard(card, input) {
   card.classList.toggle("is-full", full);
   card.classList.toggle("is-expanded", input.expanded);
   card._toggle.hidden = !input.compactable;
-  card._toggle.textContent = input.expanded ? "Less" : "Details";
+  card._toggle.textContent = input.expanded ? gettext("Less") : gettext("Details");
   card._toggle.setAttribute("aria-expanded", String(input.expanded));
 
   const r = readiness(kubelet, lifecycle);
@@ -95,17 +96,17 @@ export function updateNodeCard(card, input) {
   const req = kubelet?.requested ?? {};
   const use = kubelet?.usage ?? {};
   const cpuF = alloc.cpu_m ? (req.cpu_m ?? 0) / alloc.cpu_m : 0;
-  card._cpu.title = `cpu: ${cpu(req.cpu_m)} requested by its pods of ${cpu(alloc.cpu_m)} allocatable (bar); ${cpu(use.cpu_m)} in use (marker)`;
-  card._mem.title = `memory: ${mem(req.memory)} requested by its pods of ${mem(alloc.memory)} allocatable (bar); ${mem(use.memory)} in use (marker)`;
-  setBar(card._cpu, cpuF, `${cpu(req.cpu_m)} / ${cpu(alloc.cpu_m)} requested`, {
+  card._cpu.title = interpolate(gettext("cpu: %(req)s requested by its pods of %(alloc)s allocatable (bar); %(use)s in use (marker)"), { req: cpu(req.cpu_m), alloc: cpu(alloc.cpu_m), use: cpu(use.cpu_m) });
+  card._mem.title = interpolate(gettext("memory: %(req)s requested by its pods of %(alloc)s allocatable (bar); %(use)s in use (marker)"), { req: mem(req.memory), alloc: mem(alloc.memory), use: mem(use.memory) });
+  setBar(card._cpu, cpuF, interpolate(gettext("%(req)s / %(alloc)s requested"), { req: cpu(req.cpu_m), alloc: cpu(alloc.cpu_m) }), {
     marker: alloc.cpu_m ? (use.cpu_m ?? 0) / alloc.cpu_m : null,
-    aria: `cpu: ${cpu(req.cpu_m)} requested of ${cpu(alloc.cpu_m)} allocatable, ${cpu(use.cpu_m)} in use`,
+    aria: interpolate(gettext("cpu: %(req)s requested of %(alloc)s allocatable, %(use)s in use"), { req: cpu(req.cpu_m), alloc: cpu(alloc.cpu_m), use: cpu(use.cpu_m) }),
   });
   const memF = alloc.memory ? (req.memory ?? 0) / alloc.memory : 0;
-  setBar(card._mem, memF, `${mem(req.memory)} / ${mem(alloc.memory)} requested`, {
+  setBar(card._mem, memF, interpolate(gettext("%(req)s / %(alloc)s requested"), { req: mem(req.memory), alloc: mem(alloc.memory) }), {
     marker: alloc.memory ? (use.memory ?? 0) / alloc.memory : null,
     over: kubelet?.memory_pressure,
-    aria: `memory: ${mem(req.memory)} requested of ${mem(alloc.memory)} allocatable, ${mem(use.memory)} in use${kubelet?.memory_pressure ? ", memory pressure" : ""}`,
+    aria: interpolate(gettext("memory: %(req)s requested of %(alloc)s allocatable, %(use)s in use"), { req: mem(req.memory), alloc: mem(alloc.memory), use: mem(use.memory) }) + (kubelet?.memory_pressure ? gettext(", memory pressure") : ""),
   });
 
   // pods, reused by key
@@ -130,7 +131,7 @@ export function updateNodeCard(card, input) {
     if (expected !== li) card._pods.insertBefore(li, expected);
     previous = li;
   }
-  card._podsTitle.textContent = input.pods.length ? "" : "no pods";
+  card._podsTitle.textContent = input.pods.length ? "" : gettext("no pods");
   updateImageStore(card._images, runtime, input.eventPulls, full);
 
   // the last renewal seen stays known when a crashed kubelet's view forgets it
@@ -155,26 +156,26 @@ export function tickNodeCard(card, t, now, reduced) {
   }
   if (now - card._beatAt > BEAT_MS && card._heart.classList.contains("beat")) card._heart.classList.remove("beat");
   const alive = input.kubelet?.alive !== false;
-  const text = lease == null ? "no heartbeat yet" : `lease ${ago(t - lease)}`;
+  const text = lease == null ? gettext("no heartbeat yet") : interpolate(gettext("lease %(ago)s"), { ago: ago(t - lease) });
   if (card._pulseText.textContent !== text) {
     card._pulseText.textContent = text;
-    const status = Number.isFinite(card._status) ? `; node status written ${ago(t - card._status)}` : "";
-    card._pulseText.parentElement.title = `Heartbeats to the API server: Lease renewed ${lease == null ? "never" : ago(t - lease)}${status}. The kubelet renews its Lease (kube-node-lease) every 10 s and writes NodeStatus when it changes or once a minute`;
+    const status = Number.isFinite(card._status) ? interpolate(gettext("; node status written %(ago)s"), { ago: ago(t - card._status) }) : "";
+    card._pulseText.parentElement.title = interpolate(gettext("Heartbeats to the API server: Lease renewed %(ago)s%(status)s. The kubelet renews its Lease (kube-node-lease) every 10 s and writes NodeStatus when it changes or once a minute"), { ago: lease == null ? gettext("never") : ago(t - lease), status });
   }
   card._heart.classList.toggle("is-silent", !alive);
 
   // why the node is (or will be) not ready, counted down with the page's clock
   const parts = [];
   const lc = input.lifecycle;
-  if (!alive) parts.push(`kubelet down: no heartbeat${lease != null ? ` since ${lease.toFixed(1)} s` : ""}`);
-  else if (input.side != null) parts.push("cut off from the control plane: its status goes stale");
-  else if (input.runtime && input.runtime.alive === false) parts.push("containerd down: the runtime is not ready");
+  if (!alive) parts.push(lease != null ? interpolate(gettext("kubelet down: no heartbeat since %(time)s s"), { time: lease.toFixed(1) }) : gettext("kubelet down: no heartbeat"));
+  else if (input.side != null) parts.push(gettext("cut off from the control plane: its status goes stale"));
+  else if (input.runtime && input.runtime.alive === false) parts.push(gettext("containerd down: the runtime is not ready"));
   if (lc && lc.ready === "True" && lc.unknown_at != null && (!alive || input.side != null)) {
-    parts.push(`the node lifecycle controller marks it Unknown in ${Math.max(0, Math.ceil(lc.unknown_at - t))} s`);
+    parts.push(interpolate(gettext("the node lifecycle controller marks it Unknown in %(n)s s"), { n: Math.max(0, Math.ceil(lc.unknown_at - t)) }));
   }
-  for (const ev of lc?.evictions ?? []) parts.push(`evicts ${ev.pod} ${ev.at != null && ev.at > t ? `in ${Math.ceil(ev.at - t)} s` : "now"}`);
-  if ((lc?.taints ?? []).length) parts.push(`taints ${lc.taints.join(", ")}`);
-  if (input.kubelet?.memory_pressure) parts.push("MemoryPressure: evicting pods above their request");
+  for (const ev of lc?.evictions ?? []) parts.push(ev.at != null && ev.at > t ? interpolate(gettext("evicts %(pod)s in %(n)s s"), { pod: ev.pod, n: Math.ceil(ev.at - t) }) : interpolate(gettext("evicts %(pod)s now"), { pod: ev.pod }));
+  if ((lc?.taints ?? []).length) parts.push(interpolate(gettext("taints %(taints)s"), { taints: lc.taints.join(", ") }));
+  if (input.kubelet?.memory_pressure) parts.push(gettext("MemoryPressure: evicting pods above their request"));
   const why = parts.join(" · ");
   if (why !== card._whySig) {
     card._whySig = why;

@@ -39,13 +39,16 @@ export function size(bytes) {
   return `${b} B`;
 }
 
+import { gettext, interpolate } from "../../i18n.js";
+
 /** "3 s ago", "1 min ago": whole seconds, so the text changes at most once a second. */
 export function ago(seconds) {
   const s = Math.max(0, Math.floor(Number(seconds) || 0));
-  if (s < 120) return `${s} s ago`;
-  return `${Math.floor(s / 60)} min ago`;
+  if (s < 120) return interpolate(gettext("%(n)s s ago"), { n: s });
+  return interpolate(gettext("%(n)s min ago"), { n: Math.floor(s / 60) });
 }
 
+/** English only: callers that show text use ngettext (static/js/i18n.js). */
 export function plural(n, word) {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }

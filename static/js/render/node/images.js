@@ -3,7 +3,8 @@
 // a bar that fills in virtual time (the missing layers come down back to back at the node's
 // bandwidth: fraction(t) = (t - downloading_since) × bandwidth / bytes).
 
-import { el, plural, size } from "./format.js";
+import { gettext, interpolate, ngettext } from "../../i18n.js";
+import { el, size } from "./format.js";
 
 /** The fraction of a pull done at virtual time t (the view's own figure while it resolves). */
 export function pullFraction(pull, t) {
@@ -24,7 +25,7 @@ function layerBlock(digest, info) {
   block.style.setProperty("--hue", String(layerHue(digest)));
   const bytes = info?.size ?? 0;
   block.style.setProperty("--w", String(Math.max(0.45, Math.min(2.2, Math.log10(Math.max(bytes, 1e3)) - 4.4)).toFixed(2)));
-  block.title = `layer ${digest}${info?.name ? ` (${info.name})` : ""}, ${size(bytes)}${info?.images?.length > 1 ? `, shared by ${info.images.join(", ")}` : ""}`;
+  block.title = interpolate(gettext("layer %(digest)s"), { digest }) + (info?.name ? ` (${info.name})` : "") + `, ${size(bytes)}` + (info?.images?.length > 1 ? interpolate(gettext(", shared by %(images)s"), { images: info.images.join(", ") }) : "");
   if (info?.images?.length > 1) block.textContent = "⇄";
   return block;
 }
@@ -38,7 +39,7 @@ function pullRow(pull) {
   track.setAttribute("role", "progressbar");
   track.setAttribute("aria-valuemin", "0");
   track.setAttribute("aria-valuemax", "100");
-  track.setAttribute("aria-label", `pulling ${pull.image}`);
+  track.setAttribute("aria-label", interpolate(gettext("pulling %(image)s"), { image: pull.image }));
   const fill = el("div", "pull-fill");
   track.append(fill);
   row.append(head, track);
@@ -52,7 +53,7 @@ function pullRow(pull) {
 export function createImageStore() {
   const root = el("section", "images");
   const head = el("div", "images-head");
-  head.append(el("span", "images-title", "images"), el("span", "images-summary"));
+  head.append(el("span", "images-title", gettext("images")), el("span", "images-summary"));
   const pulls = el("ul", "pulls");
   const list = el("ul", "image-list");
   root.append(head, pulls, list);
@@ -75,7 +76,7 @@ export function updateImageStore(root, runtime, eventPulls, full) {
   if (root._sig !== sig) {
     root._sig = sig;
     const shared = [...layers.values()].filter((l) => (l.images ?? []).length > 1).length;
-    root._summary.textContent = `${plural(images.length, "image")} · ${plural(layers.size, "layer")}${shared ? ` (${shared} shared)` : ""}`;
+    root._summary.textContent = interpolate(ngettext("%(n)s image", "%(n)s images", images.length), { n: images.length }) + " · " + interpolate(ngettext("%(n)s layer", "%(n)s layers", layers.size), { n: layers.size }) + (shared ? interpolate(gettext(" (%(n)s shared)"), { n: shared }) : "");
     root._rows = pulls.map(pullRow);
     root._pulls.replaceChildren(...root._rows);
     const items = [];
@@ -100,7 +101,7 @@ export function tickImageStore(root, t) {
     const pull = row._pull;
     const f = pullFraction(pull, t);
     row._fill.style.width = `${(f * 100).toFixed(2)}%`;
-    const text = pull.state === "resolving" || pull.downloading_since == null ? "resolving at the registry…" : `${size(f * pull.bytes)} of ${size(pull.bytes)} · ${Math.floor(f * 100)}%`;
+    const text = pull.state === "resolving" || pull.downloading_since == null ? gettext("resolving at the registry…") : interpolate(gettext("%(done)s of %(total)s · %(percent)s"), { done: size(f * pull.bytes), total: size(pull.bytes), percent: `${Math.floor(f * 100)}%` });
     if (row._value.textContent !== text) {
       row._value.textContent = text;
       row._track.setAttribute("aria-valuenow", String(Math.floor(f * 100)));

@@ -4,10 +4,16 @@
 // limits beside its current usage. The element carries data-pod="<ns>/<name>" and
 // data-node="<node>" so other panels (scheduler, traffic) can find it.
 
-import { cpu, el, mem, plural } from "./format.js";
+import { gettext, interpolate, ngettext } from "../../i18n.js";
+import { cpu, el, mem } from "./format.js";
 
 export const TRACK = ["bound", "sandbox", "pull", "create", "start", "probes", "ready"];
-const SHORT_LABELS = { sandbox: "sbox", create: "creat", probes: "probe" };
+// the kubelet's steps in words (the step ids stay in data-step)
+const STEP_WORDS = { bound: gettext("bound"), sandbox: gettext("sandbox"), pull: gettext("pull"), create: gettext("create"), start: gettext("start"), probes: gettext("probes"), ready: gettext("ready"),
+  admission: gettext("admission"), terminating: gettext("terminating"), terminated: gettext("terminated"), init: gettext("init") };
+const SHORT_LABELS = { sandbox: gettext("sbox"), create: gettext("creat"), probes: gettext("probe") };
+const stepWord = (step) => STEP_WORDS[step] ?? step;
+const LAST = gettext("last: "); // before the reason of a container's previous exit
 
 // where each kubelet step sits on the track (admission is the first thing after binding;
 // init containers run between the sandbox and the app containers' start)
@@ -30,22 +36,22 @@ const BAD_REASONS = new Set(["CrashLoopBackOff", "ImagePullBackOff", "ErrImagePu
 export function trackPosition(step, detail, reason) {
   if (step === "backoff") {
     const why = detail || reason;
-    return { index: BACKOFF_INDEX[why] ?? 4, failed: true, label: why || "back-off" };
+    return { index: BACKOFF_INDEX[why] ?? 4, failed: true, label: why || gettext("back-off") };
   }
-  if (step === "rejected") return { index: 0, failed: true, label: `rejected${detail || reason ? `: ${detail || reason}` : ""}` };
-  if (step === "terminating" || step === "terminated") return { index: -1, failed: false, label: step === "terminated" && detail ? `terminated (${detail})` : step };
+  if (step === "rejected") return { index: 0, failed: true, label: detail || reason ? interpolate(gettext("rejected: %(why)s"), { why: detail || reason }) : gettext("rejected") };
+  if (step === "terminating" || step === "terminated") return { index: -1, failed: false, label: step === "terminated" && detail ? interpolate(gettext("terminated (%(why)s)"), { why: detail }) : stepWord(step) };
   const index = STEP_INDEX[step] ?? 0;
-  const label = step === "admission" ? "admission" : step === "init" ? `init${detail ? `: ${detail}` : ""}` : detail && step !== "ready" ? `${step}: ${detail}` : step;
+  const label = step === "admission" ? stepWord("admission") : detail && step !== "ready" ? `${stepWord(step)}: ${detail}` : stepWord(step);
   return { index, failed: false, label };
 }
 
 function stepTrack(position, busy) {
   const track = el("ol", "step-track");
-  track.setAttribute("aria-label", `kubelet step: ${position.label}${busy ? `, ${busy} in progress` : ""}`);
+  track.setAttribute("aria-label", interpolate(gettext("kubelet step: %(step)s"), { step: position.label }) + (busy ? interpolate(gettext(", %(call)s in progress"), { call: busy }) : ""));
   TRACK.forEach((name, i) => {
     const cell = el("li", "step");
     // a narrow card shows the short word (css/nodes.css container query)
-    cell.append(el("span", "step-long", name), el("span", "step-short", SHORT_LABELS[name] ?? name));
+    cell.append(el("span", "step-long", stepWord(name)), el("span", "step-short", SHORT_LABELS[name] ?? stepWord(name)));
     cell.dataset.step = name;
     if (position.index < 0) cell.classList.add("is-off");
     else if (i < position.index || (name === "ready" && position.index === 6)) cell.classList.add("is-done");
@@ -69,7 +75,7 @@ function troubleOf(pod) {
   if (pod.reason) reasons.push(pod.reason);
   for (const c of pod.containers ?? []) {
     if (c.reason && !reasons.includes(c.reason) && BAD_REASONS.has(c.reason)) reasons.push(c.reason);
-    if (c.last_reason && c.last_reason !== "Completed" && !reasons.includes(c.last_reason)) reasons.push(c.restarts > 0 ? `last: ${c.last_reason}` : c.last_reason);
+    if (c.last_reason && c.last_reason !== "Completed" && !reasons.includes(c.last_reason)) reasons.push(c.restarts > 0 ? `${LAST}${c.last_reason}` : c.last_reason);
   }
   return reasons;
 }
@@ -83,7 +89,7 @@ function nsChips(namespaces) {
     const id = String(value).match(/\d+/)?.[0] ?? String(value);
     const chip = el("span", `ns-chip${shared.has(kind) ? " is-shared" : ""}`);
     chip.append(el("b", null, kind), document.createTextNode(` ${id.slice(-4)}`));
-    chip.title = `${kind} namespace ${value}${shared.has(kind) ? ": the pod's, shared with its sandbox (pause) and every container" : ": this container's own"}`;
+    chip.title = interpolate(shared.has(kind) ? gettext("%(kind)s namespace %(id)s: the pod's, shared with its sandbox (pause) and every container") : gettext("%(kind)s namespace %(id)s: this container's own"), { kind, id: value });
     wrap.append(chip);
   }
   return wrap;
@@ -102,8 +108,8 @@ function usageLine(label, used, limit, format, limitWords) {
   track.setAttribute("aria-valuenow", String(Math.round(fraction * 100)));
   track.setAttribute("aria-valuemin", "0");
   track.setAttribute("aria-valuemax", "100");
-  track.setAttribute("aria-label", `${label} ${format(used)} of ${limit ? format(limit) : "no limit"}`);
-  row.append(track, el("span", "usage-v", limit ? `${format(used)} of ${format(limit)} limit` : `${format(used)}, no limit`));
+  track.setAttribute("aria-label", interpolate(gettext("%(what)s %(used)s of %(limit)s"), { what: label, used: format(used), limit: limit ? format(limit) : gettext("no limit") }));
+  row.append(track, el("span", "usage-v", interpolate(limit ? gettext("%(used)s of %(limit)s limit") : gettext("%(used)s, no limit"), { used: format(used), limit: limit ? format(limit) : "" })));
   row.title = limitWords;
   return row;
 }
@@ -130,7 +136,7 @@ function containerRow(spec, runtime) {
     const detail = el("div", "ctr-detail");
     const cg = runtime.cgroup ?? {};
     const ns = el("div", "ctr-ns");
-    ns.append(el("span", "ctr-k", "namespaces"), nsChips(runtime.namespaces));
+    ns.append(el("span", "ctr-k", gettext("namespaces")), nsChips(runtime.namespaces));
     if (runtime.pid != null) ns.append(el("span", "ctr-pid", `pid ${runtime.pid}`));
     detail.append(ns);
     const limits = el("div", "ctr-cg");
@@ -165,7 +171,7 @@ export function updatePod(li, pod, step, runtimeContainers, full) {
   li._sig = sig;
   const phase = phaseOf(pod, step.step);
   const trouble = troubleOf(pod);
-  const bad = trouble.some((r) => BAD_REASONS.has(r.replace(/^last: /, ""))) && phase !== "Succeeded";
+  const bad = trouble.some((r) => BAD_REASONS.has(r.replace(LAST, ""))) && phase !== "Succeeded";
   li.dataset.phase = phase;
   li.dataset.step = step.step;
   li.className = `pod phase-${phase.toLowerCase()}${bad ? " is-trouble" : ""}${pod.ready ? " is-ready" : ""}`;
@@ -173,7 +179,7 @@ export function updatePod(li, pod, step, runtimeContainers, full) {
   const info = PHASES[phase] ?? { glyph: "⏻", word: "Terminating" };
   const badge = el("span", "pod-phase");
   badge.append(el("span", "pod-glyph", info.glyph), document.createTextNode(` ${info.word}`));
-  badge.setAttribute("aria-label", `phase ${info.word}`);
+  badge.setAttribute("aria-label", interpolate(gettext("phase %(phase)s"), { phase: info.word }));
   const fullName = pod.namespace === "default" ? pod.name : `${pod.namespace}/${pod.name}`;
   const name = el("span", "pod-name", shortName(fullName));
   name.title = `${pod.namespace}/${pod.name}`;
@@ -181,13 +187,14 @@ export function updatePod(li, pod, step, runtimeContainers, full) {
   const ready = (pod.containers ?? []).filter((c) => !c.init);
   if (ready.length) head.append(el("span", "pod-ready", `${ready.filter((c) => c.ready).length}/${ready.length}`));
   const restarts = el("span", `pod-restarts${pod.restarts ? " has-restarts" : ""}`, `↻ ${pod.restarts ?? 0}`);
-  restarts.title = `${plural(pod.restarts ?? 0, "restart")}`;
-  restarts.setAttribute("aria-label", plural(pod.restarts ?? 0, "restart"));
+  const restartWords = interpolate(ngettext("%(n)s restart", "%(n)s restarts", pod.restarts ?? 0), { n: pod.restarts ?? 0 });
+  restarts.title = restartWords;
+  restarts.setAttribute("aria-label", restartWords);
   head.append(restarts);
   li.replaceChildren(head);
   if (trouble.length) {
     const why = el("div", "pod-reasons");
-    for (const r of trouble) why.append(el("span", `pod-reason${BAD_REASONS.has(r.replace(/^last: /, "")) ? " is-bad" : ""}`, `${r.startsWith("last: ") ? "" : "✕ "}${r}`));
+    for (const r of trouble) why.append(el("span", `pod-reason${BAD_REASONS.has(r.replace(LAST, "")) ? " is-bad" : ""}`, `${r.startsWith(LAST) ? "" : "✕ "}${r}`));
     li.append(why);
   }
   const position = trackPosition(step.step, step.detail, pod.reason);
@@ -205,5 +212,5 @@ export function updatePod(li, pod, step, runtimeContainers, full) {
     }
     li.append(list);
   }
-  li.setAttribute("aria-label", `pod ${pod.namespace}/${pod.name}: ${info.word}, ${plural(pod.restarts ?? 0, "restart")}${trouble.length ? `, ${trouble.join(", ")}` : ""}; kubelet step ${position.label}`);
+  li.setAttribute("aria-label", interpolate(gettext("pod %(pod)s: %(phase)s, %(restarts)s%(trouble)s; kubelet step %(step)s"), { pod: `${pod.namespace}/${pod.name}`, phase: info.word, restarts: restartWords, trouble: trouble.length ? `, ${trouble.join(", ")}` : "", step: position.label }));
 }

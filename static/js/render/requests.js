@@ -26,13 +26,14 @@
 // Every server string goes in through textContent.
 
 import { STAGES, STAGE_LABELS, clientLabel, isKubectl, isNoise, objectPath, requestPath } from "../appliers/requests.js";
+import { gettext, interpolate, ngettext } from "../i18n.js";
 import { formatTime, svgEl } from "../theme.js";
 
-const STAGE_SHORT = { authn: "authn", authz: "authz", admission: "admit", validation: "valid", etcd: "etcd" };
-const STAGE_TITLES = { authn: "authentication: who is asking", authz: "authorization (RBAC): may they", admission: "admission: namespace lifecycle, defaults, quotas", validation: "validation: names, labels, required fields", etcd: "etcd: the transaction (or the watch cache, for reads)" };
+const STAGE_SHORT = { authn: gettext("authn"), authz: gettext("authz"), admission: gettext("admit"), validation: gettext("valid"), etcd: "etcd" };
+const STAGE_TITLES = { authn: gettext("authentication: who is asking"), authz: gettext("authorization (RBAC): may they"), admission: gettext("admission: namespace lifecycle, defaults, quotas"), validation: gettext("validation: names, labels, required fields"), etcd: gettext("etcd: the transaction (or the watch cache, for reads)") };
 const STEP_WALL = 0.35; // wall seconds between stages passed in the same virtual instant
 const LINGER_WALL = 4; // wall seconds a rejected (or just answered) token stays visible
-const MAX_TOKENS_PER_STAGE = 4;
+const MAX_TOKENS_PER_STAGE = 3; // requests.css keeps room for this many
 const MAX_LISTED = 12;
 const LIST_EVERY_MS = 250;
 
@@ -81,7 +82,7 @@ export function toYaml(value, indent = 0) {
 }
 
 function shortClient(client) {
-  if (client === "kubectl") return "you";
+  if (client === "kubectl") return gettext("you");
   const parts = String(client).split("/");
   const last = parts[parts.length - 1];
   return last.replace(/^kube-/, "").replace("controller-manager", "ctrl-mgr");
@@ -95,15 +96,15 @@ function describeRequest(r) {
 }
 
 function outcomeText(r) {
-  if (r.code == null) return "in progress";
+  if (r.code == null) return gettext("in progress");
   const bad = r.code >= 400;
-  return `${bad ? "✕" : "✓"} ${r.code}${r.reason ? ` ${r.reason}` : ""}${r.rejectedBy ? ` (rejected by ${r.rejectedBy})` : ""}`;
+  return `${bad ? "✕" : "✓"} ${r.code}${r.reason ? ` ${r.reason}` : ""}` + (r.rejectedBy ? interpolate(gettext(" (rejected by %(who)s)"), { who: r.rejectedBy }) : "");
 }
 
 export function createRequestsView({ stage, linksSvg, locateBox, apiServerName = "kube-apiserver", list, watchSummary, onlyKubectl, showNoise, inspector, clusterName, announce = () => {} }) {
   const strip = el("div", "api-pipeline");
   strip.setAttribute("role", "group");
-  strip.setAttribute("aria-label", "API server pipeline: authentication, authorization, admission, validation, etcd");
+  strip.setAttribute("aria-label", gettext("API server pipeline: authentication, authorization, admission, validation, etcd"));
   const cells = new Map();
   STAGES.forEach((name, i) => {
     const cell = el("div", "api-stage");
@@ -221,7 +222,8 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
         const mark = stopped ? "✕" : answered ? "✓" : "";
         const markEl = b.querySelector(".req-token-mark");
         if (markEl.textContent !== mark) markEl.textContent = mark;
-        const label = `${clientLabel(r.client)}: ${describeRequest(r)}, ${stopped ? `rejected at ${current.stage} (${r.code})` : answered ? `answered ${r.code}` : `at ${current.stage}`}. Open the inspector.`;
+        const where = stopped ? interpolate(gettext("rejected at %(stage)s (%(code)s)"), { stage: current.stage, code: r.code }) : answered ? interpolate(gettext("answered %(code)s"), { code: r.code }) : interpolate(gettext("at %(stage)s"), { stage: current.stage });
+        const label = interpolate(gettext("%(client)s: %(request)s, %(where)s. Open the inspector."), { client: clientLabel(r.client), request: describeRequest(r), where });
         if (b.getAttribute("aria-label") !== label) {
           b.setAttribute("aria-label", label);
           b.title = label;
@@ -242,7 +244,15 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
     const box = locateBox(name);
     if (!box || !box.isConnected || box.offsetParent === null) return null;
     const r = box.getBoundingClientRect();
-    return { cx: r.left - stageRect.left + stage.scrollLeft + r.width / 2, cy: r.top - stageRect.top + stage.scrollTop + r.height / 2, hw: r.width / 2, hh: r.height / 2 };
+    const rect = { cx: r.left - stageRect.left + stage.scrollLeft + r.width / 2, cy: r.top - stageRect.top + stage.scrollTop + r.height / 2, hw: r.width / 2, hh: r.height / 2 };
+    // a kubelet's or kube-proxy's box sits inside its node card: labels go outside the card
+    const card = box.closest(".node-card");
+    if (card) {
+      const o = card.getBoundingClientRect();
+      rect.card = card;
+      rect.outer = { cx: o.left - stageRect.left + stage.scrollLeft + o.width / 2, cy: o.top - stageRect.top + stage.scrollTop + o.height / 2, hw: o.width / 2, hh: o.height / 2 };
+    }
+    return rect;
   }
 
   function edge(rect, x, y) {
@@ -262,9 +272,17 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
     const stageRect = stage.getBoundingClientRect();
     const api = rectOf(apiServerName, stageRect);
     const seen = new Set();
+    const perCard = new Map(); // node card -> its watchers' total, labelled once on the card
     if (api) {
+      const rects = new Map();
       for (const [client, watches] of byClient) {
         const c = rectOf(client, stageRect);
+        if (!c) continue;
+        rects.set(client, c);
+        if (c.card) perCard.set(c.card, (perCard.get(c.card) ?? 0) + watches.length);
+      }
+      for (const [client, watches] of byClient) {
+        const c = rects.get(client);
         if (!c) continue;
         seen.add(client);
         let e = watchEls.get(client);
@@ -284,15 +302,26 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
         e.line.setAttribute("y1", y1.toFixed(1));
         e.line.setAttribute("x2", x2.toFixed(1));
         e.line.setAttribute("y2", y2.toFixed(1));
-        const text = `${watches.length} watch${watches.length === 1 ? "" : "es"}`;
+        const count = c.card ? perCard.get(c.card) : watches.length;
+        const first = !c.card || perCard.has(c.card);
+        const text = first ? interpolate(ngettext("%(n)s watch", "%(n)s watches", count), { n: count }) : "";
+        if (c.card) perCard.delete(c.card);
         if (e.label.textContent !== text) e.label.textContent = text;
-        // the label sits beside the line a short way out of the watcher's box
-        const len = Math.hypot(x2 - x1, y2 - y1) || 1;
-        const along = Math.min(34, len / 3) / len;
-        const side = x2 >= x1 ? 1 : -1;
-        e.label.setAttribute("text-anchor", side > 0 ? "start" : "end");
-        e.label.setAttribute("x", (x1 + (x2 - x1) * along + 5 * side).toFixed(1));
-        e.label.setAttribute("y", (y1 + (y2 - y1) * along + 3).toFixed(1));
+        if (c.card) {
+          // a node's watchers (kubelet, kube-proxy) share one label in the card's head
+          e.label.setAttribute("text-anchor", "end");
+          e.label.setAttribute("x", (c.outer.cx + c.outer.hw - 8).toFixed(1));
+          e.label.setAttribute("y", (c.outer.cy - c.outer.hh + 18).toFixed(1));
+        } else {
+          // beside the line a short way out of the watcher's box, on the side away from the
+          // API server, so neighbours' labels never meet
+          const len = Math.hypot(x2 - x1, y2 - y1) || 1;
+          const along = Math.min(34, len / 3) / len;
+          const side = x2 >= x1 ? -1 : 1;
+          e.label.setAttribute("text-anchor", side > 0 ? "start" : "end");
+          e.label.setAttribute("x", (x1 + (x2 - x1) * along + 5 * side).toFixed(1));
+          e.label.setAttribute("y", (y1 + (y2 - y1) * along + 3).toFixed(1));
+        }
         e.g.dataset.count = String(watches.length);
       }
     }
@@ -306,7 +335,7 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
       watchVersion = model.versions.watches;
       const total = [...byClient.values()].reduce((n, ws) => n + ws.length, 0);
       const parts = [...byClient].sort((a, b) => b[1].length - a[1].length).map(([client, ws]) => `${clientLabel(client)} ${ws.length}`);
-      watchSummary.textContent = total ? `Watches open: ${total} (${parts.join(", ")})` : "No watches open.";
+      watchSummary.textContent = total ? interpolate(gettext("Watches open: %(n)s (%(clients)s)"), { n: total, clients: parts.join(", ") }) : gettext("No watches open.");
     }
   }
 
@@ -352,7 +381,7 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
         rowEls.delete(id);
       }
     }
-    emptyRow.textContent = filters.onlyKubectl ? "No kubectl requests yet: run kubectl against this cluster." : "No requests yet.";
+    emptyRow.textContent = filters.onlyKubectl ? gettext("No kubectl requests yet: run kubectl against this cluster.") : gettext("No requests yet.");
     if (!rows.length) rows.push(emptyRow);
     else emptyRow.remove();
     rows.forEach((li, i) => {
@@ -376,39 +405,39 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
     const sig = JSON.stringify([r.stages.length, r.code, r.rv, r.key, r.user]);
     if (sig === inspectedSig) return;
     inspectedSig = sig;
-    title.textContent = `${clientLabel(r.client)}: ${r.verb ?? "request"} ${r.resource ?? ""}`.trim();
+    title.textContent = `${clientLabel(r.client)}: ${r.verb ?? gettext("request")} ${r.resource ?? ""}`.trim();
     const dl = el("dl", "req-fields");
-    field(dl, "Verb", r.method ? `${r.verb} (${r.method})` : r.verb);
-    field(dl, "Path", requestPath(r));
-    field(dl, "Client", clientLabel(r.client));
-    field(dl, "User", r.user);
-    field(dl, "Request", r.id);
-    field(dl, "Response", r.code == null ? "waiting…" : outcomeText(r));
-    field(dl, "etcd key", r.key);
-    field(dl, "Revision", r.rv);
+    field(dl, gettext("Verb"), r.method ? `${r.verb} (${r.method})` : r.verb);
+    field(dl, gettext("Path"), requestPath(r));
+    field(dl, gettext("Client"), clientLabel(r.client));
+    field(dl, gettext("User"), r.user);
+    field(dl, gettext("Request"), r.id);
+    field(dl, gettext("Response"), r.code == null ? gettext("waiting…") : outcomeText(r));
+    field(dl, gettext("etcd key"), r.key);
+    field(dl, gettext("Revision"), r.rv);
     const stages = el("ol", "req-stages");
-    stages.setAttribute("aria-label", "Stages passed");
+    stages.setAttribute("aria-label", gettext("Stages passed"));
     for (const s of r.stages) {
-      const li = el("li", s.ok ? "ok" : "bad", `${s.ok ? "✓" : "✕"} ${STAGE_LABELS[s.stage] ?? s.stage} at ${formatTime(s.time)}`);
+      const li = el("li", s.ok ? "ok" : "bad", `${s.ok ? "✓" : "✕"} ` + interpolate(gettext("%(stage)s at %(time)s"), { stage: STAGE_LABELS[s.stage] ?? s.stage, time: formatTime(s.time) }));
       if (s.detail) li.appendChild(el("div", "req-stage-detail", s.detail));
       stages.appendChild(li);
     }
-    if (r.responded != null) stages.appendChild(el("li", r.code >= 400 ? "bad" : "ok", `response ${r.code} at ${formatTime(r.responded)}`));
+    if (r.responded != null) stages.appendChild(el("li", r.code >= 400 ? "bad" : "ok", interpolate(gettext("response %(code)s at %(time)s"), { code: r.code, time: formatTime(r.responded) })));
     const kept = el("div", "req-kept");
     kept.setAttribute("aria-live", "polite");
-    kept.append(el("p", "req-note", "Loading what the API server kept of this request…"));
+    kept.append(el("p", "req-note", gettext("Loading what the API server kept of this request…")));
     const now = el("div", "req-now");
-    body.replaceChildren(dl, el("h3", null, "Stages"), stages, kept, now);
+    body.replaceChildren(dl, el("h3", null, gettext("Stages")), stages, kept, now);
     const serial = ++fetchSerial;
     fetch(`/api/clusters/${encodeURIComponent(clusterName)}/requests/${encodeURIComponent(r.id)}`, { headers: { Accept: "application/json" } })
       .then(async (response) => {
         const data = await response.json().catch(() => null);
         if (serial !== fetchSerial) return;
-        if (!response.ok) kept.replaceChildren(el("p", "req-note", data?.error ?? `The API server's record could not be read (${response.status}).`));
+        if (!response.ok) kept.replaceChildren(el("p", "req-note", data?.error ?? interpolate(gettext("The API server's record could not be read (%(status)s)."), { status: response.status })));
         else kept.replaceChildren(...recordParts(r, data));
       })
       .catch((err) => {
-        if (serial === fetchSerial) kept.replaceChildren(el("p", "req-note", `The API server's record could not be read: ${err.message}`));
+        if (serial === fetchSerial) kept.replaceChildren(el("p", "req-note", interpolate(gettext("The API server's record could not be read: %(error)s"), { error: err.message })));
       });
     const path = objectPath(r);
     if (path && r.verb !== "list" && r.verb !== "watch" && r.verb !== "deletecollection") now.append(nowButton(path, now, model));
@@ -424,50 +453,50 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
   /** What the API server kept: the body sent, the answer at its revision (or a summary). */
   function recordParts(r, rec) {
     const parts = [];
-    if (rec.request_body != null) parts.push(el("h3", null, `Sent by the client${rec.patch_type ? ` (${rec.patch_type} patch)` : ""}`), yamlBlock("The body the client sent, as YAML", rec.request_body));
+    if (rec.request_body != null) parts.push(el("h3", null, rec.patch_type ? interpolate(gettext("Sent by the client (%(type)s patch)"), { type: rec.patch_type }) : gettext("Sent by the client")), yamlBlock(gettext("The body the client sent, as YAML"), rec.request_body));
     const answer = rec.response;
     if (rec.code == null) {
-      parts.push(el("p", "req-note", "In flight: the answer is shown once the API server has answered."));
+      parts.push(el("p", "req-note", gettext("In flight: the answer is shown once the API server has answered.")));
     } else if (rec.code >= 400) {
-      parts.push(el("h3", null, `Answer: Status ${rec.code}${rec.reason ? ` ${rec.reason}` : ""}`));
-      parts.push(el("p", "req-note", `Nothing was written: the request was rejected${rec.rejected_by ? ` by ${rec.rejected_by}` : ""} (${rec.code}).`));
-      if (answer) parts.push(yamlBlock("The Status returned, as YAML", answer));
+      parts.push(el("h3", null, interpolate(gettext("Answer: Status %(code)s"), { code: `${rec.code}${rec.reason ? ` ${rec.reason}` : ""}` })));
+      parts.push(el("p", "req-note", rec.rejected_by ? interpolate(gettext("Nothing was written: the request was rejected by %(who)s (%(code)s)."), { who: rec.rejected_by, code: rec.code }) : interpolate(gettext("Nothing was written: the request was rejected (%(code)s)."), { code: rec.code })));
+      if (answer) parts.push(yamlBlock(gettext("The Status returned, as YAML"), answer));
     } else if (answer?.summary) {
-      parts.push(el("h3", null, "Answer"), el("p", "req-note", summaryText(answer)));
+      parts.push(el("h3", null, gettext("Answer")), el("p", "req-note", summaryText(answer)));
     } else if (answer) {
       const rv = rec.revision ?? answer?.metadata?.resourceVersion;
-      const gone = r.verb === "delete" ? " (its last state: the delete)" : "";
-      parts.push(el("h3", null, `Object at revision ${rv ?? "?"}${gone}`), yamlBlock(`The object at revision ${rv ?? "?"}, as YAML`, answer));
+      const gone = r.verb === "delete" ? gettext(" (its last state: the delete)") : "";
+      parts.push(el("h3", null, interpolate(gettext("Object at revision %(rv)s"), { rv: rv ?? "?" }) + gone), yamlBlock(interpolate(gettext("The object at revision %(rv)s, as YAML"), { rv: rv ?? "?" }), answer));
     } else {
-      parts.push(el("p", "req-note", "No object in the answer."));
+      parts.push(el("p", "req-note", gettext("No object in the answer.")));
     }
     return parts;
   }
 
   function summaryText(a) {
-    if (a.kind === "watch") return a.expired ? `A watch that could not start: ${a.expired}` : `A watch of ${a.resource}: ${a.initial_events ?? 0} event(s) sent at its start, then every change as it happens (drawn as message dots).`;
-    if (a.kind === "log") return `Log text: ${a.characters} characters${a.follow ? ", then followed as the container writes more" : ""}.`;
+    if (a.kind === "watch") return a.expired ? interpolate(gettext("A watch that could not start: %(why)s"), { why: a.expired }) : interpolate(gettext("A watch of %(resource)s: %(n)s event(s) sent at its start, then every change as it happens (drawn as message dots)."), { resource: a.resource, n: a.initial_events ?? 0 });
+    if (a.kind === "log") return interpolate(a.follow ? gettext("Log text: %(n)s characters, then followed as the container writes more.") : gettext("Log text: %(n)s characters."), { n: a.characters });
     const names = a.names?.length ? `: ${a.names.join(", ")}${a.count > a.names.length ? ", …" : ""}` : "";
-    return `A list (${a.kind}) of ${a.count} item(s) at revision ${a.resourceVersion ?? "?"}${names}${a.continue ? " (one page: more follow)" : ""}.`;
+    return interpolate(gettext("A list (%(kind)s) of %(n)s item(s) at revision %(rv)s"), { kind: a.kind, n: a.count, rv: a.resourceVersion ?? "?" }) + names + (a.continue ? gettext(" (one page: more follow)") : "") + ".";
   }
 
   /** "The object now": a GET of this page's own through the cluster's Kubernetes API. */
   function nowButton(path, holder, model) {
-    const button = el("button", "btn btn-small req-now-open", "Show the object now");
+    const button = el("button", "btn btn-small req-now-open", gettext("Show the object now"));
     button.type = "button";
     button.addEventListener("click", () => {
       const serial = fetchSerial;
-      const status = el("p", "req-note", model.clock.paused ? "Asking the API server… (the cluster is paused: it answers once the clock runs)" : "Asking the API server…");
+      const status = el("p", "req-note", model.clock.paused ? gettext("Asking the API server… (the cluster is paused: it answers once the clock runs)") : gettext("Asking the API server…"));
       holder.replaceChildren(status);
       fetch(`/k8s/${encodeURIComponent(clusterName)}${path}`, { headers: { Accept: "application/json", "X-Clusterscope-Client": "inspector" } })
         .then(async (response) => {
           const data = await response.json().catch(() => null);
           if (serial !== fetchSerial) return;
           if (!response.ok) status.textContent = `GET ${path}: ${response.status}${data?.message ? ` ${data.message}` : ""}`;
-          else holder.replaceChildren(el("h3", null, `Object now (resourceVersion ${data?.metadata?.resourceVersion ?? "?"})`), yamlBlock("The object now, as YAML", data));
+          else holder.replaceChildren(el("h3", null, interpolate(gettext("Object now (resourceVersion %(rv)s)"), { rv: data?.metadata?.resourceVersion ?? "?" })), yamlBlock(gettext("The object now, as YAML"), data));
         })
         .catch((err) => {
-          if (serial === fetchSerial) status.textContent = `Could not fetch ${path}: ${err.message}`;
+          if (serial === fetchSerial) status.textContent = interpolate(gettext("Could not fetch %(path)s: %(error)s"), { path, error: err.message });
         });
     });
     return button;
@@ -480,7 +509,7 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
     opener = from ?? null;
     renderInspector(model);
     if (!inspector.open) inspector.showModal();
-    announce(`Request inspector: ${title.textContent}`);
+    announce(interpolate(gettext("Request inspector: %(title)s"), { title: title.textContent }));
   }
 
   inspector.addEventListener("close", () => {

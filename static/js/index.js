@@ -3,6 +3,7 @@
 // {"error", "field"} is shown next to that field (or under the form when no field matches).
 
 import { api } from "./api.js";
+import { gettext, interpolate } from "./i18n.js";
 import { bindThemeToggle, formatSpeed, formatTime } from "./theme.js";
 import { mountLessonPicker } from "./render/lesson/picker.js";
 
@@ -13,6 +14,7 @@ const listStatus = $("list-status");
 const form = $("create-form");
 const formStatus = $("form-status");
 const REFRESH_MS = 1000;
+const PROFILE_WORDS = { teaching: gettext("teaching"), realistic: gettext("realistic") };
 const CONFIRM_MS = 4000;
 
 bindThemeToggle($("btn-theme"));
@@ -38,8 +40,8 @@ function buildRow(name) {
   del.type = "button";
   del.className = "btn btn-danger";
   del.dataset.action = "delete";
-  del.textContent = "Delete";
-  del.setAttribute("aria-label", `Delete cluster ${name}`);
+  del.textContent = gettext("Delete");
+  del.setAttribute("aria-label", interpolate(gettext("Delete cluster %(name)s"), { name }));
   const actions = cell("actions");
   actions.appendChild(del);
   tr.append(nameCell, cell("num"), cell(), cell("num"), cell("num"), cell(), actions);
@@ -51,10 +53,10 @@ function fillRow(tr, c) {
   time.textContent = formatTime(c.time);
   const pill = clock.firstChild ?? clock.appendChild(document.createElement("span"));
   pill.className = `state-pill${c.paused ? " paused" : ""}`;
-  pill.textContent = c.paused ? "paused" : `running at ${formatSpeed(c.speed)}`;
+  pill.textContent = c.paused ? gettext("paused") : interpolate(gettext("running at %(speed)s"), { speed: formatSpeed(c.speed) });
   members.textContent = String(c.etcd_members);
   nodeCount.textContent = String(c.nodes);
-  profile.textContent = c.profile;
+  profile.textContent = PROFILE_WORDS[c.profile] ?? c.profile;
 }
 
 function render(items) {
@@ -88,7 +90,7 @@ async function refresh() {
     render(data.items ?? []);
     if (listStatus.textContent) listStatus.textContent = "";
   } catch (err) {
-    listStatus.textContent = `Cannot load the clusters: ${err.message}. Retrying…`;
+    listStatus.textContent = interpolate(gettext("Cannot load the clusters: %(error)s. Retrying…"), { error: err.message });
   } finally {
     refreshing = false;
   }
@@ -100,26 +102,26 @@ rows.addEventListener("click", async (e) => {
   const name = button.closest("tr").dataset.name;
   if (!button.classList.contains("confirming")) {
     button.classList.add("confirming");
-    button.textContent = "Confirm delete";
-    button.setAttribute("aria-label", `Confirm: delete cluster ${name}`);
+    button.textContent = gettext("Confirm delete");
+    button.setAttribute("aria-label", interpolate(gettext("Confirm: delete cluster %(name)s"), { name }));
     setTimeout(() => {
       if (!button.isConnected) return;
       button.classList.remove("confirming");
-      button.textContent = "Delete";
-      button.setAttribute("aria-label", `Delete cluster ${name}`);
+      button.textContent = gettext("Delete");
+      button.setAttribute("aria-label", interpolate(gettext("Delete cluster %(name)s"), { name }));
     }, CONFIRM_MS);
     return;
   }
   button.disabled = true;
   try {
     await api.deleteCluster(name);
-    listStatus.textContent = `Deleted ${name}.`;
+    listStatus.textContent = interpolate(gettext("Deleted %(name)s."), { name });
     const row = button.closest("tr");
     const next = row.nextElementSibling ?? row.previousElementSibling;
     row.remove();
     (next?.querySelector("button") ?? $("f-name")).focus();
   } catch (err) {
-    listStatus.textContent = `Could not delete ${name}: ${err.message}`;
+    listStatus.textContent = interpolate(gettext("Could not delete %(name)s: %(error)s"), { name, error: err.message });
     button.disabled = false;
   }
   refresh();
@@ -144,7 +146,7 @@ function showError(err) {
     const input = $(`f-${field}`);
     input.setAttribute("aria-invalid", "true");
     input.focus();
-    formStatus.textContent = "Please correct the highlighted field.";
+    formStatus.textContent = gettext("Please correct the highlighted field.");
   } else {
     formStatus.textContent = err.message;
   }
@@ -182,8 +184,8 @@ form.addEventListener("submit", async (e) => {
     formStatus.textContent = "";
     const link = document.createElement("a");
     link.href = `/clusters/${encodeURIComponent(created.name)}/`;
-    link.textContent = `open ${created.name}`;
-    formStatus.append(document.createTextNode(`Created ${created.name}: `), link);
+    link.textContent = interpolate(gettext("open %(name)s"), { name: created.name });
+    formStatus.append(document.createTextNode(interpolate(gettext("Created %(name)s: "), { name: created.name })), link);
     $("f-name").value = "";
     await refresh();
   } catch (err) {

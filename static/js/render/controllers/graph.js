@@ -7,6 +7,8 @@
 // and each object the garbage collector just acted on carries what it did, for a few seconds.
 // Node → Lease (the heartbeat Leases in kube-node-lease) is left out: always there, never taught here.
 
+import { gettext } from "../../i18n.js";
+
 const SHORT = { Deployment: "deploy", ReplicaSet: "rs", Pod: "pod", Service: "svc", EndpointSlice: "slice", DaemonSet: "ds", Job: "job", StatefulSet: "sts", ControllerRevision: "rev" };
 
 function el(tag, className, text) {
@@ -50,15 +52,15 @@ export function ownerTrees(graph) {
 
 /** How an object stands in a deletion, in words (status never by colour alone). */
 export function deletionState(node) {
-  if (node.ghost) return { state: "gone", text: "✕ gone: deleted in the background; the garbage collector deletes what it owned" };
+  if (node.ghost) return { state: "gone", text: gettext("✕ gone: deleted in the background; the garbage collector deletes what it owned") };
   if (!node.deleting) return null;
   const finalizers = node.finalizers ?? [];
-  if (finalizers.includes("foregroundDeletion")) return { state: "foreground", text: "◴ deleting (Foreground): waits until its dependents are gone" };
-  if (finalizers.includes("orphan")) return { state: "orphan", text: "✂ deleting (Orphan): releases its dependents first" };
-  return { state: "deleting", text: "✕ deleting" };
+  if (finalizers.includes("foregroundDeletion")) return { state: "foreground", text: gettext("◴ deleting (Foreground): waits until its dependents are gone") };
+  if (finalizers.includes("orphan")) return { state: "orphan", text: gettext("✂ deleting (Orphan): releases its dependents first") };
+  return { state: "deleting", text: gettext("✕ deleting") };
 }
 
-const GC_WORDS = { delete: "GC deletes it", patch: "GC drops its owner ref", wait: "GC waits for its dependents", finalize: "GC removes the finalizer", orphan: "GC releases its dependents" };
+const GC_WORDS = { delete: gettext("GC deletes it"), patch: gettext("GC drops its owner ref"), wait: gettext("GC waits for its dependents"), finalize: gettext("GC removes the finalizer"), orphan: gettext("GC releases its dependents") };
 
 /**
  * Draw the trees into `root`. `gc` is model.controllers.gc (uid -> the collector's last action);
@@ -67,7 +69,7 @@ const GC_WORDS = { delete: "GC deletes it", patch: "GC drops its owner ref", wai
 export function renderOwnerGraph(root, graph, gc, lit) {
   const trees = ownerTrees(graph);
   if (!trees.length) {
-    root.replaceChildren(el("p", "cm-empty", "No owner references yet: create a Deployment and its ReplicaSet and Pods appear here."));
+    root.replaceChildren(el("p", "cm-empty", gettext("No owner references yet: create a Deployment and its ReplicaSet and Pods appear here.")));
     return;
   }
   const draw = (tree) => {

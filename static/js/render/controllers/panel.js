@@ -13,6 +13,7 @@
 // Every server string is set with textContent.
 
 import { controllersOf, managerViews } from "../../appliers/controllers.js";
+import { gettext, interpolate, ngettext } from "../../i18n.js";
 import { kindIcon, kindInfo } from "../../theme.js";
 import { graphSignature, renderOwnerGraph } from "./graph.js";
 
@@ -40,7 +41,7 @@ export function countdown(seconds) {
 
 function ago(seconds) {
   const s = Math.max(0, seconds);
-  return s < 1 ? "just now" : `${Math.floor(s)} s ago`;
+  return s < 1 ? gettext("just now") : interpolate(gettext("%(n)s s ago"), { n: Math.floor(s) });
 }
 
 function section(className, title, hint) {
@@ -91,34 +92,34 @@ function bar(fraction, label) {
 export function createControllersPanel({ root, note, model, name = null, api = null, announce = () => {}, showNotice = () => {} }) {
   const controllerKind = kindInfo("controller-manager");
   const panel = el("div", "cm-panel");
-  const lease = section("cm-lease", "Leader election", "Lease kube-system/kube-controller-manager: one replica runs the loops, the other stands by");
+  const lease = section("cm-lease", gettext("Leader election"), gettext("Lease kube-system/kube-controller-manager: one replica runs the loops, the other stands by"));
   const leaseBody = el("div", "cm-replicas");
   lease.append(leaseBody);
 
-  const loops = section("cm-loops", "Control loops", "each compares what is wanted with what is, and acts on the difference");
-  const [loopTable, loopRows] = table("cm-loop-table", [["loop", ""], ["queue", "num"], ["last reconcile: what it saw and did", ""]]);
+  const loops = section("cm-loops", gettext("Control loops"), gettext("each compares what is wanted with what is, and acts on the difference"));
+  const [loopTable, loopRows] = table("cm-loop-table", [[gettext("loop"), ""], [gettext("queue"), "num"], [gettext("last reconcile: what it saw and did"), ""]]);
   loops.append(loopTable);
 
-  const nodes = section("cm-nodes", "Node lifecycle", "heartbeats seen, and what happens if they stop");
-  const [nodeTable, nodeRows] = table("cm-node-table", ["node", "status", "last heartbeat", "NotReady", "eviction"].map((text) => [text, ""]));
+  const nodes = section("cm-nodes", gettext("Node lifecycle"), gettext("heartbeats seen, and what happens if they stop"));
+  const [nodeTable, nodeRows] = table("cm-node-table", [gettext("node"), gettext("status"), gettext("last heartbeat"), "NotReady", gettext("eviction")].map((text) => [text, ""]));
   const nodeNote = el("p", "cm-hint cm-node-note");
   nodes.append(nodeTable, nodeNote);
 
-  const graph = section("cm-graph", "Owner graph", "owners → dependents; deletion cascades along these lines");
+  const graph = section("cm-graph", gettext("Owner graph"), gettext("owners → dependents; deletion cascades along these lines"));
   const graphBody = el("div", "og-body");
   const cascade = el("ol", "cm-cascade");
-  cascade.setAttribute("aria-label", "The garbage collector's latest steps, newest first");
+  cascade.setAttribute("aria-label", gettext("The garbage collector's latest steps, newest first"));
   graph.append(graphBody, cascade);
 
-  const informers = section("cm-informers", "Informers", "↻ re-list: a new LIST request · ⟲ resync: the cache replayed to the loops, no request");
+  const informers = section("cm-informers", gettext("Informers"), gettext("↻ re-list: a new LIST request · ⟲ resync: the cache replayed to the loops, no request"));
   const informerSummary = el("p", "cm-inf-summary");
   const chips = el("ul", "cm-chips");
-  chips.setAttribute("aria-label", "Informers with objects or activity");
+  chips.setAttribute("aria-label", gettext("Informers with objects or activity"));
   const activity = el("ol", "cm-activity");
-  activity.setAttribute("aria-label", "Latest re-lists and resyncs, newest first");
+  activity.setAttribute("aria-label", gettext("Latest re-lists and resyncs, newest first"));
   informers.append(informerSummary, chips, activity);
 
-  const empty = el("p", "cm-empty", "The controller manager appears here when the simulation starts it.");
+  const empty = el("p", "cm-empty", gettext("The controller manager appears here when the simulation starts it."));
   const noLeader = el("p", "cm-no-leader");
   noLeader.setAttribute("role", "status");
   noLeader.hidden = true;
@@ -137,7 +138,7 @@ export function createControllersPanel({ root, note, model, name = null, api = n
         await api.fault(name, { action, target });
         announce(`${action === "crash" ? "Crashed" : "Restarted"} ${target}`);
       } catch (err) {
-        showNotice(`Could not ${action} ${target}: ${err.message}`);
+        showNotice(interpolate(action === "restart" ? gettext("Could not restart %(target)s: %(error)s") : gettext("Could not crash %(target)s: %(error)s"), { target, error: err.message }));
       } finally {
         button.disabled = false;
       }
@@ -151,9 +152,9 @@ export function createControllersPanel({ root, note, model, name = null, api = n
     if (button.dataset.action === action && button.dataset.target === target) return;
     button.dataset.action = action;
     button.dataset.target = target;
-    button.textContent = `${down ? "↻ Restart" : "✕ Crash"}${button.dataset.what ? ` ${button.dataset.what}` : ""}`;
-    button.setAttribute("aria-label", `${down ? "Restart" : "Crash"} ${target}`);
-    button.title = down ? `Start ${target} again` : `Crash ${target} (a fault: it stops at once, nothing of it runs)`;
+    button.textContent = `${down ? gettext("↻ Restart") : gettext("✕ Crash")}${button.dataset.what ? ` ${button.dataset.what}` : ""}`;
+    button.setAttribute("aria-label", interpolate(down ? gettext("Restart %(target)s") : gettext("Crash %(target)s"), { target }));
+    button.title = interpolate(down ? gettext("Start %(target)s again") : gettext("Crash %(target)s (a fault: it stops at once, nothing of it runs)"), { target });
   }
 
   const rows = new Map(); // loop name -> {tr, glyph, depth, said, time}
@@ -198,23 +199,23 @@ export function createControllersPanel({ root, note, model, name = null, api = n
       const leading = !crashed && Boolean(view.leading);
       const role = crashed ? "down" : leading ? "leader" : "standby";
       card.root.dataset.role = role;
-      setText(card.role, crashed ? "✕ crashed" : leading ? "★ leader" : "standby");
+      setText(card.role, crashed ? gettext("✕ crashed") : leading ? gettext("★ leader") : gettext("standby"));
       const info = view.leader ?? {};
       card.clockLine.classList.remove("is-warn");
       if (crashed) {
-        setText(card.line, "nothing of it runs: no loops, no lease renewals");
+        setText(card.line, gettext("nothing of it runs: no loops, no lease renewals"));
         setText(card.clockLine, "");
       } else if (leading) {
-        setText(card.line, `holds the Lease as ${info.identity ?? "?"}; runs every loop (transitions so far: ${info.transitions ?? 0})`);
+        setText(card.line, interpolate(gettext("holds the Lease as %(identity)s; runs every loop (transitions so far: %(n)s)"), { identity: info.identity ?? "?", n: info.transitions ?? 0 }));
         // it renews every 2 s (a get and an update: several seconds apart at teaching latency,
         // and the view may be a second old); one that has not renewed for 10 s steps down
         const since = info.last_renew != null ? t - info.last_renew : null;
         const late = since != null && since > 7;
-        setText(card.clockLine, since == null ? "" : late ? `renewed ${ago(since)}: steps down at 10 s without renewal` : `renewed ${ago(since)}, every 2 s`);
+        setText(card.clockLine, since == null ? "" : interpolate(late ? gettext("renewed %(ago)s: steps down at 10 s without renewal") : gettext("renewed %(ago)s, every 2 s"), { ago: ago(since) }));
         card.clockLine.classList.toggle("is-warn", late);
       } else {
-        const holder = info.holder ? `the Lease is held by ${info.holder}` : "nobody holds the Lease yet";
-        setText(card.line, `${holder}; this replica runs no loops and watches the Lease`);
+        const holder = info.holder ? interpolate(gettext("the Lease is held by %(holder)s"), { holder: info.holder }) : gettext("nobody holds the Lease yet");
+        setText(card.line, interpolate(gettext("%(holder)s; this replica runs no loops and watches the Lease"), { holder }));
         const expiresAt = info.lease_expires_in != null && view.time != null ? view.time + info.lease_expires_in : null;
         const left = expiresAt == null ? null : expiresAt - t;
         // The holder's replica is "<name>_<8 hex>". A live leader renews every 2 s and this replica
@@ -223,7 +224,7 @@ export function createControllersPanel({ root, note, model, name = null, api = n
         const holderName = String(info.holder ?? "").replace(/_[0-9a-f]+$/, "");
         const holderDown = holderName && views.some((v) => v.name === holderName && v.alive === false);
         const silent = left != null && (holderDown || left < 8);
-        setText(card.clockLine, silent ? `leader silent: takes over in ${countdown(left)} (15 s without renewal)` : "takes over if the leader stops renewing for 15 s");
+        setText(card.clockLine, silent ? interpolate(gettext("leader silent: takes over in %(n)s (15 s without renewal)"), { n: countdown(left) }) : gettext("takes over if the leader stops renewing for 15 s"));
         card.clockLine.classList.toggle("is-warn", silent);
       }
     }
@@ -242,7 +243,7 @@ export function createControllersPanel({ root, note, model, name = null, api = n
         th.scope = "row";
         const glyph = el("span", "cm-glyph");
         glyph.setAttribute("aria-hidden", "true");
-        const word = el("span", "cm-lit-word", "reconciling");
+        const word = el("span", "cm-lit-word", gettext("reconciling"));
         th.append(glyph, el("span", "cm-loop-label", loop.label || loop.name), word);
         const depthCell = el("td", "num cm-depth");
         const said = el("td", "cm-said");
@@ -262,14 +263,14 @@ export function createControllersPanel({ root, note, model, name = null, api = n
       row.tr.dataset.lit = String(Boolean(isLit));
       row.tr.dataset.action = last?.action ?? "";
       setText(row.glyph, isLit ? "⟳" : last ? "·" : "–");
-      setText(row.sentence, last ? last.summary : "idle: nothing seen to reconcile yet");
-      setText(row.when, last ? ` at ${Number(last.time).toFixed(1)} s` : "");
+      setText(row.sentence, last ? last.summary : gettext("idle: nothing seen to reconcile yet"));
+      setText(row.when, last ? interpolate(gettext(" at %(time)s s"), { time: Number(last.time).toFixed(1) }) : "");
       const working = (loop.processing ?? []).length;
       const waiting = loop.waiting ?? 0;
-      const text = `${loop.depth ?? 0}${working ? ` · ${working} working` : ""}${waiting ? ` · ${waiting} later` : ""}`;
+      const text = `${loop.depth ?? 0}` + (working ? interpolate(gettext(" · %(n)s working"), { n: working }) : "") + (waiting ? interpolate(gettext(" · %(n)s later"), { n: waiting }) : "");
       setText(row.depthCell, text);
       row.depthCell.dataset.depth = String(loop.depth ?? 0);
-      row.depthCell.title = `${loop.depth ?? 0} key(s) queued, ${working} being reconciled, ${waiting} waiting for a retry or a set time; ${loop.processed ?? 0} processed so far`;
+      row.depthCell.title = interpolate(gettext("%(depth)s key(s) queued, %(working)s being reconciled, %(waiting)s waiting for a retry or a set time; %(processed)s processed so far"), { depth: loop.depth ?? 0, working, waiting, processed: loop.processed ?? 0 });
     }
   }
 
@@ -304,9 +305,9 @@ export function createControllersPanel({ root, note, model, name = null, api = n
         if (ready === "True") cells.status.replaceChildren(el("span", null, "✓ Ready"));
         else cells.status.replaceChildren(el("span", null, ready === "False" ? "✕ NotReady" : "? NotReady"), el("span", "cm-sub", `(${ready})`));
       }
-      cells.status.title = ready === "True" ? "Ready" : `Ready condition: ${ready}`;
-      if (tainted) cells.status.title += `; taints: ${(node.taints ?? []).join(", ")}`;
-      setText(cells.beat, node.last_heartbeat != null ? ago(t - node.last_heartbeat) : "none seen");
+      cells.status.title = ready === "True" ? "Ready" : interpolate(gettext("Ready condition: %(status)s"), { status: ready });
+      if (tainted) cells.status.title += interpolate(gettext("; taints: %(taints)s"), { taints: (node.taints ?? []).join(", ") });
+      setText(cells.beat, node.last_heartbeat != null ? ago(t - node.last_heartbeat) : gettext("none seen"));
 
       // NotReady: counts down from the grace period after each heartbeat seen
       const sig = (parts) => parts.join("|");
@@ -315,13 +316,13 @@ export function createControllersPanel({ root, note, model, name = null, api = n
         const key = sig(["r", Math.ceil(left), Math.round((left / grace) * 40)]);
         if (cells.notReady._sig !== key) {
           cells.notReady._sig = key;
-          cells.notReady.replaceChildren(bar(left / grace, `${grace} s grace period`), el("span", "cm-count", left > 0 ? `in ${countdown(left)}` : "due now"));
+          cells.notReady.replaceChildren(bar(left / grace, interpolate(gettext("%(n)s s grace period"), { n: grace })), el("span", "cm-count", left > 0 ? interpolate(gettext("in %(n)s"), { n: countdown(left) }) : gettext("due now")));
         }
         cells.notReady.dataset.left = left.toFixed(1);
       } else if (ready !== "True") {
         if (cells.notReady._sig !== "gone") {
           cells.notReady._sig = "gone";
-          cells.notReady.replaceChildren(el("span", "cm-count is-bad", `✕ no heartbeat for ${grace} s`));
+          cells.notReady.replaceChildren(el("span", "cm-count is-bad", interpolate(gettext("✕ no heartbeat for %(n)s s"), { n: grace })));
         }
         delete cells.notReady.dataset.left;
       }
@@ -335,20 +336,20 @@ export function createControllersPanel({ root, note, model, name = null, api = n
         const next = Math.min(...pending.map((e) => (e.at != null ? e.at : (view.time ?? t) + e.in)));
         const left = next - t;
         key = sig(["e", pending.length, Math.ceil(left), Math.round((left / DEFAULT_TOLERATION_S) * 40)]);
-        content = () => [bar(left / DEFAULT_TOLERATION_S, "pods tolerate the taint for their tolerationSeconds"),
-          el("span", "cm-count is-warn", left > 0 ? `evicts ${pending.length} pod${pending.length === 1 ? "" : "s"} in ${countdown(left)}` : "evicting now")];
+        content = () => [bar(left / DEFAULT_TOLERATION_S, gettext("pods tolerate the taint for their tolerationSeconds")),
+          el("span", "cm-count is-warn", left > 0 ? interpolate(ngettext("evicts %(n)s pod in %(time)s", "evicts %(n)s pods in %(time)s", pending.length), { n: pending.length, time: countdown(left) }) : gettext("evicting now"))];
         cells.evict.dataset.left = left.toFixed(1);
       } else {
         delete cells.evict.dataset.left;
         if (evicted) {
           key = sig(["d", evicted]);
-          content = () => [el("span", "cm-count is-bad", `✕ evicted ${evicted} pod${evicted === 1 ? "" : "s"}; replacements start elsewhere`)];
+          content = () => [el("span", "cm-count is-bad", interpolate(ngettext("✕ evicted %(n)s pod; replacements start elsewhere", "✕ evicted %(n)s pods; replacements start elsewhere", evicted), { n: evicted }))];
         } else if (ready === "True") {
           key = "calm";
-          content = () => [el("span", "cm-count is-faint", `${DEFAULT_TOLERATION_S} s after NotReady`)];
+          content = () => [el("span", "cm-count is-faint", interpolate(gettext("%(n)s s after NotReady"), { n: DEFAULT_TOLERATION_S }))];
         } else {
           key = "none";
-          content = () => [el("span", "cm-count is-faint", tainted ? "no pods left to evict" : "tainting it next")];
+          content = () => [el("span", "cm-count is-faint", tainted ? gettext("no pods left to evict") : gettext("tainting it next"))];
         }
       }
       if (cells.evict._sig !== key) {
@@ -356,7 +357,7 @@ export function createControllersPanel({ root, note, model, name = null, api = n
         cells.evict.replaceChildren(...content());
       }
     }
-    setText(nodeNote, list.length ? `NotReady (Unknown) after ${grace} s without a heartbeat; then a NoExecute taint, and pods are evicted after their toleration (${DEFAULT_TOLERATION_S} s unless they say otherwise).` : "");
+    setText(nodeNote, list.length ? interpolate(gettext("NotReady (Unknown) after %(grace)s s without a heartbeat; then a NoExecute taint, and pods are evicted after their toleration (%(toleration)s s unless they say otherwise)."), { grace, toleration: DEFAULT_TOLERATION_S }) : "");
   }
 
   // --- owner graph --------------------------------------------------------------------------
@@ -386,7 +387,7 @@ export function createControllersPanel({ root, note, model, name = null, api = n
     const watching = list.filter((i) => i.state === "watching").length;
     const relists = list.reduce((n, i) => n + (i.relists ?? 0), 0);
     const resyncs = list.reduce((n, i) => n + (i.resyncs ?? 0), 0);
-    setText(informerSummary, list.length ? `${list.length} informers, ${watching} watching · ${relists} re-list${relists === 1 ? "" : "s"} · ${resyncs} resync${resyncs === 1 ? "" : "s"}` : "No informers run: this replica does not lead.");
+    setText(informerSummary, list.length ? interpolate(gettext("%(n)s informers, %(watching)s watching"), { n: list.length, watching }) + " · " + interpolate(ngettext("%(n)s re-list", "%(n)s re-lists", relists), { n: relists }) + " · " + interpolate(ngettext("%(n)s resync", "%(n)s resyncs", resyncs), { n: resyncs }) : gettext("No informers run: this replica does not lead."));
     const shown = list.filter((i) => (i.objects ?? 0) > 0 || i.relists || i.resyncs || i.state !== "watching" || recent(i.resource));
     const sig = shown.map((i) => `${i.name}|${i.objects}|${i.state}|${i.relists}|${i.resyncs}|${recent(i.resource)?.kind ?? ""}`).join(";");
     if (chips._sig !== sig) {
@@ -401,8 +402,8 @@ export function createControllersPanel({ root, note, model, name = null, api = n
         li.append(el("span", "cm-chip-state", glyph), el("span", "cm-chip-name", i.name), el("span", "cm-chip-count", String(i.objects ?? 0)));
         if (i.relists) li.append(el("span", "cm-chip-relist", `↻${i.relists}`));
         if (i.resyncs) li.append(el("span", "cm-chip-resync", `⟲${i.resyncs}`));
-        if (act) li.append(el("span", "cm-chip-now", act.kind === "resync" ? "resync" : "re-list"));
-        li.title = `${i.name}: ${i.state}, ${i.objects ?? 0} cached, resourceVersion ${i.rv}; ${i.relists ?? 0} re-lists, ${i.resyncs ?? 0} resyncs`;
+        if (act) li.append(el("span", "cm-chip-now", act.kind === "resync" ? gettext("resync") : gettext("re-list")));
+        li.title = interpolate(gettext("%(name)s: %(state)s, %(n)s cached, resourceVersion %(rv)s; %(relists)s re-lists, %(resyncs)s resyncs"), { name: i.name, state: i.state, n: i.objects ?? 0, rv: i.rv, relists: i.relists ?? 0, resyncs: i.resyncs ?? 0 });
         return li;
       }));
     }
@@ -413,7 +414,7 @@ export function createControllersPanel({ root, note, model, name = null, api = n
       activity.replaceChildren(...items.map((a) => {
         const li = el("li", "cm-act");
         li.dataset.kind = a.kind;
-        const tag = a.kind === "resync" ? "⟲ resync" : a.kind === "backoff" ? "… back-off" : a.kind === "relisted" ? "↻ re-listed" : "↻ re-list";
+        const tag = a.kind === "resync" ? gettext("⟲ resync") : a.kind === "backoff" ? gettext("… back-off") : a.kind === "relisted" ? gettext("↻ re-listed") : gettext("↻ re-list");
         li.append(el("span", "cm-act-tag", tag), el("span", "cm-when", ` ${Number(a.time).toFixed(1)} s `), el("span", "cm-act-text", a.text));
         return li;
       }));
@@ -430,7 +431,7 @@ export function createControllersPanel({ root, note, model, name = null, api = n
         const lineRoot = el("div", "comp-live cm-live");
         lineRoot.dataset.panel = "controllers";
         const text = el("span", "cm-live-text");
-        const link = el("a", "cm-live-link", "details ↓");
+        const link = el("a", "cm-live-link", gettext("details ↓"));
         link.href = "#panel-controllers";
         link.addEventListener("click", (e) => {
           e.preventDefault();
@@ -443,8 +444,8 @@ export function createControllersPanel({ root, note, model, name = null, api = n
       }
       let text;
       let isLit = false;
-      if (view.alive === false) text = "✕ down: no loop runs";
-      else if (view !== leader) text = "standby: watches the Lease";
+      if (view.alive === false) text = gettext("✕ down: no loop runs");
+      else if (view !== leader) text = gettext("standby: watches the Lease");
       else {
         const active = [...state.loops.entries()].filter(([, e]) => e.source === view.name && lit(e)).sort((a, b) => b[1].time - a[1].time)[0];
         if (active) {
@@ -453,8 +454,8 @@ export function createControllersPanel({ root, note, model, name = null, api = n
         } else {
           const depth = (view.loops ?? []).reduce((n, l) => n + (l.depth ?? 0), 0);
           const working = (view.loops ?? []).reduce((n, l) => n + (l.processing ?? []).length, 0);
-          const busy = [depth ? `${depth} queued` : "", working ? `${working} working` : ""].filter(Boolean).join(", ");
-          text = `★ leader · ${(view.loops ?? []).length} loops · ${busy || "all quiet"}`;
+          const busy = [depth ? interpolate(gettext("%(n)s queued"), { n: depth }) : "", working ? interpolate(gettext("%(n)s working"), { n: working }) : ""].filter(Boolean).join(", ");
+          text = interpolate(gettext("★ leader · %(n)s loops · %(busy)s"), { n: (view.loops ?? []).length, busy: busy || gettext("all quiet") });
         }
       }
       setText(line.text, text);
@@ -488,12 +489,12 @@ export function createControllersPanel({ root, note, model, name = null, api = n
       wasLit = lights;
 
       noLeader.hidden = Boolean(leader);
-      setText(noLeader, leader ? "" : "✕ No replica leads: nothing reconciles until one holds the Lease.");
+      setText(noLeader, leader ? "" : gettext("✕ No replica leads: nothing reconciles until one holds the Lease."));
       if (leader?.name !== lastLeader && leader) {
-        if (lastLeader !== null) announce(`${leader.name} now leads the controller manager`);
+        if (lastLeader !== null) announce(interpolate(gettext("%(name)s now leads the controller manager"), { name: leader.name }));
         lastLeader = leader.name;
       }
-      setText(note, leader ? `leader: ${leader.name} · ${(leader.loops ?? []).length} loops` : "no leader");
+      setText(note, leader ? interpolate(gettext("leader: %(name)s · %(n)s loops"), { name: leader.name, n: (leader.loops ?? []).length }) : gettext("no leader"));
       drawReplicas(views, t);
       drawLoops(leader ?? views[0], state);
       // with no leader nothing runs: the rest keeps its last picture, dimmed (data-leader="")

@@ -4,6 +4,7 @@
 // Used inline on the cluster list and in a dialog on the cluster page.
 
 import { api } from "../../api.js";
+import { gettext } from "../../i18n.js";
 import { lessonLang, words } from "./i18n.js";
 
 export function presenterUrl(run) {
@@ -112,7 +113,7 @@ export function bindLessonDialog(button, dialog) {
       title.id = "lesson-picker-title";
       const close = el("button", "btn btn-icon", "✕");
       close.type = "button";
-      close.setAttribute("aria-label", "Close");
+      close.setAttribute("aria-label", gettext("Close"));
       close.addEventListener("click", () => dialog.close());
       head.append(title, close);
       const body = el("div", "lesson-picker");

@@ -1,5 +1,7 @@
 // Small DOM helpers for the scheduler panel. Server strings always go in as text.
 
+import { gettext, interpolate } from "../../i18n.js";
+
 export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -12,7 +14,7 @@ export function podButton(key, label = key) {
   const b = el("button", "sched-pod", label);
   b.type = "button";
   b.dataset.pod = key;
-  b.title = `${key}: show its scheduling history`;
+  b.title = interpolate(gettext("%(pod)s: show its scheduling history"), { pod: key });
   return b;
 }
 

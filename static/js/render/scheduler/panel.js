@@ -8,6 +8,7 @@
 // Clicking any [data-pod] (queue, table, history, the pods in node cards) opens its history.
 
 import { describeSubset, renderCompactTable, renderDecisionTable, SCORING_WORDS, victimsLine } from "./table.js";
+import { gettext, interpolate } from "../../i18n.js";
 import { el, podButton, seconds } from "./dom.js";
 import { renderHistory } from "./history.js";
 import { queueCountsText, renderQueue } from "./queue.js";
@@ -27,12 +28,12 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
   const decision = el("section", "sched-decision");
   decision.setAttribute("aria-labelledby", "sched-decision-title");
   const head = el("div", "sched-decision-head");
-  const title = el("h3", "sched-h", "Decision table");
+  const title = el("h3", "sched-h", gettext("Decision table"));
   title.id = "sched-decision-title";
-  const hold = el("button", "btn btn-small btn-toggle sched-hold", "⚓ Hold this table");
+  const hold = el("button", "btn btn-small btn-toggle sched-hold", gettext("⚓ Hold this table"));
   hold.type = "button";
   hold.setAttribute("aria-pressed", "false");
-  hold.title = "Keep this table while the clock runs (a paused clock keeps it anyway)";
+  hold.title = gettext("Keep this table while the clock runs (a paused clock keeps it anyway)");
   const mode = el("span", "sched-mode");
   mode.setAttribute("role", "status");
   head.append(title, mode, hold);
@@ -42,7 +43,7 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
   const scoring = el("p", "sched-scoring hint");
   const scroll = el("div", "sched-table-scroll");
   scroll.tabIndex = 0;
-  scroll.setAttribute("aria-label", "Decision table (scrolls)");
+  scroll.setAttribute("aria-label", gettext("Decision table (scrolls)"));
   const table = el("table", "sched-table");
   scroll.append(table);
   const omitted = el("p", "sched-omitted hint");
@@ -88,7 +89,7 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
       if (shown && shown === asked && shown.pod === pod && !records.has(keyOf(pod, shown.attempt))) shown.missing = true; // forgotten: no refetch loop
     } catch (err) {
       if (history?.pod === pod) {
-        history = { pod, attempts: null, error: err.status === 404 ? `${pod} has no scheduling attempts on record: a pod created with spec.nodeName skips the scheduler, and records of long-gone pods are forgotten.` : `Could not fetch the history of ${pod}: ${err.message}` };
+        history = { pod, attempts: null, error: err.status === 404 ? interpolate(gettext("%(pod)s has no scheduling attempts on record: a pod created with spec.nodeName skips the scheduler, and records of long-gone pods are forgotten."), { pod }) : interpolate(gettext("Could not fetch the history of %(pod)s: %(error)s"), { pod, error: err.message }) };
       }
       if (err.status === 404 && shown && shown === asked) shown.missing = true;
     } finally {
@@ -104,12 +105,12 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
   function setHeld(value) {
     held = value;
     hold.setAttribute("aria-pressed", String(held));
-    hold.textContent = held ? "⚓ Held: follow the newest" : "⚓ Hold this table";
+    hold.textContent = held ? gettext("⚓ Held: follow the newest") : gettext("⚓ Hold this table");
     local += 1;
   }
   hold.addEventListener("click", () => {
     setHeld(!held);
-    announce(held ? "The decision table is held" : "The decision table follows the newest attempt");
+    announce(held ? gettext("The decision table is held") : gettext("The decision table follows the newest attempt"));
   });
 
   function openHistory(pod, { scroll: scrollTo = false } = {}) {
@@ -118,7 +119,7 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
     fetchPod(pod);
     local += 1;
     if (scrollTo) root.closest(".panel")?.scrollIntoView({ block: "nearest", behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
-    announce(`Scheduling history of ${pod}`);
+    announce(interpolate(gettext("Scheduling history of %(pod)s"), { pod }));
   }
 
   // any pod: in this panel, in the node cards (issue 7's data-pod), in the scheduler's box
@@ -146,7 +147,7 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
     shown = { pod: history?.pod ?? a.pod, attempt: a.attempt };
     setHeld(true);
     scroll.focus({ preventScroll: false }); // the history list redraws; land on the table it opened
-    announce(`Showing attempt ${a.attempt} of ${shown.pod}; the table is held`);
+    announce(interpolate(gettext("Showing attempt %(n)s of %(pod)s; the table is held"), { n: a.attempt, pod: shown.pod }));
   }
 
   // --- drawing --------------------------------------------------------------------------------
@@ -170,23 +171,23 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
     let state = b?.state ?? (record.binding === "bound" ? "bound" : record.binding?.startsWith("failed") ? "failed" : "sent");
     binding.dataset.state = state;
     if (state === "sent") {
-      binding.append(el("span", "b-glyph", "⇢"), el("b", "", " binding → kube-apiserver: "), `${request}, in flight (the "bind" pill)`);
+      binding.append(el("span", "b-glyph", "⇢"), el("b", "", gettext(" binding → kube-apiserver: ")), interpolate(gettext("%(request)s, in flight (the \"bind\" pill)"), { request }));
     } else if (state === "bound") {
-      binding.append(el("span", "b-glyph", "✓"), el("b", "", " bound: "), `kube-apiserver accepted ${request}${b?.at != null ? ` at ${seconds(b.at)}` : ""}; the kubelet of ${record.node} sees the pod through its watch`);
+      binding.append(el("span", "b-glyph", "✓"), el("b", "", gettext(" bound: ")), interpolate(b?.at != null ? gettext("kube-apiserver accepted %(request)s at %(time)s; the kubelet of %(node)s sees the pod through its watch") : gettext("kube-apiserver accepted %(request)s; the kubelet of %(node)s sees the pod through its watch"), { request, time: b?.at != null ? seconds(b.at) : "", node: record.node }));
     } else {
       state = "failed";
-      binding.append(el("span", "b-glyph", "✕"), el("b", "", " binding failed: "), b?.code ? `code ${b.code}` : String(record.binding ?? ""), "; the pod goes back to the queue");
+      binding.append(el("span", "b-glyph", "✕"), el("b", "", gettext(" binding failed: ")), b?.code ? interpolate(gettext("code %(code)s"), { code: b.code }) : String(record.binding ?? ""), gettext("; the pod goes back to the queue"));
     }
   }
 
   function drawRecord(record, view) {
-    title.replaceChildren("Decision table: ", podButton(record.pod), `, attempt ${record.attempt}`);
+    title.replaceChildren(gettext("Decision table: "), podButton(record.pod), interpolate(gettext(", attempt %(n)s"), { n: record.attempt }));
     outcome.replaceChildren();
     outcome.dataset.result = record.result;
     if (record.result === "scheduled") {
-      outcome.append(el("span", "o-glyph", "★"), el("b", "", ` ${record.node} chosen `), `at ${seconds(record.time)}: ${record.why ?? ""}`);
+      outcome.append(el("span", "o-glyph", "★"), el("b", "", interpolate(gettext(" %(node)s chosen "), { node: record.node })), interpolate(gettext("at %(time)s: %(why)s"), { time: seconds(record.time), why: record.why ?? "" }));
     } else {
-      outcome.append(el("span", "o-glyph", "✕"), el("b", "", ` ${record.result === "error" ? "error" : "no node fits"} `), `at ${seconds(record.time)}`);
+      outcome.append(el("span", "o-glyph", "✕"), el("b", "", ` ${record.result === "error" ? gettext("error") : gettext("no node fits")} `), interpolate(gettext("at %(time)s"), { time: seconds(record.time) }));
     }
     failed.hidden = !record.message;
     failed.replaceChildren();
@@ -197,26 +198,26 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
     const skippedScores = record.skipped?.score ?? [];
     const skippedFilters = record.skipped?.filter ?? [];
     scoring.textContent = [
-      skippedFilters.length ? `PreFilter skipped ${skippedFilters.join(", ")}: nothing in this pod for them to check (no columns).` : "",
-      `Scoring: ${SCORING_WORDS[record.scoring] ?? record.scoring}.`,
-      skippedScores.length ? `PreScore skipped ${skippedScores.join(", ")} (nothing to score for this pod).` : "",
+      skippedFilters.length ? interpolate(gettext("PreFilter skipped %(plugins)s: nothing in this pod for them to check (no columns)."), { plugins: skippedFilters.join(", ") }) : "",
+      interpolate(gettext("Scoring: %(how)s."), { how: SCORING_WORDS[record.scoring] ?? record.scoring }),
+      skippedScores.length ? interpolate(gettext("PreScore skipped %(plugins)s (nothing to score for this pod)."), { plugins: skippedScores.join(", ") }) : "",
     ].filter(Boolean).join(" ");
     renderDecisionTable(table, record, view?.profile);
     omitted.hidden = !record.rows_omitted;
     omitted.textContent = record.rows_omitted
-      ? `${record.rows_omitted} more examined node(s) are not listed: the record keeps the chosen node, the best totals and the first node of each distinct rejection.`
+      ? interpolate(gettext("%(n)s more examined node(s) are not listed: the record keeps the chosen node, the best totals and the first node of each distinct rejection."), { n: record.rows_omitted })
       : "";
     extra.replaceChildren();
     if (record.nominated_node) extra.append(victimsLine(record));
   }
 
   function drawCompact(latest) {
-    title.replaceChildren("Decision table: ", podButton(latest.pod), `, attempt ${latest.attempt}`);
+    title.replaceChildren(gettext("Decision table: "), podButton(latest.pod), interpolate(gettext(", attempt %(n)s"), { n: latest.attempt }));
     outcome.replaceChildren();
     outcome.dataset.result = latest.result;
-    outcome.append(el("span", "o-glyph", latest.result === "scheduled" ? "★" : "✕"), el("b", "", latest.result === "scheduled" ? ` ${latest.node} chosen` : " no node fits"), ` at ${seconds(latest.time)}`);
+    outcome.append(el("span", "o-glyph", latest.result === "scheduled" ? "★" : "✕"), el("b", "", latest.result === "scheduled" ? interpolate(gettext(" %(node)s chosen"), { node: latest.node }) : ` ${gettext("no node fits")}`), ` ${interpolate(gettext("at %(time)s"), { time: seconds(latest.time) })}`);
     failed.hidden = true;
-    subset.textContent = `Examined ${latest.examined} of ${latest.total_nodes} node(s), ${latest.feasible} feasible. Fetching every plugin's verdict…`;
+    subset.textContent = interpolate(gettext("Examined %(examined)s of %(total)s node(s), %(feasible)s feasible. Fetching every plugin's verdict…"), { examined: latest.examined, total: latest.total_nodes, feasible: latest.feasible });
     scoring.textContent = "";
     renderCompactTable(table, latest);
     binding.hidden = true;
@@ -227,8 +228,8 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
   }
 
   function drawEmpty(view, text) {
-    title.textContent = "Decision table";
-    outcome.replaceChildren(el("span", "", text ?? (view ? "No pod scheduled yet. Create one (kubectl run, a Deployment) and its decision opens here." : "This cluster has no kube-scheduler.")));
+    title.textContent = gettext("Decision table");
+    outcome.replaceChildren(el("span", "", text ?? (view ? gettext("No pod scheduled yet. Create one (kubectl run, a Deployment) and its decision opens here.") : gettext("This cluster has no kube-scheduler."))));
     outcome.dataset.result = "none";
     for (const part of [failed, binding, omitted]) part.hidden = true;
     bindingSig = "";
@@ -247,9 +248,9 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
       live.dataset.panel = "scheduler";
       const text = el("span", "live-text");
       const bind = el("span", "live-bind");
-      const details = el("button", "live-details", "details ↓");
+      const details = el("button", "live-details", gettext("details ↓"));
       details.type = "button";
-      details.title = "Scroll to the scheduler panel: its queue and decision table";
+      details.title = gettext("Scroll to the scheduler panel: its queue and decision table");
       details.addEventListener("click", () => root.closest(".panel")?.scrollIntoView({ block: "start", behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" }));
       live.append(text, bind, details);
       box.append(live);
@@ -261,7 +262,7 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
     liveSig = sig;
     live.querySelector(".live-text").textContent = queueCountsText(view);
     const bind = live.querySelector(".live-bind");
-    bind.textContent = inFlight.length ? `⇢ binding ${inFlight[inFlight.length - 1].pod} → kube-apiserver` : "";
+    bind.textContent = inFlight.length ? interpolate(gettext("⇢ binding %(pod)s → kube-apiserver"), { pod: inFlight[inFlight.length - 1].pod }) : "";
     bind.hidden = !inFlight.length;
   }
 
@@ -288,7 +289,7 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
           if (view?.cycle && view.cycle.pod === latest.pod && view.cycle.attempt === latest.attempt && !view.cycle.rows_omitted) remember(latest.pod, [view.cycle]);
         }
       }
-      mode.textContent = held ? "held" : m.clock.paused ? "paused: the newest attempt stays" : "following the newest attempt";
+      mode.textContent = held ? gettext("held") : m.clock.paused ? gettext("paused: the newest attempt stays") : gettext("following the newest attempt");
       mode.dataset.mode = held ? "held" : "live";
       hold.disabled = !shown;
       if (!shown) {
@@ -307,7 +308,7 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
           drawnSig = "";
           const latest = s?.latest;
           if (latest && latest.pod === shown.pod && latest.attempt === shown.attempt) drawCompact(latest);
-          else if (shown.missing) drawEmpty(view, `The record of attempt ${shown.attempt} of ${shown.pod} is no longer kept.`);
+          else if (shown.missing) drawEmpty(view, interpolate(gettext("The record of attempt %(n)s of %(pod)s is no longer kept."), { n: shown.attempt, pod: shown.pod }));
           if (!shown.missing) want(shown.pod);
         }
         decision.dataset.pod = shown.pod;
@@ -331,7 +332,7 @@ export function createSchedulerPanel({ root, note, model, name, api, announce = 
       }
 
       const c = view?.counters;
-      note.textContent = c ? `${c.cycles} cycle(s) · ${c.bound} bound · ${c.unschedulable} unschedulable · ${c.preemptions} preemption(s)` : "";
+      note.textContent = c ? interpolate(gettext("%(cycles)s cycle(s) · %(bound)s bound · %(unschedulable)s unschedulable · %(preemptions)s preemption(s)"), { cycles: c.cycles, bound: c.bound, unschedulable: c.unschedulable, preemptions: c.preemptions }) : "";
     },
     openHistory,
     showNotice,

@@ -2,14 +2,15 @@
 // gated, in_flight; first 20 of each): every pod a button (data-pod) with why it is there.
 // And the one live line the panel adds to the scheduler's box in the control plane.
 
+import { gettext, interpolate } from "../../i18n.js";
 import { el, podButton, seconds } from "./dom.js";
 
 export const QUEUES = [
-  { key: "in_flight", glyph: "●", title: "Being scheduled", hint: "the pod taken in this cycle" },
-  { key: "active", glyph: "▶", title: "Active", hint: "ready to be tried: priority first, then age" },
-  { key: "backoff", glyph: "◔", title: "Back-off", hint: "failed lately: waits 1 s, doubling to 10 s, before the next try" },
-  { key: "unschedulable", glyph: "⊘", title: "Unschedulable", hint: "no node fits: waits for a cluster change (a node added or changed, a pod deleted) or 5 minutes" },
-  { key: "gated", glyph: "‖", title: "Gated", hint: "schedulingGates: not queued until they are removed" },
+  { key: "in_flight", glyph: "●", title: gettext("Being scheduled"), hint: gettext("the pod taken in this cycle") },
+  { key: "active", glyph: "▶", title: gettext("Active"), hint: gettext("ready to be tried: priority first, then age") },
+  { key: "backoff", glyph: "◔", title: gettext("Back-off"), hint: gettext("failed lately: waits 1 s, doubling to 10 s, before the next try") },
+  { key: "unschedulable", glyph: "⊘", title: gettext("Unschedulable"), hint: gettext("no node fits: waits for a cluster change (a node added or changed, a pod deleted) or 5 minutes") },
+  { key: "gated", glyph: "‖", title: gettext("Gated"), hint: gettext("schedulingGates: not queued until they are removed") },
 ];
 
 /** The last FailedScheduling message the view recorded for each pod (decisions: last 10). */
@@ -22,12 +23,12 @@ function lastMessages(view) {
 function detail(key, entry) {
   switch (key) {
     case "active":
-      return `priority ${entry.priority ?? 0}${entry.attempts ? `, ${entry.attempts} attempt(s)` : ""}`;
+      return interpolate(gettext("priority %(n)s"), { n: entry.priority ?? 0 }) + (entry.attempts ? interpolate(gettext(", %(n)s attempt(s)"), { n: entry.attempts }) : "");
     case "backoff":
-      return `until ${seconds(entry.until)}${entry.attempts ? `, after ${entry.attempts} attempt(s)` : ""}`;
+      return interpolate(gettext("until %(time)s"), { time: seconds(entry.until) }) + (entry.attempts ? interpolate(gettext(", after %(n)s attempt(s)"), { n: entry.attempts }) : "");
     case "unschedulable": {
-      const plugins = entry.plugins?.length ? `rejected by ${entry.plugins.join(", ")}` : "rejected";
-      return `${plugins}${entry.since != null ? ` since ${seconds(entry.since)}` : ""}`;
+      const plugins = entry.plugins?.length ? interpolate(gettext("rejected by %(plugins)s"), { plugins: entry.plugins.join(", ") }) : gettext("rejected");
+      return plugins + (entry.since != null ? interpolate(gettext(" since %(time)s"), { time: seconds(entry.since) }) : "");
     }
     default:
       return "";
@@ -38,10 +39,10 @@ function detail(key, entry) {
 export function renderQueue(root, view) {
   root.replaceChildren();
   const q = view?.queue;
-  const h = el("h3", "sched-h", "Scheduling queue");
+  const h = el("h3", "sched-h", gettext("Scheduling queue"));
   root.append(h);
   if (!q) {
-    root.append(el("p", "hint", view ? "The scheduler has not reported its queue yet." : "No kube-scheduler in this cluster."));
+    root.append(el("p", "hint", view ? gettext("The scheduler has not reported its queue yet.") : gettext("No kube-scheduler in this cluster.")));
     return;
   }
   const messages = lastMessages(view);
@@ -58,7 +59,7 @@ export function renderQueue(root, view) {
     head.title = hint;
     section.append(head);
     if (!items.length) {
-      section.append(el("p", "q-empty", "empty"));
+      section.append(el("p", "q-empty", gettext("empty")));
     } else {
       const list = el("ul", "sched-q-list");
       for (const entry of items) {
@@ -71,7 +72,7 @@ export function renderQueue(root, view) {
         list.append(li);
       }
       section.append(list);
-      if (count > items.length) section.append(el("p", "q-more", `and ${count - items.length} more`));
+      if (count > items.length) section.append(el("p", "q-more", interpolate(gettext("and %(n)s more"), { n: count - items.length })));
     }
     root.append(section);
   }
@@ -80,8 +81,8 @@ export function renderQueue(root, view) {
 /** "queue: 2 active · 1 back-off · ⊘ 3 unschedulable" for the scheduler's box. */
 export function queueCountsText(view) {
   const c = view?.queue?.counts;
-  if (!c) return "queue: …";
-  const parts = [`${c.active ?? 0} active`, `${c.backoff ?? 0} back-off`, `${c.unschedulable ? "⊘ " : ""}${c.unschedulable ?? 0} unschedulable`];
-  if (c.gated) parts.push(`${c.gated} gated`);
-  return `queue: ${parts.join(" · ")}`;
+  if (!c) return gettext("queue: …");
+  const parts = [interpolate(gettext("%(n)s active"), { n: c.active ?? 0 }), interpolate(gettext("%(n)s back-off"), { n: c.backoff ?? 0 }), `${c.unschedulable ? "⊘ " : ""}` + interpolate(gettext("%(n)s unschedulable"), { n: c.unschedulable ?? 0 })];
+  if (c.gated) parts.push(interpolate(gettext("%(n)s gated"), { n: c.gated }));
+  return interpolate(gettext("queue: %(parts)s"), { parts: parts.join(" · ") });
 }

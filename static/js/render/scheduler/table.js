@@ -4,6 +4,7 @@
 // then the score plugins (raw → normalized, × weight); the total; the chosen node first,
 // marked with ★ and the word "chosen" (never by colour alone).
 
+import { gettext, interpolate } from "../../i18n.js";
 import { breakable, el, podButton } from "./dom.js";
 
 const FAIL_GLYPH = "✕";
@@ -51,7 +52,7 @@ function filterCell(row, plugin) {
   if (verdict) {
     if (verdict.status === "Success") {
       td.dataset.status = "pass";
-      td.append(el("span", "f-glyph", "✓"), " pass");
+      td.append(el("span", "f-glyph", "✓"), ` ${gettext("pass")}`);
     } else {
       td.dataset.status = "fail";
       td.title = `${plugin}: ${verdict.status}${verdict.reason ? `: ${verdict.reason}` : ""}`;
@@ -59,7 +60,7 @@ function filterCell(row, plugin) {
     }
   } else {
     td.dataset.status = "not-run";
-    td.title = "not run: an earlier filter already rejected this node";
+    td.title = gettext("not run: an earlier filter already rejected this node");
     td.textContent = "—";
   }
   return td;
@@ -70,7 +71,7 @@ function scoreCell(score) {
   td.dataset.plugin = score.plugin;
   td.dataset.raw = String(score.raw);
   td.dataset.normalized = String(score.normalized);
-  td.title = `${score.plugin}: raw ${score.raw}, normalized ${score.normalized}, weight ${score.weight}: adds ${score.normalized * score.weight}`;
+  td.title = interpolate(gettext("%(plugin)s: raw %(raw)s, normalized %(normalized)s, weight %(weight)s: adds %(points)s"), { plugin: score.plugin, raw: score.raw, normalized: score.normalized, weight: score.weight, points: score.normalized * score.weight });
   td.append(el("span", "s-main", score.raw === score.normalized ? String(score.normalized) : `${score.raw} → ${score.normalized}`),
     el("span", "s-weighted", `×${score.weight} = ${score.normalized * score.weight}`));
   return td;
@@ -80,23 +81,23 @@ function scoreCell(score) {
 export function renderDecisionTable(table, record, profile) {
   table.replaceChildren();
   const { filters, scores } = decisionColumns(record, profile);
-  table.append(el("caption", "visually-hidden", `Decision table: attempt ${record.attempt} for ${record.pod ?? "the pod"}`));
+  table.append(el("caption", "visually-hidden", interpolate(gettext("Decision table: attempt %(n)s for %(pod)s"), { n: record.attempt, pod: record.pod ?? gettext("the pod") })));
   const thead = el("thead");
   const groups = el("tr", "groups");
-  const nodeHead = el("th", "node-col", "Node");
+  const nodeHead = el("th", "node-col", gettext("Node"));
   nodeHead.scope = "col";
   nodeHead.rowSpan = 2;
-  const filterHead = el("th", "group-filter", "Filter: pass or why not");
+  const filterHead = el("th", "group-filter", gettext("Filter: pass or why not"));
   filterHead.scope = "colgroup";
   filterHead.colSpan = Math.max(1, filters.length);
   groups.append(nodeHead, filterHead);
   if (scores.length) {
-    const scoreHead = el("th", "group-score", "Score: raw → normalized, × weight");
+    const scoreHead = el("th", "group-score", gettext("Score: raw → normalized, × weight"));
     scoreHead.scope = "colgroup";
     scoreHead.colSpan = scores.length;
     groups.append(scoreHead);
   }
-  const totalHead = el("th", "total-col num", "Total");
+  const totalHead = el("th", "total-col num", gettext("Total"));
   totalHead.scope = "col";
   totalHead.rowSpan = 2;
   groups.append(totalHead);
@@ -130,9 +131,9 @@ export function renderDecisionTable(table, record, profile) {
     const th = el("th", "node-name");
     th.scope = "row";
     th.append(el("span", "n", row.name));
-    if (chosen) th.append(el("span", "tag tag-chosen", "★ chosen"));
-    else if (rejected) th.append(el("span", "tag tag-rejected", "✕ filtered out"));
-    if (record.nominated_node === row.name) th.append(el("span", "tag tag-nominated", "⚑ nominated"));
+    if (chosen) th.append(el("span", "tag tag-chosen", gettext("★ chosen")));
+    else if (rejected) th.append(el("span", "tag tag-rejected", gettext("✕ filtered out")));
+    if (record.nominated_node === row.name) th.append(el("span", "tag tag-nominated", gettext("⚑ nominated")));
     tr.append(th);
     for (const plugin of filters) tr.append(filterCell(row, plugin));
     if (!filters.length) tr.append(el("td", "f-cell", ""));
@@ -143,7 +144,7 @@ export function renderDecisionTable(table, record, profile) {
           tr.append(s ? scoreCell({ weight, ...s }) : el("td", "s-cell", "—"));
         }
       } else {
-        const td = el("td", "s-cell not-scored", rejected ? "not scored: filtered out" : "not scored");
+        const td = el("td", "s-cell not-scored", rejected ? gettext("not scored: filtered out") : gettext("not scored"));
         td.colSpan = scores.length;
         tr.append(td);
       }
@@ -159,10 +160,10 @@ export function renderDecisionTable(table, record, profile) {
 /** The event's compact table (≤ 8 rows: name, "pass" or "<plugin>: <reason>", total) until the full record arrives. */
 export function renderCompactTable(table, latest) {
   table.replaceChildren();
-  table.append(el("caption", "visually-hidden", `Decision for ${latest.pod}, attempt ${latest.attempt} (best rows)`));
+  table.append(el("caption", "visually-hidden", interpolate(gettext("Decision for %(pod)s, attempt %(n)s (best rows)"), { pod: latest.pod, n: latest.attempt })));
   const head = el("tr");
-  for (const text of ["Node", "Filters", "Total"]) {
-    const th = el("th", text === "Total" ? "num" : "", text);
+  for (const [id, text] of [["node", gettext("Node")], ["filters", gettext("Filters")], ["total", gettext("Total")]]) {
+    const th = el("th", id === "total" ? "num" : "", text);
     th.scope = "col";
     head.append(th);
   }
@@ -177,10 +178,10 @@ export function renderCompactTable(table, latest) {
     const th = el("th", "node-name");
     th.scope = "row";
     th.append(el("span", "n", row.name));
-    if (chosen) th.append(el("span", "tag tag-chosen", "★ chosen"));
+    if (chosen) th.append(el("span", "tag tag-chosen", gettext("★ chosen")));
     const fit = el("td", "f-cell");
     fit.dataset.status = row.fit === "pass" ? "pass" : "fail";
-    fit.append(el("span", "f-glyph", row.fit === "pass" ? "✓" : FAIL_GLYPH), ` ${row.fit}`);
+    fit.append(el("span", "f-glyph", row.fit === "pass" ? "✓" : FAIL_GLYPH), ` ${row.fit === "pass" ? gettext("pass") : row.fit}`);
     tr.append(th, fit, el("td", "total num", row.total == null ? "—" : String(row.total)));
     tbody.append(tr);
   }
@@ -190,23 +191,23 @@ export function renderCompactTable(table, latest) {
 /** The lines under the table: examined subset, scoring, preemption, in words. */
 export function describeSubset(record) {
   const p = record.percentage ?? {};
-  const examined = `Examined ${record.examined} of ${record.total_nodes} node(s), ${record.feasible} feasible.`;
-  return p.why ? `${examined} Why: ${p.why}.` : examined;
+  const examined = interpolate(gettext("Examined %(examined)s of %(total)s node(s), %(feasible)s feasible."), { examined: record.examined, total: record.total_nodes, feasible: record.feasible });
+  return p.why ? `${examined} ${interpolate(gettext("Why: %(why)s."), { why: p.why })}` : examined;
 }
 
 export const SCORING_WORDS = {
-  scored: "every feasible node was scored; the highest total wins (ties: the seeded draw)",
-  "one feasible node": "only one node passed the filters: no scoring needed, it wins",
-  "nominated node": "the pod's nominated node (from an earlier preemption) was checked first and fits",
-  "no feasible node": "no node passed the filters: nothing to score",
-  "not reached": "the cycle stopped before scoring",
+  scored: gettext("every feasible node was scored; the highest total wins (ties: the seeded draw)"),
+  "one feasible node": gettext("only one node passed the filters: no scoring needed, it wins"),
+  "nominated node": gettext("the pod's nominated node (from an earlier preemption) was checked first and fits"),
+  "no feasible node": gettext("no node passed the filters: nothing to score"),
+  "not reached": gettext("the cycle stopped before scoring"),
 };
 
 /** Victims of preemption as clickable pods. */
 export function victimsLine(record) {
   const p = el("p", "sched-preemption");
-  p.append(el("span", "tag tag-nominated", "⚑ preemption"), ` DefaultPreemption nominated ${record.nominated_node}; victims (evicted through the API server): `);
-  if (!record.victims?.length) p.append("none");
+  p.append(el("span", "tag tag-nominated", gettext("⚑ preemption")), interpolate(gettext(" DefaultPreemption nominated %(node)s; victims (evicted through the API server): "), { node: record.nominated_node }));
+  if (!record.victims?.length) p.append(gettext("none"));
   record.victims?.forEach((v, i) => {
     if (i) p.append(", ");
     p.append(podButton(v));

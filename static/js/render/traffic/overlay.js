@@ -16,6 +16,7 @@
 // Reduced motion: no dots; the paths in flight are drawn still, the labels stay.
 
 import { trafficState } from "../../appliers/traffic.js";
+import { gettext, interpolate } from "../../i18n.js";
 import { svgEl } from "../../theme.js";
 import { shortChain } from "./rules.js";
 
@@ -54,7 +55,7 @@ const CHAR_PX = 6.6; // the label's monospace advance at 11 px
 function decisionLabels(r) {
   const mark = r.stale ? "⚠ " : "";
   if (r.verdict !== "dnat") {
-    const what = r.verdict === "reject" ? "REJECT (no endpoints)" : r.verdict === "drop" ? "DROP" : "no rule";
+    const what = r.verdict === "reject" ? gettext("REJECT (no endpoints)") : r.verdict === "drop" ? "DROP" : gettext("no rule");
     return [`${mark}${r.node}: ${what}`, `${mark}${what}`];
   }
   const pod = r.pod ?? r.to;
@@ -64,7 +65,7 @@ function decisionLabels(r) {
   }
   const svc = r.trace?.find((x) => /^KUBE-SV[CL]-/.test(x[1]));
   const rule = svc ? `${shortChain(svc[1])} #${svc[2]}` : "KUBE-SERVICES";
-  return [`${mark}${r.node} rules v${r.version}: ${rule} → ${pod}`, `${mark}v${r.version}: ${rule} → ${pod}`, `${mark}v${r.version} #${svc?.[2] ?? "?"} → ${pod}`];
+  return [mark + interpolate(gettext("%(node)s rules v%(version)s: %(rule)s → %(pod)s"), { node: r.node, version: r.version, rule, pod }), `${mark}v${r.version}: ${rule} → ${pod}`, `${mark}v${r.version} #${svc?.[2] ?? "?"} → ${pod}`];
 }
 
 export function createTrafficOverlay({ stage, locateBox, model }) {
@@ -115,7 +116,7 @@ export function createTrafficOverlay({ stage, locateBox, model }) {
       const ev = tr.proxies.get(node.node) ?? {};
       const version = Math.max(ev.version ?? 0, node.version ?? 0);
       const writing = ev.writing ?? null;
-      const text = node.alive === false ? "✕ rules frozen" : writing != null ? `✎ writing v${writing}` : `rules v${version}`;
+      const text = node.alive === false ? gettext("✕ rules frozen") : writing != null ? interpolate(gettext("✎ writing v%(version)s"), { version: writing }) : interpolate(gettext("rules v%(version)s"), { version });
       if (line.textContent !== text) line.textContent = text;
       line.dataset.state = writing != null ? "writing" : "ok";
     }

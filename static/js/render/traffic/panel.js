@@ -18,11 +18,14 @@
 // Every server string is set with textContent. Status is carried by words and glyphs too.
 
 import { nodeSettled, proxyNodes, serviceOf, settleEpisodes, trafficCounters, trafficState } from "../../appliers/traffic.js";
+import { gettext, interpolate, ngettext } from "../../i18n.js";
 import { createTrafficOverlay } from "./overlay.js";
 import { effectiveShares, formatShare, parseIpvs, parseIptables, serviceChain, shortChain } from "./rules.js";
 
 const RECENT_ROWS = 10;
 const FLASH_MS = 1400;
+const NO_SOURCE = gettext("No running pod to send from yet: traffic starts from inside a pod (or from outside, for a NodePort Service).");
+const STATE_WORDS = { running: gettext("running"), starting: gettext("starting"), draining: gettext("draining"), done: gettext("done"), stopped: gettext("stopped") };
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -70,7 +73,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
 
   // --- the form -------------------------------------------------------------------------------------
   const form = el("form", "traffic-form");
-  form.setAttribute("aria-label", "Send traffic to a Service");
+  form.setAttribute("aria-label", gettext("Send traffic to a Service"));
   form.noValidate = true;
   const field = (label, control, hint) => {
     const wrap = el("label", "field");
@@ -88,27 +91,27 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
   Object.assign(rate, { type: "number", name: "rate", id: "traffic-rate", min: "0.1", max: "1000", step: "any", value: "10", inputMode: "decimal" });
   const seconds = el("input");
   Object.assign(seconds, { type: "number", name: "seconds", id: "traffic-seconds", min: "0.1", max: "3600", step: "any", value: "30", inputMode: "decimal" });
-  const send = el("button", "btn btn-primary", "Send traffic");
+  const send = el("button", "btn btn-primary", gettext("Send traffic"));
   send.type = "submit";
   send.id = "traffic-send";
   const formNote = el("p", "hint traffic-form-note");
   formNote.id = "traffic-form-note";
   formNote.setAttribute("aria-live", "polite");
-  form.append(field("Service", serviceSelect), field("From (client)", sourceSelect), field("Rate (req/s)", rate), field("For (s)", seconds), send, formNote);
+  form.append(field(gettext("Service"), serviceSelect), field(gettext("From (client)"), sourceSelect), field(gettext("Rate (req/s)"), rate), field(gettext("For (s)"), seconds), send, formNote);
 
   const clients = el("ul", "traffic-clients");
-  clients.setAttribute("aria-label", "Traffic clients");
+  clients.setAttribute("aria-label", gettext("Traffic clients"));
 
   // --- the picture --------------------------------------------------------------------------------
   const grid = el("div", "traffic-grid");
   const podsBox = el("section", "traffic-pods");
-  const podsTitle = el("h3", null, "Requests per pod");
+  const podsTitle = el("h3", null, gettext("Requests per pod"));
   const podsSummary = el("p", "hint traffic-summary");
   const podsTable = el("table", "traffic-dist");
-  podsTable.setAttribute("aria-label", "Requests per pod and their share against the expected share");
+  podsTable.setAttribute("aria-label", gettext("Requests per pod and their share against the expected share"));
   const head = el("thead");
   const hr = el("tr");
-  for (const [text, cls] of [["pod", ""], ["node", ""], ["requests", "num"], ["share · ▏expected", "bar-col"]]) {
+  for (const [text, cls] of [[gettext("pod"), ""], [gettext("node"), ""], [gettext("requests"), "num"], [gettext("share · ▏expected"), "bar-col"]]) {
     const th = el("th", cls, text);
     th.scope = "col";
     hr.append(th);
@@ -119,7 +122,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
   podsBox.append(podsTitle, podsSummary, podsTable);
 
   const rulesBox = el("section", "traffic-rules");
-  rulesBox.append(el("h3", null, "Rules on each node"), el("p", "hint", "Each node's kube-proxy writes the same rules; a request is decided by the rules of the node it starts on. The rule the last request took is marked ◀."));
+  rulesBox.append(el("h3", null, gettext("Rules on each node")), el("p", "hint", gettext("Each node's kube-proxy writes the same rules; a request is decided by the rules of the node it starts on. The rule the last request took is marked ◀.")));
   const nodesList = el("div", "traffic-nodes");
   rulesBox.append(nodesList);
   grid.append(podsBox, rulesBox);
@@ -128,15 +131,15 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
   change.setAttribute("aria-live", "polite");
   const recent = el("section", "traffic-recent");
   const recentList = el("ol", "traffic-requests");
-  recentList.setAttribute("aria-label", "Newest requests first");
-  recent.append(el("h3", null, "Latest requests"), recentList);
+  recentList.setAttribute("aria-label", gettext("Newest requests first"));
+  recent.append(el("h3", null, gettext("Latest requests")), recentList);
 
   const viewer = el("section", "traffic-viewer");
   viewer.hidden = true;
   viewer.id = "traffic-viewer";
   const viewerHead = el("div", "traffic-viewer-head");
   const viewerTitle = el("h3");
-  const viewerClose = el("button", "btn btn-small", "Close");
+  const viewerClose = el("button", "btn btn-small", gettext("Close"));
   viewerClose.type = "button";
   viewerHead.append(viewerTitle, viewerClose);
   const viewerText = el("pre", "traffic-rules-text");
@@ -149,14 +152,14 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = { namespace: state.service?.split("/")[0] ?? "default", service: state.service?.split("/")[1] ?? "", rate: Number(rate.value), seconds: Number(seconds.value), source: sourceSelect.value };
-    if (!body.service) return void (formNote.textContent = "No Service to send to yet.");
+    if (!body.service) return void (formNote.textContent = gettext("No Service to send to yet."));
     send.setAttribute("aria-busy", "true");
     try {
       const r = await api.startTraffic(name, body);
-      formNote.textContent = `${r.generator}: ${r.requests} requests to ${r.cluster_ip}:${r.port}` + (r.source_node ? ` from ${r.src_ip}, decided by ${r.source_node}'s rules` : ` from ${r.src_ip} through NodePort ${r.node_port}`);
-      announce(`Traffic started: ${r.generator}`);
+      formNote.textContent = interpolate(gettext("%(generator)s: %(n)s requests to %(address)s"), { generator: r.generator, n: r.requests, address: `${r.cluster_ip}:${r.port}` }) + (r.source_node ? interpolate(gettext(" from %(ip)s, decided by %(node)s's rules"), { ip: r.src_ip, node: r.source_node }) : interpolate(gettext(" from %(ip)s through NodePort %(port)s"), { ip: r.src_ip, port: r.node_port }));
+      announce(interpolate(gettext("Traffic started: %(generator)s"), { generator: r.generator }));
     } catch (err) {
-      formNote.textContent = `Could not send traffic: ${err.message}`;
+      formNote.textContent = interpolate(gettext("Could not send traffic: %(error)s"), { error: err.message });
       const bad = { rate, seconds, source: sourceSelect, service: serviceSelect }[err.field];
       bad?.focus();
     } finally {
@@ -172,8 +175,8 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
   async function openRules(node) {
     state.openNode = node;
     viewer.hidden = false;
-    viewerTitle.textContent = `Rules on ${node}`;
-    viewerText.textContent = "loading…";
+    viewerTitle.textContent = interpolate(gettext("Rules on %(node)s"), { node });
+    viewerText.textContent = gettext("loading…");
     await fetchRules(node, true);
     renderViewer();
     // start the text at the Service's first line (KUBE-SERVICES' jump or its virtual server)
@@ -194,11 +197,11 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     stop.disabled = true;
     try {
       const r = await api.stopTraffic(name, stop.dataset.stopGenerator);
-      formNote.textContent = `${r.generator} stopped after ${r.sent} requests; the ones in flight finish.`;
-      announce(`${r.generator} stopped`);
+      formNote.textContent = interpolate(gettext("%(generator)s stopped after %(n)s requests; the ones in flight finish."), { generator: r.generator, n: r.sent });
+      announce(interpolate(gettext("%(generator)s stopped"), { generator: r.generator }));
     } catch (err) {
       stop.disabled = false;
-      formNote.textContent = `Could not stop ${stop.dataset.stopGenerator}: ${err.message}`;
+      formNote.textContent = interpolate(gettext("Could not stop %(generator)s: %(error)s"), { generator: stop.dataset.stopGenerator, error: err.message });
     }
   });
   // clicking a node card (or its kube-proxy box) shows its rules here
@@ -224,7 +227,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
       state.rules.set(node, { version, text, mode, parsed: mode === "ipvs" ? parseIpvs(text) : parseIptables(text) });
       state.seen = "";
     } catch (err) {
-      if (force) showNotice(`Could not read ${node}'s rules: ${err.message}`);
+      if (force) showNotice(interpolate(gettext("Could not read %(node)s's rules: %(error)s"), { node, error: err.message }));
     } finally {
       state.fetching.delete(node);
     }
@@ -275,7 +278,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     for (const p of pods) {
       if (!groups.has(p.node)) {
         const g = el("optgroup");
-        g.label = `on ${p.node} (its rules decide)`;
+        g.label = interpolate(gettext("on %(node)s (its rules decide)"), { node: p.node });
         groups.set(p.node, g);
       }
       const o = el("option", null, `${p.namespace === "default" ? "" : `${p.namespace}/`}${p.name} · client IP ${p.ip}`);
@@ -285,15 +288,15 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     const options = [...groups.values()];
     const svc = services.get(state.service);
     if (svc?.nodePort) {
-      const o = el("option", null, `outside the cluster, through NodePort ${svc.nodePort} (a node drawn at random)`);
+      const o = el("option", null, interpolate(gettext("outside the cluster, through NodePort %(port)s (a node drawn at random)"), { port: svc.nodePort }));
       o.value = "external";
       options.push(o);
     }
     sourceSelect.replaceChildren(...options);
     if ([...sourceSelect.options].some((o) => o.value === keep)) sourceSelect.value = keep;
     send.disabled = !state.service || !sourceSelect.options.length;
-    if (!sourceSelect.options.length) formNote.textContent = "No running pod to send from yet: traffic starts from inside a pod (or from outside, for a NodePort Service).";
-    else if (formNote.textContent.startsWith("No running pod")) formNote.textContent = "";
+    if (!sourceSelect.options.length) formNote.textContent = NO_SOURCE;
+    else if (formNote.textContent === NO_SOURCE) formNote.textContent = "";
     return services;
   }
 
@@ -305,13 +308,13 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
       li.dataset.generator = g.name;
       li.dataset.state = st;
       const glyph = { running: "▶", starting: "▶", draining: "…", done: "✓", stopped: "✕" }[st] ?? "•";
-      li.append(el("span", "glyph", glyph), el("b", null, g.name), el("span", null, ` from ${g.source === "external" ? "outside (NodePort)" : `${g.source} on ${g.sourceNode}`} at ${g.rate}/s for ${g.seconds} s · `),
-        el("span", "client-counts", `${g.sent ?? 0} of ${g.requests} sent, ${g.done ?? 0} answered or failed, ${g.errors ?? 0} error${g.errors === 1 ? "" : "s"} · ${st}`));
+      li.append(el("span", "glyph", glyph), el("b", null, g.name), el("span", null, ` ${interpolate(gettext("from %(source)s at %(rate)s/s for %(seconds)s s"), { source: g.source === "external" ? gettext("outside (NodePort)") : interpolate(gettext("%(pod)s on %(node)s"), { pod: g.source, node: g.sourceNode }), rate: g.rate, seconds: g.seconds })} · `),
+        el("span", "client-counts", interpolate(ngettext("%(sent)s of %(n)s sent, %(done)s answered or failed, %(errors)s error · %(state)s", "%(sent)s of %(n)s sent, %(done)s answered or failed, %(errors)s errors · %(state)s", g.errors ?? 0), { sent: g.sent ?? 0, n: g.requests, done: g.done ?? 0, errors: g.errors ?? 0, state: STATE_WORDS[st] ?? st })));
       if (st === "running" || st === "starting") {
-        const stop = el("button", "btn btn-small", "Stop");
+        const stop = el("button", "btn btn-small", gettext("Stop"));
         stop.type = "button";
         stop.dataset.stopGenerator = g.name;
-        stop.setAttribute("aria-label", `Stop ${g.name}`);
+        stop.setAttribute("aria-label", interpolate(gettext("Stop %(name)s"), { name: g.name }));
         li.append(stop);
       }
       return li;
@@ -358,9 +361,10 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     const svcStats = (model.extra?.traffic?.services ?? []).find((s) => `${s.namespace}/${s.name}` === state.service);
     const lat = svcStats?.latency_ms;
     podsSummary.textContent = pods.length
-      ? `${c.requests} request${c.requests === 1 ? "" : "s"}, ${c.errors} error${c.errors === 1 ? "" : "s"}` + (lat?.p50 != null ? ` · latency p50 ${lat.p50} ms, p99 ${lat.p99} ms` : "") + " · expected share from the rules of the client's node"
-        + (sticky() ? " (over many clients: with session affinity one client IP stays on one pod)" : "")
-      : "No traffic to this Service yet: send some with the form above.";
+      ? interpolate(ngettext("%(n)s request", "%(n)s requests", c.requests), { n: c.requests }) + ", " + interpolate(ngettext("%(n)s error", "%(n)s errors", c.errors), { n: c.errors })
+        + (lat?.p50 != null ? interpolate(gettext(" · latency p50 %(p50)s ms, p99 %(p99)s ms"), { p50: lat.p50, p99: lat.p99 }) : "") + gettext(" · expected share from the rules of the client's node")
+        + (sticky() ? gettext(" (over many clients: with session affinity one client IP stays on one pod)") : "")
+      : gettext("No traffic to this Service yet: send some with the form above.");
     podsBody.replaceChildren(...pods.map((pod) => {
       const n = c.pods[pod] ?? 0;
       const share = answered ? n / answered : 0;
@@ -369,7 +373,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
       const tr = el("tr");
       tr.dataset.pod = pod;
       tr.dataset.count = String(n);
-      const status = !where ? "✕ gone" : where.terminating ? "… terminating" : where.ready === false ? "✕ not ready" : !inRules.has(pod) ? "– not in the rules" : "";
+      const status = !where ? gettext("✕ gone") : where.terminating ? gettext("… terminating") : where.ready === false ? gettext("✕ not ready") : !inRules.has(pod) ? gettext("– not in the rules") : "";
       if (status) tr.classList.add("is-out");
       const nameCell = el("th", "pod-name", pod);
       nameCell.scope = "row";
@@ -384,7 +388,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
         bar.append(mark);
       }
       const barCell = el("td", "bar-col");
-      barCell.append(bar, el("span", "dist-text", `${formatShare(share)}${exp != null ? ` (expected ${formatShare(exp)})` : ""}`));
+      barCell.append(bar, el("span", "dist-text", formatShare(share) + (exp != null ? interpolate(gettext(" (expected %(share)s)"), { share: formatShare(exp) }) : "")));
       tr.append(nameCell, el("td", null, where?.node ?? "—"), el("td", "num count", n), barCell);
       return tr;
     }));
@@ -406,19 +410,19 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     const rules = state.rules.get(node);
     const list = el("ol", "chain");
     if (!entry) {
-      list.append(el("li", "hint", "no rules for this Service"));
+      list.append(el("li", "hint", gettext("no rules for this Service")));
       return list;
     }
     if ((rules?.mode ?? info.mode) === "ipvs") {
       const vip = `${entry.cluster_ip}:${entry.port}`;
       const vs = (rules?.parsed ?? []).find((v) => v.vip === vip);
-      const head = el("li", "chain-head", vs ? `IPVS ${vs.proto} ${vs.vip} ${vs.scheduler}${vs.persistent ? ` persistent ${vs.persistent} s` : ""}` : rules ? `IPVS ${vip}: no virtual server` : `IPVS ${vip}`);
+      const head = el("li", "chain-head", vs ? `IPVS ${vs.proto} ${vs.vip} ${vs.scheduler}${vs.persistent ? ` persistent ${vs.persistent} s` : ""}` : rules ? interpolate(gettext("IPVS %(vip)s: no virtual server"), { vip }) : `IPVS ${vip}`);
       list.append(head);
-      if (!rules) list.append(el("li", "hint", "reading the rules…"));
+      if (!rules) list.append(el("li", "hint", gettext("reading the rules…")));
       for (const real of vs?.reals ?? []) {
         const li = el("li", "chain-rule");
         li.dataset.endpoint = real.addr;
-        li.append(el("span", "rule-num", "→"), el("span", "rule-p", real.weight === 0 ? "weight 0: draining" : `weight ${real.weight}, ${real.active} active`), el("span", "rule-target", `${real.addr} (${podOf(model, real.addr) ?? "pod"})`));
+        li.append(el("span", "rule-num", "→"), el("span", "rule-p", real.weight === 0 ? gettext("weight 0: draining") : interpolate(gettext("weight %(weight)s, %(n)s active"), { weight: real.weight, n: real.active })), el("span", "rule-target", `${real.addr} (${podOf(model, real.addr) ?? gettext("pod")})`));
         list.append(li);
       }
       return list;
@@ -436,18 +440,18 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     const chain = serviceChain(rules?.parsed, entry.chain);
     const shares = effectiveShares(chain);
     const affinity = chain.find((r) => r.affinity != null)?.affinity;
-    if (affinity != null) list.append(el("li", "chain-head", `sessionAffinity ClientIP: a client IP seen in the last ${affinity} s goes back to its pod (rules marked ↺); a new one is drawn by the dice`));
+    if (affinity != null) list.append(el("li", "chain-head", interpolate(gettext("sessionAffinity ClientIP: a client IP seen in the last %(n)s s goes back to its pod (rules marked ↺); a new one is drawn by the dice"), { n: affinity })));
     for (const r of chain) {
       if (!r.endpoint) continue;
       const li = el("li", `chain-rule${r.affinity != null ? " is-affinity" : ""}`);
       li.dataset.rule = String(r.num);
       li.dataset.endpoint = r.endpoint;
-      const p = r.affinity != null ? "↺ seen before" : `${r.probability == null ? "always" : `p ${r.probability.toFixed(3)}`} → ${formatShare(shares.get(r.num))}`;
-      li.append(el("span", "rule-num", `#${r.num}`), el("span", "rule-p", p), el("span", "rule-target", `${shortChain(r.target)} → ${r.endpoint} (${podOf(model, r.endpoint) ?? "pod"})`));
+      const p = r.affinity != null ? gettext("↺ seen before") : `${r.probability == null ? gettext("always") : `p ${r.probability.toFixed(3)}`} → ${formatShare(shares.get(r.num))}`;
+      li.append(el("span", "rule-num", `#${r.num}`), el("span", "rule-p", p), el("span", "rule-target", `${shortChain(r.target)} → ${r.endpoint} (${podOf(model, r.endpoint) ?? gettext("pod")})`));
       list.append(li);
     }
-    if (!rules) list.append(el("li", "hint", "reading the rules…"));
-    else if (rules.version !== info.version) list.append(el("li", "hint", `showing v${rules.version}; v${info.version} is being read…`));
+    if (!rules) list.append(el("li", "hint", gettext("reading the rules…")));
+    else if (rules.version !== info.version) list.append(el("li", "hint", interpolate(gettext("showing v%(shown)s; v%(version)s is being read…"), { shown: rules.version, version: info.version })));
     return list;
   }
 
@@ -461,10 +465,10 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
       const top = el("header", "traffic-node-head");
       const n = ep && !ep.done ? ep.nodes.get(node) : null;
       const writing = info.writing != null;
-      const status = !info.alive ? "✕ kube-proxy down: rules stay as they were" : writing ? `✎ writing v${info.writing}…` : `✓ v${info.version} in place since ${secs(info.programmedAt)}`;
+      const status = !info.alive ? gettext("✕ kube-proxy down: rules stay as they were") : writing ? interpolate(gettext("✎ writing v%(version)s…"), { version: info.writing }) : interpolate(gettext("✓ v%(version)s in place since %(time)s"), { version: info.version, time: secs(info.programmedAt) });
       top.append(el("b", null, node), el("span", "mode", info.mode ?? ""), el("span", `node-status${writing ? " is-writing" : ""}${!info.alive ? " is-down" : ""}`, status));
-      if (ep && !ep.done) top.append(el("span", "node-behind", nodeSettled(n, t) ? "✓ has the change" : "⏳ behind: old rules"));
-      const show = el("button", "btn btn-small", "Show rules");
+      if (ep && !ep.done) top.append(el("span", "node-behind", nodeSettled(n, t) ? gettext("✓ has the change") : gettext("⏳ behind: old rules")));
+      const show = el("button", "btn btn-small", gettext("Show rules"));
       show.type = "button";
       show.dataset.showRules = node;
       show.setAttribute("aria-controls", "traffic-viewer");
@@ -482,10 +486,10 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
   function renderChange(t) {
     const ep = trafficState(model).episodes.get(state.service);
     if (!ep) {
-      change.replaceChildren(el("h3", null, "Endpoint changes"), el("p", "hint", "Delete a pod of this Service (kubectl delete pod …) or make one unready: its removal travels EndpointSlice controller → API server → each kube-proxy, shown here node by node."));
+      change.replaceChildren(el("h3", null, gettext("Endpoint changes")), el("p", "hint", gettext("Delete a pod of this Service (kubectl delete pod …) or make one unready: its removal travels EndpointSlice controller → API server → each kube-proxy, shown here node by node.")));
       return;
     }
-    const title = el("h3", null, ep.done ? `Endpoint change: every node has it (${secs(ep.start)} → ${secs(ep.doneAt)})` : `Endpoint change on its way (since ${secs(ep.start)})`);
+    const title = el("h3", null, ep.done ? interpolate(gettext("Endpoint change: every node has it (%(start)s → %(end)s)"), { start: secs(ep.start), end: secs(ep.doneAt) }) : interpolate(gettext("Endpoint change on its way (since %(start)s)"), { start: secs(ep.start) }));
     const steps = el("ol", "change-steps");
     for (const s of ep.steps) {
       const li = el("li", `change-step step-${s.what}`);
@@ -500,16 +504,16 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
       li.dataset.node = node;
       li.dataset.settled = String(settled);
       const parts = [
-        n.watch != null ? `watch event ${secs(n.watch)}` : "waiting for the watch event",
-        n.program != null ? `writing v${n.writing} ${secs(n.program)}` : null,
-        n.sync != null ? `v${n.version} in place ${secs(n.sync)}` + (n.removed?.length ? ` (− ${n.removed.join(", ")})` : "") + (n.added?.length ? ` (+ ${n.added.join(", ")})` : "") : settled ? "no rule to change" : null,
+        n.watch != null ? interpolate(gettext("watch event %(time)s"), { time: secs(n.watch) }) : gettext("waiting for the watch event"),
+        n.program != null ? interpolate(gettext("writing v%(version)s %(time)s"), { version: n.writing, time: secs(n.program) }) : null,
+        n.sync != null ? interpolate(gettext("v%(version)s in place %(time)s"), { version: n.version, time: secs(n.sync) }) + (n.removed?.length ? ` (− ${n.removed.join(", ")})` : "") + (n.added?.length ? ` (+ ${n.added.join(", ")})` : "") : settled ? gettext("no rule to change") : null,
       ].filter(Boolean);
       li.append(el("span", "glyph", settled ? "✓" : "⏳"), el("b", null, node), el("span", null, ` ${parts.join(" → ")}`));
       nodes.append(li);
     }
     const staleText = ep.stale
-      ? `⚠ ${ep.stale} request${ep.stale === 1 ? "" : "s"} still went to ${[...ep.leaving].join(", ")} through old rules (${Object.entries(ep.staleBy).map(([k, v]) => `${k}: ${v}`).join(", ")})`
-      : ep.leaving.size ? `no request went to ${[...ep.leaving].join(", ")} through old rules` : "";
+      ? interpolate(ngettext("⚠ %(n)s request still went to %(pods)s through old rules (%(by)s)", "⚠ %(n)s requests still went to %(pods)s through old rules (%(by)s)", ep.stale), { n: ep.stale, pods: [...ep.leaving].join(", "), by: Object.entries(ep.staleBy).map(([k, v]) => `${k}: ${v}`).join(", ") })
+      : ep.leaving.size ? interpolate(gettext("no request went to %(pods)s through old rules"), { pods: [...ep.leaving].join(", ") }) : "";
     const stale = el("p", `change-stale${ep.stale ? " has-stale" : ""}`, staleText);
     stale.dataset.stale = String(ep.stale);
     change.replaceChildren(title, steps, nodes, stale);
@@ -521,10 +525,10 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
       const li = el("li", `traffic-request${r.stale ? " is-stale" : ""}${r.error ? " is-error" : ""}`);
       li.dataset.request = r.id;
       li.dataset.stale = String(Boolean(r.stale));
-      const outcome = r.done == null ? "…" : r.error ? `✕ ${r.error}` : `✓ ${r.code} in ${r.latency} ms`;
-      const decided = r.mode === "ipvs" ? `${r.node}'s IPVS (v${r.version})` : `${r.node}'s rules v${r.version}`;
+      const outcome = r.done == null ? "…" : r.error ? `✕ ${r.error}` : interpolate(gettext("✓ %(code)s in %(ms)s ms"), { code: r.code, ms: r.latency });
+      const decided = interpolate(r.mode === "ipvs" ? gettext("%(node)s's IPVS (v%(version)s)") : gettext("%(node)s's rules v%(version)s"), { node: r.node, version: r.version });
       li.append(el("span", "step-time", secs(r.t)), el("b", null, r.id), el("span", null, ` ${decided} → ${r.pod ?? r.verdict} `), el("span", "outcome", outcome));
-      if (r.stale) li.append(el("span", "stale-mark", ` ⚠ stale: ${r.stale}`));
+      if (r.stale) li.append(el("span", "stale-mark", ` ${interpolate(gettext("⚠ stale: %(why)s"), { why: r.stale })}`));
       return li;
     }));
   }
@@ -537,7 +541,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     viewerTitle.textContent = `Rules on ${state.openNode} (${rules?.mode === "ipvs" ? "ipvsadm -Ln" : "iptables-save"}, v${rules?.version ?? "?"}, programmed at ${secs(info.programmedAt)})`;
     // the Service's chains share one hash (KUBE-SVC-, KUBE-EXT-, KUBE-SVL-, KUBE-FW-): mark them all
     const marks = new Set([entry?.chain?.replace(/^KUBE-SV[CL]-/, ""), entry?.cluster_ip].filter(Boolean));
-    const text = rules?.text ?? "loading…";
+    const text = rules?.text ?? gettext("loading…");
     const frag = document.createDocumentFragment();
     const lines = text.split("\n");
     if (lines[lines.length - 1] === "") lines.pop();
@@ -593,7 +597,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
         renderRecent();
         renderViewer();
         const svc = services.get(state.service);
-        note.textContent = svc ? `${state.service} · ${svc.clusterIp}:${svc.port} · ${model.extra?.proxy?.mode ?? ""} mode` : "";
+        note.textContent = svc ? `${state.service} · ${svc.clusterIp}:${svc.port} · ` + interpolate(gettext("%(mode)s mode"), { mode: model.extra?.proxy?.mode ?? "" }) : "";
       }
       // light the rules the newest requests took
       for (const r of tr.requests.values()) {
@@ -625,7 +629,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     for (const card of nodesList.querySelectorAll(".traffic-node")) {
       const behind = card.querySelector(".node-behind");
       if (!behind || !ep || ep.done) continue;
-      behind.textContent = nodeSettled(ep.nodes.get(card.dataset.node), t) ? "✓ has the change" : "⏳ behind: old rules";
+      behind.textContent = nodeSettled(ep.nodes.get(card.dataset.node), t) ? gettext("✓ has the change") : gettext("⏳ behind: old rules");
     }
   }
 }

@@ -48,6 +48,7 @@ class View:
     node: str | None = None
     controls: bool = True
     zoom: float = 1.0  # the kiosk link's scale (CSS zoom)
+    present: bool = False  # presentation mode (static/js/present.js): large type, high contrast, no chrome
 
     def check(self) -> "View":
         def need(ok: bool, message: str, field: str) -> None:
@@ -72,6 +73,8 @@ class View:
             q["controls"] = "0"
         if self.zoom != 1:
             q["scale"] = f"{self.zoom:g}"
+        if self.present:
+            q["present"] = "1"
         return urllib.parse.urlencode(q)
 
     @property

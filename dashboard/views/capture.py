@@ -1,6 +1,6 @@
 """REST pictures of a cluster's dashboard (issue 10), for scripts:
 
-    GET /api/clusters/<name>/screenshot.png?width=&height=&scale=&panel=&component=&node=&lang=&theme=&controls=&zoom=
+    GET /api/clusters/<name>/screenshot.png?width=&height=&scale=&panel=&component=&node=&lang=&theme=&controls=&zoom=&present=
     GET /api/clusters/<name>/export.svg?(the same)
 
 The server's own page is drawn by headless chromium in a child process
@@ -44,6 +44,7 @@ class PictureQuery(Schema):
     theme: Literal["light", "dark"] = "light"
     controls: bool = Field(True, description="false: hide buttons and forms")
     zoom: float = Field(1.0, ge=0.5, le=3, description="the page's own zoom")
+    present: bool = Field(False, description="presentation mode: large type, high contrast, no tool bars")
 
 
 class Error(Schema):
@@ -72,7 +73,7 @@ async def _render(request: HttpRequest, name: str, kind: str, q: PictureQuery):
         return _error(400, f"unknown option: {unknown[0]} (known: {', '.join(PictureQuery.model_fields)})", unknown[0])
     selectors.summary(name=name)  # 404 for an unknown cluster, before any browser starts
     view = View(width=q.width, height=q.height, device_scale=q.scale, lang=q.lang, theme=q.theme, panel=q.panel, component=q.component, node=q.node,
-                controls=q.controls, zoom=q.zoom)
+                controls=q.controls, zoom=q.zoom, present=q.present)
     if sum(x is not None for x in (q.panel, q.component, q.node)) > 1:
         return _error(400, "frame one thing: panel, component or node", "panel")
     if _waiting["count"] >= MAX_WAITING + MAX_RENDERS:

@@ -12,8 +12,38 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body) {
+// The key this page acts with (keys.js): sent as X-Clusterscope-Key on every call. A page that
+// watches a shared cluster read-only refuses its own writes at once, with the reason, rather
+// than asking the server to refuse them.
+let pageKey = null;
+let readOnly = null; // {cluster, reason} or null
+
+/** Act with this key from now on (null: none). */
+export function useKey(key) {
+  pageKey = key || null;
+}
+
+/** Refuse writes to this cluster with this reason (null: allow them again). */
+export function setReadOnly(cluster, reason) {
+  readOnly = reason ? { cluster, reason } : null;
+}
+
+/** Headers for a fetch made outside this module (the timeline). */
+export function keyHeaders() {
+  return pageKey ? { "X-Clusterscope-Key": pageKey } : {};
+}
+
+function refused(method, path) {
+  if (!readOnly || method === "GET") return null;
+  const own = `/api/clusters/${encodeURIComponent(readOnly.cluster)}`;
+  return path === own || path.startsWith(`${own}/`) || path.includes("/runs/") ? new ApiError(403, { error: readOnly.reason, field: "X-Clusterscope-Key" }) : null;
+}
+
+async function request(method, path, body, key = pageKey) {
+  const no = refused(method, path);
+  if (no) throw no;
   const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" };
+  if (key) init.headers["X-Clusterscope-Key"] = key;
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -46,7 +76,8 @@ export const api = {
   setClock: (name, patch) => request("PATCH", `${cluster(name)}/clock`, patch),
   step: (name) => request("POST", `${cluster(name)}/step`, {}),
   advance: (name, seconds) => request("POST", `${cluster(name)}/advance`, { seconds }),
-  state: (name) => request("GET", `${cluster(name)}/state`),
+  /** detail: a large cluster's nodes to get in full (cluster/compact.py) */
+  state: (name, detail = []) => request("GET", `${cluster(name)}/state${detail.length ? `?detail=${encodeURIComponent(detail.join(","))}` : ""}`),
   events: (name, after, limit) => request("GET", `${cluster(name)}/events?after=${Math.max(0, after | 0)}&limit=${limit | 0}`),
   /** body: {action: crash|restart|isolate|partition|heal|loss|latency, target?, peer?, groups?, percent?, ms?} */
   fault: (name, body) => request("POST", `${cluster(name)}/faults`, body),
@@ -70,7 +101,23 @@ export const api = {
   lessonRun: (id, run, lang) => request("GET", `${lesson(id)}/runs/${encodeURIComponent(run)}?lang=${encodeURIComponent(lang)}`),
   /** body: {choice?: n}: start a live run's next step -> the report */
   nextLessonStep: (id, run, body) => request("POST", `${lesson(id)}/runs/${encodeURIComponent(run)}/next`, body),
+  // classrooms (dashboard/views/classrooms.py; the contract in README "Classrooms")
+  /** body: {cluster?, scenario?, lang?} -> 201 {code, cluster, presenter_key, join_url, presenter_url, qr_url} */
+  createClassroom: (body) => request("POST", "/api/classrooms", body),
+  classroom: (code) => request("GET", room(code)),
+  /** presenter: {locked?, forks_allowed?, controller?: viewer id | null} */
+  patchClassroom: (code, patch) => request("PATCH", room(code), patch),
+  endClassroom: (code) => request("DELETE", room(code)),
+  /** {name?} -> 201 {viewer, key, name} (sent without a key: joining gives one) */
+  joinClassroom: (code, body) => request("POST", `${room(code)}/viewers`, body, null),
+  viewers: (code) => request("GET", `${room(code)}/viewers`),
+  /** a viewer's key -> 201 {cluster}: their sandbox */
+  forkClassroom: (code, key) => request("POST", `${room(code)}/forks`, {}, key),
+  /** presenter or controller; body {choice?} -> the lesson run's report */
+  classroomStep: (code, body) => request("POST", `${room(code)}/step`, body),
 };
+
+const room = (code) => `/api/classrooms/${encodeURIComponent(code)}`;
 
 const lesson = (id) => `/api/scenarios/${encodeURIComponent(id)}`;
 

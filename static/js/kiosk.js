@@ -11,6 +11,8 @@
 //   controls  0                     hides the chrome: buttons, forms, the timeline (the time stays)
 //   freeze    1                     no clock extrapolation and no animation: the picture is exactly
 //                                   the server's time (what a reproducible screenshot needs)
+//   present   1                     presentation mode (js/present.js): large type, high contrast,
+//                                   no tool bars, event log or legend; clicker keys
 //
 // Imported first by main.js, so its top level runs before the page's first frame. An unknown
 // value is ignored with a console warning (a kiosk should still show something).
@@ -33,10 +35,10 @@ export const PANELS = {
 };
 const SETTLED_FRAMES = 3;
 
-/** The options in a query string, checked: {lang, theme, panel, component, node, scale, controls, freeze, warnings}. */
+/** The options in a query string, checked: {lang, theme, panel, component, node, scale, controls, freeze, present, warnings}. */
 export function parseKioskOptions(search) {
   const q = new URLSearchParams(search);
-  const out = { lang: null, theme: null, panel: null, component: null, node: null, scale: 1, controls: true, freeze: false, warnings: [] };
+  const out = { lang: null, theme: null, panel: null, component: null, node: null, scale: 1, controls: true, freeze: false, present: false, warnings: [] };
   const pick = (key, allowed) => {
     const v = q.get(key);
     if (v === null || v === "") return null;
@@ -64,6 +66,7 @@ export function parseKioskOptions(search) {
   };
   out.controls = flag("controls") ?? true;
   out.freeze = flag("freeze") ?? false;
+  out.present = flag("present") ?? false;
   return out;
 }
 
@@ -86,6 +89,7 @@ function apply(options) {
   if (options.scale !== 1) root.style.zoom = String(options.scale);
   root.classList.toggle("kiosk-no-controls", !options.controls);
   root.classList.toggle("kiosk-freeze", options.freeze);
+  root.classList.toggle("present-mode", options.present); // before the first paint: no flash of the normal page
   root.dataset.kioskReady = "false";
 }
 

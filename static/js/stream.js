@@ -23,9 +23,13 @@ const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 2000;
 const DATA_FRAMES = new Set(["snapshot", "events", "clock"]);
 
-export function streamUrl(name, after) {
+/** The stream's address; `params` adds the classroom's key and viewer id ({key, viewer}). */
+export function streamUrl(name, after, params = {}) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const query = after != null ? `?after=${after}` : "";
+  const q = new URLSearchParams();
+  if (after != null) q.set("after", String(after));
+  for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
+  const query = q.toString() ? `?${q}` : "";
   return `${scheme}//${location.host}/ws/clusters/${encodeURIComponent(name)}/${query}`;
 }
 
@@ -37,9 +41,11 @@ export class ClusterStream {
    * @param {(summary: object) => Promise<boolean>} [options.verify] before a reconnect: is our history still valid?
    * @param {(frame: object) => void} options.onFrame every parsed frame
    * @param {(status: object) => void} options.onStatus connection state changes
+   * @param {() => object} [options.params] extra query parameters at each (re)connection: {key, viewer}
    */
-  constructor({ name, resumeFrom, verify, onFrame, onStatus }) {
+  constructor({ name, resumeFrom, verify, onFrame, onStatus, params }) {
     this.name = name;
+    this.params = params ?? (() => ({}));
     this.resumeFrom = resumeFrom;
     this.verify = verify ?? (async () => true);
     this.onFrame = onFrame;
@@ -94,7 +100,7 @@ export class ClusterStream {
 
   _open(after) {
     if (this.stopped) return;
-    const ws = new WebSocket(streamUrl(this.name, this.forceFresh ? null : after));
+    const ws = new WebSocket(streamUrl(this.name, this.forceFresh ? null : after, this.params()));
     this.forceFresh = false;
     this.ws = ws;
     ws.addEventListener("open", () => {

@@ -2,6 +2,7 @@
 
     manage.py screenshot --scenario etcd-leader-partition --step 3 --panel etcd --theme dark -o leader.png
     manage.py screenshot --time 20 --seed 7 --width 1366 --height 768 --lang zh-Hans --no-controls -o demo.png
+    manage.py screenshot --scenario controllers-reconcile --step 2 --present --theme dark -o slide.png
     manage.py screenshot --scenario node-failure --step 2 --clip failover.webp --frames 12 --interval 0.5
     manage.py screenshot --url http://127.0.0.1:8000 --cluster demo --svg demo.svg
 
@@ -55,7 +56,8 @@ class Command(BaseCommand):
         view.add_argument("--panel", choices=PANELS, help="frame this panel: the picture is its bounding box")
         view.add_argument("--component", help="frame this component's box (e.g. kube-scheduler, etcd-2)")
         view.add_argument("--node", help="frame this node's card (e.g. node-2)")
-        view.add_argument("--no-controls", action="store_true", help="hide the buttons and forms (presentation mode)")
+        view.add_argument("--no-controls", action="store_true", help="hide the buttons and forms")
+        view.add_argument("--present", action="store_true", help="presentation mode: large type, high contrast, no tool bars, event log or legend")
         view.add_argument("--svg", help="also (or only) write the view as a standalone SVG here")
         clip = parser.add_argument_group("an animated clip")
         clip.add_argument("--clip", help="write an animated WebP (.webp) or PNG (.png) here")
@@ -73,7 +75,7 @@ class Command(BaseCommand):
 
     def _handle(self, o: dict) -> None:
         view = View(width=o["width"], height=o["height"], device_scale=o["scale"], lang=o["lang"], theme=o["theme"], panel=o["panel"],
-                    component=o["component"], node=o["node"], controls=not o["no_controls"], zoom=o["zoom"]).check()
+                    component=o["component"], node=o["node"], controls=not o["no_controls"], zoom=o["zoom"], present=o["present"]).check()
         if o["clip"] and not (1 <= o["frames"] <= 200 and 0 < o["interval"] <= 600 and 0.1 <= o["fps"] <= 60):
             raise RenderError("a clip has 1 to 200 frames, an interval over 0 and at most 600 s, and 0.1 to 60 fps", "frames")
         if o["clip"] and Path(o["clip"]).suffix.lower() not in (".webp", ".png"):

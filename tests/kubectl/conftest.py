@@ -73,7 +73,7 @@ class Server:
             self.env.pop(private, None)
         _migrated_database(var, self.env)
         self.log = open(tmp / "daphne.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen([str(DAPHNE), "-b", "127.0.0.1", "-p", str(self.port), app], cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(self.argv(app), cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -83,6 +83,10 @@ class Server:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"daphne did not start: {(tmp / 'daphne.log').read_text()[-2000:]}") from None
                 time.sleep(0.1)
+
+    def argv(self, app: str) -> list[str]:
+        """The server's command line (test_roles_tls.py starts `manage.py serve` instead)."""
+        return [str(DAPHNE), "-b", "127.0.0.1", "-p", str(self.port), app]
 
     def stop(self) -> None:
         self.process.kill()  # nothing to flush: the clusters are throwaway

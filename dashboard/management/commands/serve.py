@@ -29,6 +29,7 @@ class Command(RunserverCommand):
         super().handle(*args, **options)
 
     def inner_run(self, *args, **options):
+        settings.HTTP_PORT = int(self.port)  # a read-only kubeconfig asked for over https names it
         if self.tls_port:
             files, made = tls.ensure(self.tls_hosts)
             settings.TLS_PORT = self.tls_port  # the kubeconfig download names this port

@@ -163,17 +163,15 @@ def load() -> None:
 
     if not store.enabled():
         return
+    _rooms.clear()
+    _sandboxes.clear()
     from . import service
 
     try:
-        rooms, sandboxes = store.call(service.read_roles)
+        service.load()  # calls share() and own() for every row
     except store.StoreError:
         _loaded = False  # the database could not answer: the next call retries
         raise
-    _rooms.clear()
-    _rooms.update(rooms)
-    _sandboxes.clear()
-    _sandboxes.update(sandboxes)
 
 
 def clear() -> None:

@@ -23,10 +23,12 @@ from django.http import HttpRequest, JsonResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field, ValidationError
 
+from cluster.commands import CommandError
 from cluster.scenario import LANGUAGES, MAX_BYTES, ScenarioError
 
 from .. import scenarios
 from ..runner import MAX_SPEED, MIN_SPEED, registry
+from .roles import requires
 
 router = Router(tags=["scenarios"])
 
@@ -63,7 +65,7 @@ class Error(Schema):
     field: str | None = None
 
 
-ERRORS = {400: Error, 404: Error, 409: Error, 410: Error, 413: Error, 429: Error}
+ERRORS = {400: Error, 403: Error, 404: Error, 409: Error, 410: Error, 413: Error, 429: Error}
 
 
 def _summary(scenario, lang: str) -> dict:
@@ -134,20 +136,30 @@ async def get_run(request: HttpRequest, scenario_id: str, run_id: str, query: Qu
     return scenarios.get(scenario_id, run_id).report(query.lang)
 
 
+def _run_cluster(kwargs: dict) -> str | None:
+    """The main cluster a run drives (its compared ones share its classroom's roles)."""
+    record = scenarios.runs.get(kwargs.get("run_id"))
+    return record.names["main"] if record is not None else None
+
+
 @router.post("/{scenario_id}/runs/{run_id}/next", response={200: dict, **ERRORS}, summary="Start a live run's next step")
+@requires("write", _run_cluster)
 async def next_step(request: HttpRequest, scenario_id: str, run_id: str):
     """Body (optional: a clicker sends none): {"choice": n}. The step's manifests and actions
     enter now; its waits are polled as the clock moves (state "running" until they hold or
     time out). 409 while the previous step is still running."""
     registry.ensure_ticker()
+    record = await scenarios.next_step(scenario_id=scenario_id, run_id=run_id, choice=choice_of(request))
+    return record.report()
+
+
+def choice_of(request: HttpRequest) -> int | None:
+    """The optional {"choice": n} of a next step (also POST /api/classrooms/<code>/step)."""
     try:
         # A bare POST (a clicker; a test client's empty multipart form) carries no choice.
         bare = request.content_type.startswith("multipart/") or not request.body.strip()
-        payload = NextStep.model_validate_json(b"{}" if bare else request.body)
+        return NextStep.model_validate_json(b"{}" if bare else request.body).choice
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in first["loc"]) or None
-        return JsonResponse({"error": f"{field}: {first['msg']}" if field else "the request body is not a JSON object", "field": field}, status=400)
-    choice = payload.choice
-    record = await scenarios.next_step(scenario_id=scenario_id, run_id=run_id, choice=choice)
-    return record.report()
+        raise CommandError(f"{field}: {first['msg']}" if field else "the request body is not a JSON object", field) from None

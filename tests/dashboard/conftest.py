@@ -1,6 +1,7 @@
 import pytest
 
 from dashboard import limits
+from dashboard.classroom import service as classrooms
 from dashboard.runner import registry as the_registry
 
 
@@ -13,8 +14,10 @@ def registry(settings):
     the_registry._demo_made = False
     limits.destructive.clear()  # rations are per process: one test's faults do not count against the next
     limits.creations.clear()
+    classrooms.clear()  # classrooms and roles live in memory like the clusters they share
     yield the_registry
     if the_registry._ticker is not None:
         the_registry._ticker.cancel()
         the_registry._ticker = None
     the_registry.handles.clear()
+    classrooms.clear()

@@ -4,7 +4,9 @@
 
 How a request travels:
 
-    HTTP ──▶ endpoint(): route; answer /version, discovery and OpenAPI here (no simulation)
+    HTTP ──▶ endpoint(): on a classroom's cluster, its roles first (dashboard/kube/roles.py:
+             anonymous reads, a key over https to write); route; answer /version,
+             discovery and OpenAPI here (no simulation)
          ──▶ dashboard/kube/requests.parse(): path, verb, query, body (JSON, YAML or
              protobuf) -> a `kube` command, or a Status error before anything is recorded
          ──▶ Cluster.command(): validated, recorded in the command log, applied: the kubectl

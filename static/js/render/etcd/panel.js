@@ -281,7 +281,7 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
     // two lines: who it follows or votes for, then how far its log and store are
     const election = [fact(gettext("term"), view.term ?? "?")];
     if (!down && Array.isArray(view.votes) && (role === "candidate" || role === "pre-candidate")) {
-      election.push(fact(role === "candidate" ? "votes" : "pre-votes", `${view.votes.length}/${q.size}`, view.votes.length >= q.quorum ? "won" : ""));
+      election.push(fact(role === "candidate" ? gettext("votes") : gettext("pre-votes"), `${view.votes.length}/${q.size}`, view.votes.length >= q.quorum ? "won" : ""));
     } else if (!down && view.role !== "leader") {
       election.push(fact(gettext("vote"), view.vote ?? gettext("none")));
     } else if (down) {

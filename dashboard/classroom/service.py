@@ -172,6 +172,7 @@ def clear() -> None:
 
 # --- lookups -----------------------------------------------------------------------------
 def get(code: str) -> Classroom:
+    registry.ensure_demo()  # the clusters are loaded (after a restart) before anyone acts on them
     access.ensure_loaded()
     c = classrooms.get(code.upper()) if isinstance(code, str) and CODE_PATTERN.match(code.upper()) else None
     if c is None:

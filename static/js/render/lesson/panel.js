@@ -22,13 +22,14 @@ import { presenterUrl, startLesson } from "./picker.js";
 const POLL_MS = 1000;
 const POLL_RUNNING_MS = 400;
 
-/** {scenario, run, role: "presenter" | "audience"} or null when no lesson runs here. */
-export function lessonContext(doc = document, search = window.location.search) {
+/** {scenario, run, role: "presenter" | "audience"} or null when no lesson runs here. A class's
+ * presenter page (`classroom.presenter`) presents the run the server names. */
+export function lessonContext(doc = document, search = window.location.search, classroom = null) {
   const q = new URLSearchParams(search);
   if (q.get("lesson") && q.get("run")) return { scenario: q.get("lesson"), run: q.get("run"), role: "presenter" };
   const script = doc.getElementById("lesson-run");
   const known = script ? JSON.parse(script.textContent) : null;
-  return known ? { scenario: known.scenario, run: known.run, role: "audience" } : null;
+  return known ? { scenario: known.scenario, run: known.run, role: classroom?.presenter ? "presenter" : "audience" } : null;
 }
 
 function el(tag, className, text) {
@@ -45,8 +46,8 @@ function button(text, className, onClick) {
   return b;
 }
 
-export function createLessonPanel({ root, name, announce, showNotice }) {
-  const ctx = lessonContext();
+export function createLessonPanel({ root, name, announce, showNotice, classroom = null }) {
+  const ctx = lessonContext(document, window.location.search, classroom);
   if (!ctx) {
     root.hidden = true;
     return { update() {} };
@@ -280,7 +281,8 @@ export function createLessonPanel({ root, name, announce, showNotice }) {
     draw(true);
     const choice = predictions.get(index);
     try {
-      report = await api.nextLessonStep(ctx.scenario, ctx.run, choice == null ? {} : { choice });
+      const body = choice == null ? {} : { choice };
+      report = await (classroom ? classroom.next(ctx, body) : api.nextLessonStep(ctx.scenario, ctx.run, body)); // a class tells its viewers
       const step = scenario.steps[index];
       announce(words(lang).announceStep(index + 1, pick(step.title, lang)));
     } catch (err) {

@@ -94,10 +94,14 @@ class Server:
         self.log.close()
 
     # --- HTTP ----------------------------------------------------------------------------
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 30):
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 30, tls=None):
         """(status, headers, body bytes) of one raw request, sending exactly the headers given
-        (no default Content-Type, as the Python client sends none)."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        (no default Content-Type, as the Python client sends none); `tls`: (port, ssl context)
+        of an https listener to send it to instead."""
+        if tls is None:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        else:
+            connection = http.client.HTTPSConnection("127.0.0.1", tls[0], context=tls[1], timeout=timeout)
         try:
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()

@@ -5,10 +5,11 @@ the view, the Status objects kubectl reads and the key never reaching the simula
 import json
 
 import pytest
+import yaml
 from django.test import RequestFactory
 
 from dashboard import limits
-from dashboard.classroom import access
+from dashboard.classroom import access, service
 from dashboard.kube import roles
 from dashboard.runner import registry
 
@@ -41,14 +42,14 @@ REQUESTS = [
 @pytest.fixture(autouse=True)
 def rooms():
     """Four clusters: open, shared (the controller has control), shared and locked, a sandbox."""
-    access.clear()
+    service.clear()
     limits.destructive.clear()
     viewers = {access.digest(CONTROLLER): "v1", access.digest(AUDIENCE): "v2"}
     access.share("shared", access.Room(code="K7QM2X", presenter=access.digest(PRESENTER), viewers=dict(viewers), controller="v1"))
     access.share("locked", access.Room(code="K7QM3X", presenter=access.digest(PRESENTER), viewers=dict(viewers), controller="v1", locked=True))
     access.own("sandbox", access.digest(OWNER))
     yield
-    access.clear()
+    service.clear()
     limits.destructive.clear()
 
 
@@ -170,3 +171,30 @@ async def test_the_view_answers_statuses_and_lets_the_presenter_through(shared):
     assert [c["verb"] for c in kube] == ["list", "create", "list"] and all(c["token"] is None for c in kube)
     exported = (await shared.get(f"/api/clusters/{CLUSTER}/export")).content.decode()
     assert "configmaps" in exported and PRESENTER not in exported
+
+
+# --- the kubeconfig download -------------------------------------------------------------------
+@pytest.mark.django_db
+async def test_the_kubeconfig_follows_the_key_and_the_listeners(async_client, registry, settings):
+    response = await async_client.post("/api/clusters", data=json.dumps({"name": "kc", "speed": 1, "paused": True}), content_type="application/json")
+    assert response.status_code == 201, response.content
+    room = json.loads((await async_client.post("/api/classrooms", data=json.dumps({"cluster": "kc"}), content_type="application/json")).content)
+    viewer = json.loads((await async_client.post(f"/api/classrooms/{room['code']}/viewers", data="{}", content_type="application/json")).content)
+    url = f"/api/classrooms/{room['code']}/kubeconfig"
+
+    async def config(key=None, **extra):
+        answer = await async_client.get(url, headers={"X-Clusterscope-Key": key} if key else {}, **extra)
+        return answer.status_code, (yaml.safe_load(answer.content) if answer.status_code == 200 else json.loads(answer.content))
+
+    settings.TLS_PORT, settings.HTTP_PORT = 8444, 8001
+    status, audience = await config(viewer["key"])  # a viewer's key: it writes once control is handed over
+    assert status == 200 and audience["users"][0]["user"] == {"token": viewer["key"]}
+    assert audience["clusters"][0]["cluster"]["server"] == "https://testserver:8444/k8s/kc"
+    status, anonymous = await config(secure=True)  # asked over https, still plain http: kubectl would prompt otherwise
+    assert anonymous["clusters"][0]["cluster"] == {"server": "http://testserver:8001/k8s/kc"} and anonymous["users"][0]["user"] == {}
+    assert (await config("someone-else"))[0] == 403
+    settings.TLS_PORT = 0  # serve --tls-port 0: no https to send a key to
+    status, body = await config(room["presenter_key"])
+    assert status == 409 and body["field"] == "X-Clusterscope-Key"
+    assert (await config())[0] == 200
+    assert (await async_client.get("/api/classrooms/ZZZZZZ/kubeconfig")).status_code == 404

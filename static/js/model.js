@@ -24,6 +24,7 @@
 // replaces that component's view.
 
 export const MAX_EVENTS_KEPT = 2000;
+export const MAX_MESSAGES_KEPT = 20000;
 export const MAX_LEAD_SECONDS = 0.3;
 const TIME_EPSILON = 1e-9;
 
@@ -329,6 +330,15 @@ export function pruneMessages(model, t, lingerSeconds) {
       model.messages.delete(id);
       removed = true;
     }
+  }
+  // A bound whatever the server sends: a message whose delivery never reaches us (a snapshot in
+  // between, a huge cluster's flood) must not stay forever. The oldest sent go first.
+  if (model.messages.size > MAX_MESSAGES_KEPT) {
+    for (const id of model.messages.keys()) {
+      model.messages.delete(id);
+      if (model.messages.size <= MAX_MESSAGES_KEPT) break;
+    }
+    removed = true;
   }
   if (removed) model.versions.messages += 1;
 }

@@ -87,3 +87,12 @@ export function nodesAfterSnapshot(model) {
 export function nodeViewsSeq(model) {
   return Math.max(model.viewsAppliedSeq ?? -1, model.nodeSnapshotSeq ?? -1);
 }
+
+/** Forget steps and removals the views already hold (after each refresh: no growth over a long run). */
+export function pruneNodeEvents(model) {
+  const s = model.nodes;
+  if (!s) return;
+  const since = nodeViewsSeq(model);
+  for (const [key, ev] of s.steps) if (ev.seq <= since) s.steps.delete(key);
+  for (const [key, seq] of s.removed) if (seq <= since) s.removed.delete(key);
+}

@@ -7,6 +7,8 @@
 // replays the events after the state's seq; the views here are replaced as they come: a
 // refresh fetched at seq N is at most the events after N behind, and the next one catches up.
 
+import { pruneNodeEvents } from "./nodes.js";
+
 const ETCD_KINDS = new Set(["etcd", "etcd-member"]);
 
 /** Whether the events since the last refresh call for another one (the cluster moved). */
@@ -16,6 +18,11 @@ export function viewsWanted(model) {
 
 export function markViewsFetched(model) {
   model.viewsSeq = model.seq;
+}
+
+/** Fetch fresh views soon even if the cluster did not move (the heat map zoomed: other nodes in full). */
+export function askForViews(model) {
+  model.viewsSeq = -1;
 }
 
 /** Take a state from GET /state: "applied", "stale" (an older state than the model's) or "wait". */
@@ -36,5 +43,6 @@ export function applyViewsRefresh(model, state) {
   }
   model.versions.components += 1;
   model.versions.views = (model.versions.views ?? 0) + 1;
+  pruneNodeEvents(model); // the kubelets' events up to this seq are in the views now
   return "applied";
 }

@@ -17,10 +17,15 @@
 // "bad" | null, variant, short}: the dot then wears that shape with its label inside (an
 // AppendEntries square with its entry count, a vote reply ring with ✓ or ✕); `text` names the
 // message in the list, `short` (or `text`) on the static arrows.
+//
+// More messages in flight than eyes can follow (sampling.js: over MAX_DRAWN): a sample of them
+// is drawn, 1 in k by id, and a line over the stage says the rest: "1,240 watch events/s ·
+// 3,100 messages/s in all · 150 of 1,390 in flight drawn (1 in 10)".
 
 import { gettext, interpolate } from "../i18n.js";
 import { connected, messagePhase, messageProgress } from "../model.js";
 import { isResponse, kindInfo, svgEl } from "../theme.js";
+import { createSampler } from "./sampling.js";
 
 const MAX_DOTS = 400;
 const LANE = 7; // px between the two directions of a link
@@ -92,6 +97,11 @@ export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf
   const staticEls = new Map(); // "a>b" -> {g, line, head, label} (reduced motion)
   const cutEls = new Map(); // "a|b" -> {g, line, cross}
   const staticDrops = new Map(); // message id -> <g> (reduced motion)
+  const sampler = createSampler();
+  const rateEl = document.createElement("p"); // the rates in words while only a sample is drawn
+  rateEl.className = "msg-rates";
+  rateEl.hidden = true;
+  stage.append(rateEl);
   const linksGroup = svgEl("g", { class: "links" });
   const cutsGroup = svgEl("g", { class: "cuts" });
   linksSvg.append(cutsGroup, linksGroup);
@@ -370,7 +380,10 @@ export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf
       if (phase === "done") continue;
       items.push({ m, phase });
     }
-    listSummary.textContent = interpolate(gettext("Messages in flight: %(n)s"), { n: items.filter((i) => i.phase === "flight").length });
+    const rates = sampler.summary();
+    listSummary.textContent = interpolate(gettext("Messages in flight: %(n)s"), { n: items.filter((i) => i.phase === "flight").length }) + (rates ? ` · ${rates}` : "");
+    if (rateEl.textContent !== rates) rateEl.textContent = rates;
+    rateEl.hidden = !rates;
     if (!listDetails.open) return;
     items.sort((x, y) => x.m.arrives - y.m.arrives);
     const rows = items.slice(0, MAX_LISTED).map(({ m, phase }) => {
@@ -397,7 +410,8 @@ export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf
       sizeLayers();
       drawCuts(model);
       const linger = lingerSeconds(model.clock.speed);
-      const visible = [];
+      let visible = [];
+      sampler.observe(model.messages.values(), now);
       for (const m of model.messages.values()) {
         const phase = messagePhase(m, t, linger);
         if (phase === "done" || !m.target || hide(m)) continue;
@@ -406,6 +420,7 @@ export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf
         if (!a || !b) continue;
         visible.push({ m, phase, a, b });
       }
+      if (!reduced) visible = sampler.sample(visible, now); // more than eyes can follow: a sample, and the rates in words
       if (visible.length > MAX_DOTS) {
         visible.sort((x, y) => y.m.sent - x.m.sent);
         visible.length = MAX_DOTS;

@@ -7,7 +7,9 @@
 // and, newer than them, the kubelet's and containerd's events (appliers/nodes.js): a step or a
 // heartbeat shows the moment its event arrives. Density: up to FULL_MAX nodes every card is in
 // full detail (containers' namespaces and cgroups, image layers); beyond, cards are compact and
-// "Details" opens one across the area's width; beyond TINY_FROM, pods shrink to chips.
+// "Details" opens one across the area's width; beyond TINY_FROM, pods shrink to chips. A large
+// cluster (render/nodemap/view.js: from 61 nodes or 3,000 pods) is a heat map instead, with the
+// cards of the nodes it zoomed into under it.
 
 import { gettext, interpolate, ngettext } from "../i18n.js";
 import { COMPONENT_KINDS, NODE_LEVEL_KINDS, kindInfo } from "../theme.js";
@@ -15,6 +17,7 @@ import { nodeViewsSeq } from "../appliers/nodes.js";
 import { connected, partitionSide } from "../model.js";
 import { byName, placeholder, reconcileBoxes } from "./components.js";
 import { createNodeCard, readiness, tickNodeCard, updateNodeCard } from "./node/card.js";
+import { createNodeMap } from "./nodemap/view.js";
 
 const MAX_NODES_DRAWN = 60; // beyond that the area says how many more there are
 const FULL_MAX = 4;
@@ -58,12 +61,14 @@ function lifecycleOf(model, node) {
   return found;
 }
 
-export function createNodesView({ body, note }) {
+export function createNodesView({ body, note, onDetail = () => {} }) {
   const cards = new Map(); // node name -> card element
   const expanded = new Set();
   let emptyState = null;
   let emptyFor;
   let seen = null;
+  // a large cluster is a heat map (render/nodemap/); a zoomed small group or one node, cards again
+  const map = createNodeMap({ onZoom: () => { seen = null; onDetail(); } });
 
   const toggle = (node) => {
     if (expanded.has(node)) expanded.delete(node);
@@ -79,6 +84,10 @@ export function createNodesView({ body, note }) {
       }
       return null;
     },
+    /** Where a node-level component drawn as a heat-map cell is (for messages: not an element). */
+    anchorFor: (name) => map.anchorFor(name),
+    /** Nodes whose whole views the cards under the heat map need (GET /state?detail=). */
+    detailWanted: () => map.detailWanted(),
     /** The element of a pod ("ns/name"), for panels that point at it. */
     podElement(key) {
       return body.querySelector(`.pod[data-pod="${CSS.escape(key)}"]`);
@@ -86,23 +95,46 @@ export function createNodesView({ body, note }) {
     update(model, t = model.clock?.time ?? 0, { reduced = false, now = performance.now() } = {}) {
       const configured = model.summary?.nodes;
       const v = model.versions;
-      const version = `${v.components}/${v.network}/${v.views}/${v.nodes}/${configured}`;
+      const mapped = map.update(model, now);
+      const only = mapped ? map.cards() ?? [] : null;
+      const version = `${v.components}/${v.network}/${v.views}/${v.nodes}/${configured}/${only?.join(",")}`;
       if (version !== seen) {
         seen = version;
-        draw(model, configured);
+        if (only) drawUnderMap(model, only);
+        else draw(model, configured);
       }
       for (const card of cards.values()) tickNodeCard(card, t, now, reduced);
     },
   };
 
-  function draw(model, configured) {
+  /** The node-level views by node (only the nodes in `only`, when given). */
+  function viewsByNode(model, only = null) {
     const groups = new Map();
     for (const view of model.components.values()) {
       if (!NODE_LEVEL_KINDS.has(view.kind)) continue;
       const node = String(view.node ?? view.name);
+      if (only && !only.has(node)) continue;
       if (!groups.has(node)) groups.set(node, []);
       groups.get(node).push(view);
     }
+    return groups;
+  }
+
+  /** A large cluster: the heat map first, then the cards of the nodes it zoomed into. */
+  function drawUnderMap(model, only) {
+    emptyState?.remove();
+    if (body.firstChild !== map.element) body.prepend(map.element);
+    const groups = viewsByNode(model, new Set(only));
+    const names = only.filter((n) => groups.has(n));
+    body.dataset.density = names.length <= FULL_MAX ? "full" : "compact";
+    drawCards(model, names, groups, body.dataset.density, map.element);
+    const t = map.totals();
+    note.textContent = interpolate(gettext("%(ready)s of %(nodes)s Ready · heat map"), { ready: t.ready.toLocaleString("en"), nodes: t.nodes.toLocaleString("en") });
+  }
+
+  function draw(model, configured) {
+    map.element.remove();
+    const groups = viewsByNode(model);
     if (!groups.size) {
       cards.clear();
       if (emptyFor !== configured || !emptyState) {
@@ -121,6 +153,12 @@ export function createNodesView({ body, note }) {
     const drawn = names.slice(0, MAX_NODES_DRAWN);
     const density = names.length <= FULL_MAX ? "full" : names.length < TINY_FROM ? "compact" : "tiny";
     body.dataset.density = density;
+    const ready = drawCards(model, drawn, groups, density, null);
+    note.textContent = interpolate(gettext("%(ready)s of %(n)s Ready"), { ready, n: names.length }) + (names.length > drawn.length ? interpolate(gettext(" · first %(n)s drawn"), { n: drawn.length }) : "");
+  }
+
+  /** Cards for the nodes in `drawn` (in order, after `first` when given); returns how many are Ready. */
+  function drawCards(model, drawn, groups, density, first) {
     for (const [node, card] of cards) {
       if (!drawn.includes(node)) {
         card.remove();
@@ -128,7 +166,7 @@ export function createNodesView({ body, note }) {
         expanded.delete(node);
       }
     }
-    let previous = null;
+    let previous = first;
     let ready = 0;
     for (const node of drawn) {
       let card = cards.get(node);
@@ -162,6 +200,6 @@ export function createNodesView({ body, note }) {
       if (expected !== card) body.insertBefore(card, expected);
       previous = card;
     }
-    note.textContent = interpolate(gettext("%(ready)s of %(n)s Ready"), { ready, n: names.length }) + (names.length > drawn.length ? interpolate(gettext(" · first %(n)s drawn"), { n: drawn.length }) : "");
+    return ready;
   }
 }

@@ -34,6 +34,7 @@ const STAGE_TITLES = { authn: gettext("authentication: who is asking"), authz: g
 const STEP_WALL = 0.35; // wall seconds between stages passed in the same virtual instant
 const LINGER_WALL = 4; // wall seconds a rejected (or just answered) token stays visible
 const MAX_TOKENS_PER_STAGE = 3; // requests.css keeps room for this many
+const MAX_WATCH_CLIENTS_NAMED = 12; // "Watches open": the busiest clients by name, then how many more
 const MAX_LISTED = 12;
 const LIST_EVERY_MS = 250;
 
@@ -335,6 +336,8 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
       watchVersion = model.versions.watches;
       const total = [...byClient.values()].reduce((n, ws) => n + ws.length, 0);
       const parts = [...byClient].sort((a, b) => b[1].length - a[1].length).map(([client, ws]) => `${clientLabel(client)} ${ws.length}`);
+      // a large cluster has a watching kube-proxy and kubelet per node: name the busiest, count the rest
+      if (parts.length > MAX_WATCH_CLIENTS_NAMED) parts.splice(MAX_WATCH_CLIENTS_NAMED, Infinity, interpolate(gettext("%(n)s more clients"), { n: (parts.length - MAX_WATCH_CLIENTS_NAMED).toLocaleString("en") }));
       watchSummary.textContent = total ? interpolate(gettext("Watches open: %(n)s (%(clients)s)"), { n: total, clients: parts.join(", ") }) : gettext("No watches open.");
     }
   }

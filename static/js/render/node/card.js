@@ -131,7 +131,8 @@ export function updateNodeCard(card, input) {
     if (expected !== li) card._pods.insertBefore(li, expected);
     previous = li;
   }
-  card._podsTitle.textContent = input.pods.length ? "" : gettext("no pods");
+  // a large cluster's compact view has no pods: the whole one is on its way (cluster/compact.py)
+  card._podsTitle.textContent = input.pods.length ? "" : kubelet?.compact ? gettext("pods: loading the node's detail…") : gettext("no pods");
   updateImageStore(card._images, runtime, input.eventPulls, full);
 
   // the last renewal seen stays known when a crashed kubelet's view forgets it

@@ -7,6 +7,8 @@ into var/tls/ (dashboard/tls.py); its CA is var/tls/ca.pem and GET /api/tls/ca.p
 --tls-port 0 serves plain http only.
 """
 
+import socket
+
 from daphne.management.commands.runserver import Command as RunserverCommand
 from daphne.server import Server
 from django.conf import settings
@@ -29,10 +31,14 @@ class Command(RunserverCommand):
         super().handle(*args, **options)
 
     def inner_run(self, *args, **options):
-        settings.HTTP_PORT = int(self.port)  # a read-only kubeconfig asked for over https names it
+        settings.HTTP_PORT = int(self.port)  # the kubeconfig download names both ports
+        if self.tls_port and not _free(self.addr, self.tls_port):
+            # Zero configuration first: the page and plain kubectl still work; only keys over TLS wait.
+            self.stderr.write(f"https is not served: port {self.tls_port} is in use (choose another with --tls-port, or TLS_PORT= for make run)\n")
+            self.tls_port = 0
+        settings.TLS_PORT = self.tls_port
         if self.tls_port:
             files, made = tls.ensure(self.tls_hosts)
-            settings.TLS_PORT = self.tls_port  # the kubeconfig download names this port
             extra = tls.endpoint(self.addr, self.tls_port, files)
             self.server_cls = lambda **kwargs: Server(**{**kwargs, "endpoints": [*kwargs["endpoints"], extra]})
             shown = f"[{self.addr}]" if self._raw_ipv6 else self.addr
@@ -40,3 +46,15 @@ class Command(RunserverCommand):
                               f"(CA: {files.ca}, also at /api/tls/ca.pem).\n"
                               f"https (kubectl with a key) at https://{shown}:{self.tls_port}/\n")
         super().inner_run(*args, **options)
+
+
+def _free(host: str, port: int) -> bool:
+    """Whether a listener could bind host:port now (as Twisted binds: SO_REUSEADDR)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True

@@ -20,7 +20,7 @@ function el(tag, className, text) {
   return node;
 }
 
-const ROLES = { leader: gettext("leader"), follower: gettext("follower"), candidate: gettext("candidate"), precandidate: gettext("pre-candidate") };
+const ROLES = { leader: gettext("leader"), follower: gettext("follower"), candidate: gettext("candidate"), precandidate: gettext("pre-candidate"), "pre-candidate": gettext("pre-candidate") };
 /** A Raft role in words (the server's word when it is not one of these). */
 export function roleLabel(role) {
   return ROLES[role] ?? String(role);

@@ -68,7 +68,7 @@ export function describeMessage(m) {
       break;
   }
   if (kind === "etcd.request") {
-    const op = String(info.op ?? "request");
+    const op = String(info.op ?? gettext("request"));
     const key = info.key ? ` ${info.key}` : "";
     return { shape: "pill", rpc: "Client", response: false, label: op === "delete" ? "del" : op.slice(0, 5), text: interpolate(gettext("client %(op)s"), { op }) + key };
   }

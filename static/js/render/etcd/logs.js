@@ -12,6 +12,7 @@
 // the text and classes that changed.
 
 import { gettext, interpolate, ngettext } from "../../i18n.js";
+import { roleLabel } from "../components.js";
 
 const TERM_TINTS = 6;
 const MIN_CELLS = 6;
@@ -64,8 +65,8 @@ export function createLogTable(container) {
     head.append(el("span", "log-name-text", label));
     if (role && ROLE_MARK[role]) {
       const mark = el("span", `log-role log-role-${role}`, ROLE_MARK[role]);
-      mark.title = role;
-      mark.setAttribute("aria-label", role);
+      mark.title = role === "down" ? gettext("down") : roleLabel(role);
+      mark.setAttribute("aria-label", mark.title);
       head.appendChild(mark);
     }
     r.appendChild(head);

@@ -2,6 +2,8 @@
 // Every failure becomes an ApiError carrying the server's {"error", "field"} and the status,
 // so forms can put the message next to the right field.
 
+import { gettext } from "./i18n.js";
+
 export class ApiError extends Error {
   constructor(status, body, fallback) {
     super((body && typeof body.error === "string" && body.error) || fallback || `request failed (${status})`);
@@ -52,7 +54,7 @@ async function request(method, path, body, key = pageKey) {
   try {
     response = await fetch(path, init);
   } catch {
-    throw new ApiError(0, null, "the server cannot be reached");
+    throw new ApiError(0, null, gettext("the server cannot be reached"));
   }
   if (response.status === 204) return null;
   let data = null;
@@ -126,7 +128,7 @@ async function text(path) {
   try {
     response = await fetch(path, { headers: { Accept: "text/plain, application/json" }, credentials: "same-origin", cache: "no-store" });
   } catch {
-    throw new ApiError(0, null, "the server cannot be reached");
+    throw new ApiError(0, null, gettext("the server cannot be reached"));
   }
   if (response.ok) return response.text();
   let data = null;

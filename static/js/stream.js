@@ -18,6 +18,7 @@
 // Status callbacks: {state: "connecting" | "connected" | "reconnecting" | "disconnected", detail}.
 
 import { api } from "./api.js";
+import { gettext, interpolate } from "./i18n.js";
 
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 2000;
@@ -128,7 +129,7 @@ export class ClusterStream {
       if (this.stopped) return;
       if (event.code === 4404) {
         this.gone = true;
-        this._status("disconnected", this.lastError || `cluster ${this.name} not found`);
+        this._status("disconnected", this.lastError || interpolate(gettext("cluster %(name)s not found"), { name: this.name }));
         return;
       }
       this._scheduleRetry();
@@ -140,7 +141,7 @@ export class ClusterStream {
     const base = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** this.attempt);
     const delay = Math.round(base * (0.8 + Math.random() * 0.4));
     this.attempt += 1;
-    this._status("reconnecting", `retrying in ${Math.max(1, Math.round(delay / 1000))} s`);
+    this._status("reconnecting", interpolate(gettext("retrying in %(n)s s"), { n: Math.max(1, Math.round(delay / 1000)) }));
     this.timer = setTimeout(() => this._reconnect(), delay);
   }
 
@@ -158,7 +159,7 @@ export class ClusterStream {
     } catch (err) {
       if (err.status === 404) {
         this.gone = true;
-        this._status("disconnected", `cluster ${this.name} no longer exists on the server`);
+        this._status("disconnected", interpolate(gettext("cluster %(name)s no longer exists on the server"), { name: this.name }));
         return;
       }
       this._scheduleRetry(); // server still down (or restarting)

@@ -18,6 +18,7 @@ and `load` rebuilds it from them when the server starts.
 """
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 
 ROLE_PRESENTER = "presenter"
@@ -60,6 +61,8 @@ class Room:
 _rooms: dict[str, Room] = {}  # shared cluster name -> its room
 _sandboxes: dict[str, str] = {}  # sandbox cluster name -> owner key digest
 _loaded = False
+_loaded_at = 0.0
+SCALEOUT_REFRESH_SECONDS = 1.0
 
 
 # --- what the classroom service tells us ------------------------------------------------
@@ -150,28 +153,38 @@ def check(cluster: str, key: str | None, action: str) -> None:
 
 # --- start and tests --------------------------------------------------------------------
 def ensure_loaded() -> None:
-    if not _loaded:
+    # Among several server processes (dashboard/scaleout) another one may have changed the
+    # rows: the roles are read again when they are older than SCALEOUT_REFRESH_SECONDS.
+    if not _loaded or (_scaleout() and time.monotonic() - _loaded_at > SCALEOUT_REFRESH_SECONDS):
         load()
+
+
+def _scaleout() -> bool:
+    from django.conf import settings
+
+    return getattr(settings, "SCALEOUT", False)
 
 
 def load() -> None:
     """Rebuild the roles from the database (once, when the server starts; again after
     `clear`). Without persistence (the in-process tests) there is nothing to read."""
-    global _loaded
-    _loaded = True
+    global _loaded, _loaded_at
+    _loaded, _loaded_at = True, time.monotonic()
     from ..history import store  # Django must be set up first
 
     if not store.enabled():
         return
-    _rooms.clear()
-    _sandboxes.clear()
     from . import service
 
     try:
-        service.load()  # calls share() and own() for every row
+        rooms, sandboxes = service.load()
     except store.StoreError:
-        _loaded = False  # the database could not answer: the next call retries
+        _loaded = False  # the database could not answer: this check fails (503), the next one asks again
         raise
+    _rooms.clear()
+    _rooms.update(rooms)
+    _sandboxes.clear()
+    _sandboxes.update(sandboxes)
 
 
 def clear() -> None:

@@ -148,20 +148,19 @@ def _db_forget_sandbox(cluster: str) -> None:
     Viewer.objects.filter(sandbox=cluster).update(sandbox=None)
 
 
-def load() -> None:
-    """Rebuild the classrooms and the roles from the rows (access.ensure_loaded calls this)."""
+def load() -> tuple[dict[str, access.Room], dict[str, str]]:
+    """Rebuild the classrooms from the rows; the roles are returned for access.load to take."""
     rooms, sandboxes = store.call(_read_all)
+    sockets = {code: c.sockets for code, c in classrooms.items()}  # this process's, kept over a re-read (scale-out)
     classrooms.clear()
     for r in rooms:
         seats = {v["viewer"]: Seat(v["viewer"], v["name"], v["key"], v["sandbox"]) for v in r["viewers"]}
         room = access.Room(code=r["code"], presenter=r["presenter"], viewers={s.key: s.viewer for s in seats.values()}, controller=r["controller"],
                            locked=r["locked"], forks_allowed=r["forks_allowed"])
-        c = Classroom(code=r["code"], cluster=r["cluster"], room=room, others=r["others"], scenario=r["scenario"], run=r["run"], lang=r["lang"], seats=seats)
+        c = Classroom(code=r["code"], cluster=r["cluster"], room=room, others=r["others"], scenario=r["scenario"], run=r["run"], lang=r["lang"], seats=seats,
+                      sockets=sockets.get(r["code"], {}))
         classrooms[c.code] = c
-        for name in c.clusters:
-            access.share(name, room)
-    for name, owner in sandboxes.items():
-        access.own(name, owner)
+    return {name: c.room for c in classrooms.values() for name in c.clusters}, sandboxes
 
 
 def clear() -> None:

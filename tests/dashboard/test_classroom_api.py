@@ -358,3 +358,25 @@ async def test_classrooms_and_sandboxes_come_back_after_a_restart(async_client, 
     classrooms.clear()
     assert (await async_client.get(f"/api/classrooms/{code}")).status_code == 404
     assert access.kind("lab") == access.OPEN and access.role("anns", ann["key"]) == access.ROLE_OWNER
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_among_several_processes_the_rows_are_read_again(async_client, registry, settings):
+    """dashboard/scaleout: another process may change the rows; roles older than a second are re-read."""
+    settings.PERSIST_CLUSTERS = True
+    created = await classroom(async_client)
+    code, presenter = created["code"], created["presenter_key"]
+    ann = await join(async_client, code, "Ann")
+    ws = await connect("lab", f"?key={ann['key']}&viewer={ann['viewer']}")
+    assert (await next_classroom_frame(ws))["viewers"] == 1
+    # Another process hands Ann control and locks the classroom.
+    await asyncio.to_thread(lambda: Classroom.objects.filter(code=code).update(controller=ann["viewer"], locked=True))
+    settings.SCALEOUT = True
+    assert access.role("lab", ann["key"]) == access.ROLE_AUDIENCE  # read a moment ago: not yet
+    access._loaded_at -= access.SCALEOUT_REFRESH_SECONDS
+    assert access.role("lab", ann["key"]) == access.ROLE_CONTROLLER
+    with pytest.raises(access.Forbidden, match="locked"):
+        access.check("lab", ann["key"], "destructive")
+    access.check("lab", presenter, "destructive")
+    assert classrooms.get(code).body()["viewers"] == 1  # this process's sockets are kept over the re-read
+    await ws.disconnect()

@@ -317,6 +317,13 @@ async def step(c: Classroom, key: str | None, choice: int | None) -> dict:
     return record.report()
 
 
+def stepped(cluster: str) -> None:
+    """A lesson run was stepped through POST /api/scenarios/<id>/runs/<run>/next."""
+    c = of_cluster(cluster)
+    if c is not None:
+        broadcast(c)
+
+
 def cluster_deleted(name: str) -> None:
     """DELETE /api/clusters/<name>: a classroom on it ends, a sandbox is forgotten (a new
     cluster of that name starts open)."""

@@ -27,6 +27,7 @@ from cluster.commands import CommandError
 from cluster.scenario import LANGUAGES, MAX_BYTES, ScenarioError
 
 from .. import scenarios
+from ..classroom import service as classrooms
 from ..runner import MAX_SPEED, MIN_SPEED, registry
 from .roles import requires
 
@@ -150,6 +151,7 @@ async def next_step(request: HttpRequest, scenario_id: str, run_id: str):
     time out). 409 while the previous step is still running."""
     registry.ensure_ticker()
     record = await scenarios.next_step(scenario_id=scenario_id, run_id=run_id, choice=choice_of(request))
+    classrooms.stepped(record.names["main"])  # a class following this run hears of the new step
     return record.report()
 
 

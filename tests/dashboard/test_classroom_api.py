@@ -380,3 +380,26 @@ async def test_among_several_processes_the_rows_are_read_again(async_client, reg
     access.check("lab", presenter, "destructive")
     assert classrooms.get(code).body()["viewers"] == 1  # this process's sockets are kept over the re-read
     await ws.disconnect()
+
+
+async def test_each_lesson_step_reaches_every_socket(async_client, registry):
+    created = await ok(await send(async_client, "POST", "/api/classrooms", {"scenario": "controllers-reconcile"}), 201)
+    code, presenter, cluster = created["code"], created["presenter_key"], created["cluster"]
+    run = (await ok(await async_client.get(f"/api/classrooms/{code}")))["run"]
+    ann = await join(async_client, code, "Ann")
+    ws = await connect(cluster, f"?key={ann['key']}&viewer={ann['viewer']}")
+    assert (await next_classroom_frame(ws))["step"] is None
+    # Stepped as a scenario run ...
+    await ok(await send(async_client, "POST", f"/api/scenarios/controllers-reconcile/runs/{run}/next", None, presenter))
+    assert (await next_classroom_frame(ws))["step"] == 0
+    # ... or through the classroom, once the first step's waits have held (virtual time moved by hand).
+    await ok(await send(async_client, "PATCH", f"/api/clusters/{cluster}/clock", {"paused": True}, presenter))
+    for _ in range(200):
+        response = await send(async_client, "POST", f"/api/classrooms/{code}/step", None, presenter)
+        if response.status_code != 409:
+            break
+        await ok(await send(async_client, "POST", f"/api/clusters/{cluster}/advance", {"seconds": 1}, presenter))
+    assert response.status_code == 200, response.content
+    frame = await next_classroom_frame(ws)
+    assert (frame["step"], frame["run"], frame["viewers"]) == (1, run, 1)
+    await ws.disconnect()

@@ -152,7 +152,7 @@ export function createControllersPanel({ root, note, model, name = null, api = n
     if (button.dataset.action === action && button.dataset.target === target) return;
     button.dataset.action = action;
     button.dataset.target = target;
-    button.textContent = `${down ? gettext("↻ Restart") : gettext("✕ Crash")}${button.dataset.what ? ` ${button.dataset.what}` : ""}`;
+    button.textContent = button.dataset.what === "replica" ? (down ? gettext("↻ Restart replica") : gettext("✕ Crash replica")) : down ? gettext("↻ Restart") : gettext("✕ Crash");
     button.setAttribute("aria-label", interpolate(down ? gettext("Restart %(target)s") : gettext("Crash %(target)s"), { target }));
     button.title = interpolate(down ? gettext("Start %(target)s again") : gettext("Crash %(target)s (a fault: it stops at once, nothing of it runs)"), { target });
   }

@@ -3,7 +3,8 @@
 //
 //   /clusters/demo/?lang=zh-Hans&theme=dark&panel=etcd&scale=1.25&controls=0&freeze=1
 //
-//   lang      en | zh-Hans          the page's language (<html lang>, the lesson texts)
+//   lang      en | zh-Hans          the whole page's language, not remembered (the server renders the page
+//                                   and the catalogue in it: dashboard/i18n.py, js/i18n.js)
 //   theme     light | dark          wins over the stored choice and the system's (theme-init.js)
 //   panel     etcd | scheduler | controllers | traffic | nodes | requests | controlplane
 //             (or component=<name>, node=<name>): scrolled into view and marked data-kiosk-framed
@@ -81,10 +82,6 @@ export function framedElement(options, doc = document) {
 function apply(options) {
   const root = document.documentElement;
   for (const w of options.warnings) console.warn(`kiosk link: ${w}`);
-  if (options.lang) {
-    root.lang = options.lang;
-    root.dataset.kioskLang = options.lang; // lessonLang() reads it before the stored choice
-  }
   if (options.theme) root.setAttribute("data-theme", options.theme); // theme-init.js did it already; harmless
   if (options.scale !== 1) root.style.zoom = String(options.scale);
   root.classList.toggle("kiosk-no-controls", !options.controls);

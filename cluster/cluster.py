@@ -17,6 +17,7 @@ import pickle
 from dataclasses import asdict, dataclass, replace
 
 from . import commands as check
+from . import compact
 from .apiserver import build_apiserver
 from .clients import kubectl
 from .clients.etcdctl import EtcdCtl
@@ -57,6 +58,10 @@ class ClusterConfig:
     # The calendar moment virtual time 0 stands for (kernel/calendar.py): the dashboard sets the
     # wall-clock instant of creation; the fixed default keeps tests and benchmarks deterministic.
     epoch: str = calendar.DEFAULT_EPOCH
+    # Caps on what the API server holds (None: no cap). A create past one is refused 403 as a
+    # ResourceQuota refuses it; the dashboard sets them from its limits, recorded for replay.
+    max_pods: int | None = None
+    max_objects: int | None = None
 
     def validate(self) -> "ClusterConfig":
         check.require(isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**63, "seed must be a whole number from 0 to 2^63-1", "seed")
@@ -70,6 +75,9 @@ class ClusterConfig:
         for field in ("raft_heartbeat_ms", "raft_election_min_ms", "raft_election_max_ms"):
             value = getattr(self, field)
             check.require(value is None or (isinstance(value, int) and not isinstance(value, bool) and 10 <= value <= 600_000), f"{field} must be a whole number of milliseconds from 10 to 600000", field)
+        for field in ("max_pods", "max_objects"):
+            value = getattr(self, field)
+            check.require(value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1), f"{field} must be a whole number from 1, or null for no cap", field)
         try:
             calendar.epoch_seconds(self.epoch)
         except (ValueError, TypeError) as exc:
@@ -106,6 +114,7 @@ class Cluster:
         """Create the components. Each issue that adds a component wires it in here."""
         self.etcd_members = build_members(self.sim, self.config.etcd_members, self.profile, pre_vote=self.config.pre_vote)
         self.apiserver = build_apiserver(self.sim, self.etcd_members, rbac_enabled=self.config.rbac, profile=self.profile, kubelet_endpoint="{node}/kubelet")
+        self.apiserver.max_pods, self.apiserver.max_objects = self.config.max_pods, self.config.max_objects
         self.etcdctl = self.sim.add(EtcdCtl(self.sim))  # the user's etcd client: REST /etcd requests leave from here
         self.sim.add(kubectl.KubeClient(self.sim))  # the user's kubectl: HTTP /k8s/<name>/ requests leave from here
         # kube-scheduler (issue 6): watches pods and nodes, binds pods through pods/binding.
@@ -162,7 +171,25 @@ class Cluster:
             "etcd": {"validate": cls._validate_etcd, "apply": cls._apply_etcd},
             "node": {"validate": cls._validate_node, "apply": cls._apply_node},
             "traffic": {"validate": cls._validate_traffic, "apply": cls._apply_traffic},
+            "caps": {"validate": cls._validate_caps, "apply": cls._apply_caps},
         }
+
+    # Lower the API server's caps on pods and objects (the dashboard does, for an imported
+    # cluster whose file allows more than the server does). Never raises them.
+    def _validate_caps(self, cmd: dict) -> dict:
+        check.no_unknown_fields(cmd, {"type", "max_pods", "max_objects"})
+        out = {"type": "caps"}
+        for field in ("max_pods", "max_objects"):
+            if cmd.get(field) is not None:
+                out[field] = check.number(cmd, field, low=1, high=2**53, integer=True)
+        return out
+
+    def _apply_caps(self, cmd: dict) -> dict:
+        for field in ("max_pods", "max_objects"):
+            current = getattr(self.apiserver, field)
+            if field in cmd and (current is None or cmd[field] < current):
+                setattr(self.apiserver, field, cmd[field])
+        return {"max_pods": self.apiserver.max_pods, "max_objects": self.apiserver.max_objects}
 
     # Add or remove a node while running (REST /nodes): see cluster/kubelet/commands.py.
     def _validate_node(self, cmd: dict) -> dict:
@@ -316,20 +343,27 @@ class Cluster:
     def counts(self) -> dict:
         return {"components": len(self.sim.components), "events": self.sim.log.last_seq, "commands": len(self.command_log)}
 
-    def snapshot(self) -> dict:
-        """Everything the view needs to draw this moment (JSON-safe)."""
-        return {
+    def snapshot(self, detail=()) -> dict:
+        """Everything the view needs to draw this moment (JSON-safe). A large cluster's node-level
+        views are compact but for the nodes in `detail` (cluster/compact.py)."""
+        scale = compact.scale_of(self.sim, detail)
+        shown = set(scale["detail"])
+        state = {
             "name": self.config.name,
             "time": self.time,
             "seq": self.last_seq,
             "profile": self.profile.as_dict(),
             "etcd": etcd_view(self.etcd_members),
             "network": self.sim.net.view(),
-            "nodes": nodes_view(self.sim),
+            "nodes": nodes_view(self.sim, shown if scale["compact"] else None),
             "proxy": proxy_view(self.sim),
             "traffic": traffic_view(self.sim),
-            "components": [c.view() for c in self.sim.components.values()],
+            "components": compact.component_views(self.sim, shown) if scale["compact"] else [c.view() for c in self.sim.components.values()],
+            "scale": scale,
         }
+        if scale["compact"]:
+            compact.trim(state, scale)
+        return state
 
     # --- checkpoints and replay ----------------------------------------------------------
     def checkpoint(self) -> bytes:

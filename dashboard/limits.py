@@ -16,18 +16,36 @@ DEFAULTS = {
     "clusters_per_server": 50,
     "clusters_per_client": 10,  # clusters one client address may create per hour
     "nodes_per_cluster": 50,
+    "pods_per_cluster": 1000,  # every pod the API server holds, whoever creates it (ReplicaSets too)
+    "objects_per_cluster": 5000,  # every object of every kind (pods, events, leases, namespaces, ...)
     "request_body_bytes": 2_621_440,  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE
     "import_bytes": 16 * 1024 * 1024,
     "scenario_file_bytes": 256 * 1024,
     "traffic_rate": 1000.0,  # requests per virtual second, per generator
     "destructive_per_minute": 120,  # faults, deletions of clusters and nodes, per cluster (bursts of as many)
+    "viewers_per_classroom": 500,  # joins per classroom (dashboard/classroom)
     "ws_message_bytes": 4096,
+    # Daphne's own caps (autobahn's), checked before the consumer sees anything: a frame from a
+    # browser over the first, or a message (however fragmented) over the second, closes the
+    # connection (1009). autobahn applies the message cap to what the server sends as well, so
+    # it must hold the largest snapshot; the frame cap applies to incoming frames only.
+    "ws_server_frame_bytes": 65536,
+    "ws_server_message_bytes": 64 * 1024 * 1024,
     "ws_messages_per_second": 50,
 }
 
 
 def get(name: str):
     return getattr(settings, "CLUSTERSCOPE_LIMITS", {}).get(name, DEFAULTS[name])
+
+
+CAPS = {"max_pods": "pods_per_cluster", "max_objects": "objects_per_cluster"}  # ClusterConfig field -> limit
+
+
+def caps_over(config) -> list[str]:
+    """The caps (of a ClusterConfig, or an API server) this server's limits would lower: unset
+    (no cap) or higher."""
+    return [field for field, name in CAPS.items() if getattr(config, field) is None or getattr(config, field) > get(name)]
 
 
 class RateLimited(Exception):

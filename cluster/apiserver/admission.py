@@ -272,6 +272,44 @@ def check_quota(server, op: dict, obj: dict, old: dict | None) -> tuple[bool, st
     return True, "", usage
 
 
+# --- The cluster's caps (ClusterConfig.max_pods, max_objects) -------------------------------------------
+CAP_NAME = "cluster-limits"  # not a ResourceQuota object: the server's limit, named as quota messages name theirs
+
+
+def cap_usage(server, plural: str) -> dict:
+    """What a create would charge against the caps: one object, and one pod for a pod."""
+    usage = {}
+    if server.max_objects is not None:
+        usage["cap/objects"] = 1
+    if server.max_pods is not None and plural == "pods":
+        usage["cap/pods"] = 1
+    return usage
+
+
+def check_caps(server, op: dict) -> tuple[bool, str, dict]:
+    """(allowed, message, usage to reserve) for a create against the cluster-wide caps. Counted:
+    every object in the watch cache (all kinds, pods whatever their phase: they take memory),
+    plus creates admitted and not yet seen by the cache. The API server's own bootstrap
+    (loopback) is never refused, so a restarted API server can always recreate its defaults."""
+    if op.get("dry_run") or op.get("loopback"):
+        return True, "", {}
+    usage = cap_usage(server, op["info"]["plural"])
+    if not usage:
+        return True, "", {}
+    used = {"cap/objects": sum(server.cache.count(plural) for plural in server.cache.objects), "cap/pods": server.cache.count("pods")}
+    for key, reservation in server.reservations.items():
+        if key != op["key"]:
+            for name in used:
+                used[name] += reservation["usage"].get(name, 0)
+    limited = {"cap/objects": server.max_objects, "cap/pods": server.max_pods}
+    exceeded = [name for name in sorted(usage) if used[name] + usage[name] > limited[name]]
+    if exceeded:
+        words = {"cap/objects": "objects", "cap/pods": "pods"}
+        part = lambda values: ",".join(f"{words[n]}={values[n]}" for n in exceeded)  # noqa: E731
+        return False, f"exceeded quota: {CAP_NAME}, requested: {part(usage)}, used: {part(used)}, limited: {part(limited)}", {}
+    return True, "", usage
+
+
 # --- PodDisruptionBudget (the eviction subresource) -------------------------------------------------------
 def _healthy(pod: dict) -> bool:
     for condition in dig(pod, "status", "conditions", default=[]) or []:

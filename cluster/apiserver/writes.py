@@ -36,6 +36,11 @@ class _Fetch(Exception):
 
 
 class WritesMixin:
+    # Cluster-wide caps on creates (admission.check_caps; Cluster sets them from its config, a
+    # `caps` command lowers them); None: no cap.
+    max_pods: int | None = None
+    max_objects: int | None = None
+
     # --- writes: the mutation engine ------------------------------------------------------------------------
     def _start_write(self, op: dict) -> None:
         verb, sub = op["verb"], op["sub"]
@@ -317,13 +322,16 @@ class WritesMixin:
 
     def _quota_admission(self, op: dict, obj: dict, old: dict | None) -> None:
         ok, message, usage = admission.check_quota(self, op, obj, old)
-        if not ok:
+        capped, cap_usage = True, {}
+        if ok and old is None:
+            capped, message, cap_usage = admission.check_caps(self, op)
+        if not ok or not capped:
             self._emit_stage(op, "admission", False, f"ResourceQuota: {message}", plugin="ResourceQuota")
             name = meta_of(obj).get("name") or ""
             raise ApiError(st.forbidden_message(f'{group_resource(op["info"])} "{name}" is forbidden: {message}', op["info"], name))
         op["usage"] = usage
-        if usage and not op["dry_run"]:
-            self.reservations[op["key"]] = {"namespace": op["namespace"], "usage": usage, "revision": None}
+        if (usage or cap_usage) and not op["dry_run"]:
+            self.reservations[op["key"]] = {"namespace": op["namespace"], "usage": {**(usage or {}), **cap_usage}, "revision": None}
         if usage:
             self._emit_stage(op, "admission", True, "ResourceQuota: within the namespace's quota", plugin="ResourceQuota")
 

@@ -65,7 +65,7 @@ def refusal(request, cluster: str, path: str, token: str | None) -> Refusal | No
     """Why this request may not go on to the simulation, or None. Only for guarded clusters."""
     if token is not None and not request.is_secure():
         return Refusal(403, f"a bearer token was sent over plain http, where anyone on the network can read it; cluster {cluster} "
-                            f"takes keys over https only: {https_base(request)}/k8s/{cluster} (its CA: /api/tls/ca.pem)", {})
+                            f"takes keys over https only: {_https_address(request, cluster)}", {})
     what = action(request.method, path)
     try:
         access.check(cluster, token, what)
@@ -100,8 +100,20 @@ def _anyone_may_read(cluster: str) -> str:
 
 
 def _how(request, cluster: str) -> str:
+    if not _serves_https(request):
+        return f"as a bearer token over https ({_https_address(request, cluster)})"
     return (f"as a bearer token over https: kubectl --server={https_base(request)}/k8s/{cluster} "
             "--certificate-authority=ca.pem --token=<key> (ca.pem from /api/tls/ca.pem)")
+
+
+def _serves_https(request) -> bool:
+    return request.is_secure() or bool(settings.TLS_PORT)
+
+
+def _https_address(request, cluster: str) -> str:
+    if not _serves_https(request):
+        return "this server was started without https (manage.py serve --tls-port 0): start it with a TLS port"
+    return f"{https_base(request)}/k8s/{cluster} (its CA: /api/tls/ca.pem)"
 
 
 def _verb(what: str) -> str:

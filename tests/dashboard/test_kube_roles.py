@@ -100,6 +100,14 @@ def test_a_token_over_plain_http_is_refused_on_a_guarded_cluster(cluster, key, m
     assert "over plain http" in refused.message and f"https://testserver:8443/k8s/{cluster}" in refused.message
 
 
+def test_without_a_tls_listener_the_refusals_say_so(settings):
+    settings.TLS_PORT = 0
+    path = f"{NS}/configmaps"
+    for key in (None, PRESENTER):
+        refused = roles.refusal(request("POST", "shared", path, secure=False), "shared", path, key)
+        assert refused.code == (401 if key is None else 403) and "started without https" in refused.message and "https://" not in refused.message
+
+
 def test_only_shared_and_sandbox_clusters_are_guarded():
     assert [c for c in ("open", "shared", "locked", "sandbox") if roles.guarded(c)] == ["shared", "locked", "sandbox"]
 

@@ -270,7 +270,7 @@ async def measure_clusterscope(server: StampedServer, count: int, seconds: float
         "bytes_per_frame": (bytes1 - bytes0) / max(1, len(frames)), "server_cpu": (cpu1 - cpu0) / wall, "viewers_cpu": (own1 - own0) / wall,
         "events_per_s": sum(f[2] - f[1] + 1 for f in frames) / wall / count, "gaps": sum(v.gaps for v in viewers),
         "errors": [e for v in viewers for e in v.errors] + [v.closed[1] for v in viewers if v.closed], "rss": rss_bytes(server.pid),
-        "rejected": sum(len(v.rejected) for v in viewers),
+        "rejected": sum(len(v.rejected) for v in viewers), "load": os.getloadavg()[0],
     }
 
 
@@ -344,7 +344,7 @@ async def _run(counts, seconds) -> list[Row]:
                 f"bare websockets broadcast: {ms(bare['p50'])} / {ms(bare['p99'])}",
                 f"{ours['p99'] / bare['p99']:.1f}" if bare["p99"] > 0 else "",
                 f"{ours['samples']:,} deliveries in {seconds:g}s; {ours['events_per_s']:.0f} events/s in {ours['frames_per_viewer_s']:.1f} frames/s per viewer"
-                f" (traffic {TRAFFIC_RATE}/s from {source}){problems}; gaps {ours['gaps']}",
+                f" (traffic {TRAFFIC_RATE}/s from {source}){problems}; gaps {ours['gaps']}; machine load average {ours['load']:.1f}",
             ))
             rows.append(Row(
                 f"fan-out: {count} viewers, bytes per viewer per second; server CPU",

@@ -7,7 +7,7 @@ is, plus three doors under /__bench/ that the real server does not have.
   instant (time.time()) the event entered its cluster's log, for the newest STAMPS events.
   Delivery latency is measured from that instant to the moment a viewer has received the frame
   holding the event: the runner's tick, the consumer's encoding and the socket all count.
-- GET /__bench/viewers?cluster=<name>: {"viewers": consumers subscribed to the cluster}.
+- GET /__bench/viewers?cluster=<name>: {"viewers": WebSocket consumers subscribed to the cluster}.
 - POST /__bench/raise?cluster=<name>&component=<component>: the component raises at its next
   message, once (a fault the soak test needs and no input should be able to cause).
 """
@@ -36,6 +36,7 @@ def _stamped_append(log, *args, **kwargs):
 kernel_events.EventLog.append = _stamped_append  # before any cluster exists
 
 from dashboard.asgi import application as clusterscope  # noqa: E402  (after the patch: every log is stamped)
+from dashboard.consumers import ClusterStreamConsumer  # noqa: E402
 from dashboard.runner import registry  # noqa: E402
 
 
@@ -60,7 +61,7 @@ def _answer(path: str, method: str, query: dict) -> tuple[int, object]:
         stamps = _stamps.get(id(handle.cluster.sim.log), ())
         return 200, [[seq, t] for seq, t in stamps if seq > after]
     if path == "/__bench/viewers" and method == "GET":
-        return 200, {"viewers": len(handle.subscribers)}
+        return 200, {"viewers": sum(1 for s in handle.subscribers if isinstance(s, ClusterStreamConsumer))}  # not the kube views' wakers
     if path == "/__bench/raise" and method == "POST":
         component = handle.cluster.sim.components.get((query.get("component") or [""])[0])
         if component is None:

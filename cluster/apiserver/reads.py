@@ -226,6 +226,7 @@ class ReadsMixin:
             "bookmarks": op["bookmarks"], "rv": start_rv, "started": self.now, "user": op["user"]["name"], "sent": 0, "columns_sent": False,
         }
         self.watchers[key] = watcher
+        self.watch_index.add(watcher)
         if op["timeout_s"]:
             self.set_timer(op["timeout_s"] * SECOND, "watch_timeout", [key, op.get("seq")])
         self.emit("watch.start", f"{op['client']} watches {group_resource(info)}" + (f" in {op['namespace']}" if op["namespace"] else "")
@@ -260,16 +261,20 @@ class ReadsMixin:
         return None
 
     def _fan_out(self, event: tuple) -> None:
-        rev, plural, _kind, key, _obj, _prev = event
-        for wkey in sorted(self.watchers):
+        # Only the watchers the event may concern, in key order (watchindex.py); the others'
+        # resourceVersions move with the event's group.
+        rev = event[0]
+        groups, keys = self.watch_index.candidates(event)
+        for wkey in keys:
             w = self.watchers.get(wkey)
-            if w is None or w["plural"] != plural or not key.startswith(w["prefix"]) or rev <= w["rv"]:
+            if w is None or rev <= self.watch_index.settle(w):
                 continue
             seen = self._watch_view(w, event)
             if seen is not None:
                 self._deliver(w, seen[0], seen[1], rev)
             else:
                 w["rv"] = rev
+        self.watch_index.passed(groups, rev)
 
     def _deliver(self, w: dict, kind: str, obj: dict, rev: int) -> None:
         w["rv"] = max(w["rv"], rev)
@@ -290,7 +295,7 @@ class ReadsMixin:
         revision = self.cache.revision
         for wkey in sorted(self.watchers):
             w = self.watchers[wkey]
-            if not w["bookmarks"] or w["rv"] >= revision:
+            if not w["bookmarks"] or self.watch_index.settle(w) >= revision:
                 continue
             w["rv"] = revision
             info = lookup(w["group"], w["plural"])
@@ -318,6 +323,8 @@ class ReadsMixin:
 
     def _end_watcher(self, key: str, why: str, notify: bool) -> None:
         w = self.watchers.pop(key)
+        self.watch_index.settle(w)
+        self.watch_index.remove(w)
         self.emit("watch.end", f"{w['client']}'s watch of {w['plural']} ends: {why}", target=w["client"], watcher=key, resource=w["plural"], rv=w["rv"], reason=why)
         if notify:
             self.send(w["client"], "api.watch_end", {"id": w["id"]}, summary=f"{self.name} → {w['client']}: watch over ({why})")

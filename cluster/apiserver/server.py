@@ -38,6 +38,7 @@ from .reads import ReadsMixin
 from .resources import REGISTRY, etcd_key, group_resource, lookup, subresource
 from .selectors import SelectorError, check_fields, parse_fields, parse_labels
 from .status import ApiError
+from .watchindex import WatchIndex
 from .writes import WritesMixin
 
 NAME = "kube-apiserver"
@@ -108,6 +109,7 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
         self.etcd_watch: dict | None = None  # {"id", "member", "start", "state", "progress_deadline"}
         self.next_watch_id = 0
         self.watchers: dict[str, dict] = {}
+        self.watch_index = WatchIndex()  # which watchers an event may concern (watchindex.py)
         self.fresh_waiters: list[list] = []  # [revision, op key], sorted by revision
         self.next_loopback = 0
         self.next_seq = 0  # numbers every request, so that timers name the one they were set for
@@ -675,7 +677,7 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
             "requests": in_flight,
             "watches": dict(sorted(watch_counts.items())),
             "watchers": [
-                {"watcher": w["key"], "client": w["client"], "resource": w["plural"], "namespace": w["namespace"], "rv": w["rv"], "sent": w["sent"]}
+                {"watcher": w["key"], "client": w["client"], "resource": w["plural"], "namespace": w["namespace"], "rv": self.watch_index.current_rv(w), "sent": w["sent"]}
                 for _k, w in sorted(self.watchers.items())
             ],
             "counters": dict(self.counters),

@@ -222,3 +222,24 @@ async def test_a_lesson_is_stepped_by_the_presenter_or_controller_only(async_cli
         await send(async_client, "POST", f"/api/clusters/{created['cluster']}/advance", {"seconds": 1}, presenter)
     assert response.status_code == 200, response.content
     assert (await ok(await async_client.get(f"/api/classrooms/{code}")))["step"] == 1
+
+
+async def test_each_role_on_the_classroom_endpoints(async_client, registry):
+    room = await cs.make(async_client, registry)
+    code = room.code
+    presenter_only = [("PATCH", f"/api/classrooms/{code}", {"forks_allowed": True}), ("GET", f"/api/classrooms/{code}/viewers", None),
+                      ("DELETE", f"/api/classrooms/{code}", None)]
+    # A classroom without a lesson has nothing to step: 409 shows the role check was passed.
+    expected = {"forks": {"controller": 201, "audience": 201, "other": 201, "owner": 409},  # owner: has a sandbox already
+                "step": {"presenter": 409, "controller": 409}}
+    for role in ROLES:
+        forked = await send(async_client, "POST", f"/api/classrooms/{code}/forks", {"name": f"fork-{role}"}, room.keys[role])
+        assert forked.status_code == expected["forks"].get(role, 403), (role, forked.content)
+        stepped = await send(async_client, "POST", f"/api/classrooms/{code}/step", None, room.keys[role])
+        assert stepped.status_code == expected["step"].get(role, 403), (role, stepped.content)
+        if role != "presenter":
+            for method, path, body in presenter_only:
+                response = await send(async_client, method, path, body, room.keys[role])
+                assert response.status_code == 403 and response.json()["field"] == "X-Clusterscope-Key", (role, method, path)
+    for method, path, body in presenter_only:
+        await ok(await send(async_client, method, path, body, room.keys["presenter"]))

@@ -17,7 +17,7 @@ import { nodesAfterSnapshot, registerNodeAppliers } from "./appliers/nodes.js";
 import { registerRequestAppliers, requestsAfterSnapshot } from "./appliers/requests.js";
 import { describeBinding, registerSchedulerAppliers } from "./appliers/scheduler.js";
 import { hidesTrafficMessage, registerTrafficAppliers, trafficAfterSnapshot } from "./appliers/traffic.js";
-import { applyViewsRefresh, markViewsFetched, viewsWanted } from "./appliers/views.js";
+import { applyViewsRefresh, askForViews, markViewsFetched, viewsWanted } from "./appliers/views.js";
 import * as M from "./model.js";
 import { VIEWS_INTERVAL_MS, createRefresher } from "./refresh.js";
 import { createClockView, nextSpeed } from "./render/clock.js";
@@ -37,7 +37,10 @@ import { createLessonPanel } from "./render/lesson/panel.js";
 import { bindLessonDialog } from "./render/lesson/picker.js";
 import { createTimeline } from "./render/timeline.js";
 import { createTrafficPanel } from "./render/traffic/panel.js";
+import { createPresentation } from "./present.js";
+import { createClassroom } from "./render/classroom/classroom.js";
 import { ClusterStream } from "./stream.js";
+import { gettext, interpolate } from "./i18n.js";
 import { bindThemeToggle, formatSpeed, formatTime, motionPreference } from "./theme.js";
 
 const $ = (id) => document.getElementById(id);
@@ -82,13 +85,15 @@ async function act(failure, call) {
 
 /** How API messages look in flight: kubectl's own wear "you"; watch events are small dots. */
 function describeApiMessage(m) {
-  if (m.kind === "api.request" && m.source === "kubectl") return { shape: "pill", response: false, label: "you", text: "kubectl (you): API request", short: "you →", variant: "is-kubectl" };
-  if (m.kind === "api.response" && m.target === "kubectl") return { shape: "pill", response: true, label: "you", text: "API response to kubectl (you)", short: "→ you", variant: "is-kubectl" };
-  if (m.kind === "api.watch_event") return { shape: "circle", small: true, response: false, label: "w", text: "watch event", short: "watch" };
+  if (m.kind === "api.request" && m.source === "kubectl") return { shape: "pill", response: false, label: gettext("you"), text: gettext("kubectl (you): API request"), short: gettext("you →"), variant: "is-kubectl" };
+  if (m.kind === "api.response" && m.target === "kubectl") return { shape: "pill", response: true, label: gettext("you"), text: gettext("API response to kubectl (you)"), short: gettext("→ you"), variant: "is-kubectl" };
+  if (m.kind === "api.watch_event") return { shape: "circle", small: true, response: false, label: "w", text: gettext("watch event"), short: "watch" };
   return null;
 }
 
 // --- views -------------------------------------------------------------------------------------
+// first: the classroom chooses the key every REST call and the stream carry (render/classroom/)
+const classroom = createClassroom({ name, tools: document.querySelector(".topbar .tools"), announce, showNotice });
 bindThemeToggle($("btn-theme"));
 bindLessonDialog($("btn-lesson"), $("lesson-dialog"));
 bindExportButton($("btn-export-svg"), { name, time: () => model.clock.time });
@@ -113,21 +118,21 @@ const refresher = createRefresher({ model, fetchState: () => api.state(name), ap
 // from GET /state about once a second while the cluster moves
 const viewsRefresher = createRefresher({
   model,
-  fetchState: () => api.state(name),
+  fetchState: () => api.state(name, nodes.detailWanted()), // a heat map's zoomed nodes in full
   apply: applyViewsRefresh,
   wanted: viewsWanted,
   lazily: () => false,
   clear: markViewsFetched,
   interval: VIEWS_INTERVAL_MS,
 });
-const nodes = createNodesView({ body: $("nodes-body"), note: $("nodes-note") });
+const nodes = createNodesView({ body: $("nodes-body"), note: $("nodes-note"), onDetail: () => askForViews(model) });
 const inFlight = $("in-flight");
 if (motion.reduced) inFlight.open = true;
 const messages = createMessagesView({
   stage: $("stage"),
   linksSvg: $("links-layer"),
   dotsSvg: $("dots-layer"),
-  locateBox: (n) => controlPlane.boxFor(n) ?? nodes.boxFor(n),
+  locateBox: (n) => controlPlane.boxFor(n) ?? nodes.boxFor(n) ?? nodes.anchorFor(n), // a heat-map cell for a large cluster's nodes
   kindOf: (n) => model.components.get(n)?.kind,
   describe: (m) => describeBinding(model, m) ?? describeApiMessage(m) ?? describeMessage(m),
   hide: (m) => requests.hides(m, model) || hidesTrafficMessage(m), // the traffic panel draws requests client -> rules -> pod
@@ -168,7 +173,7 @@ const panels = [
   createControllersPanel({ root: $("controllers-body"), note: $("controllers-note"), model, name, api, announce, showNotice }),
   createSchedulerPanel({ root: $("scheduler-body"), note: $("scheduler-note"), model, name, api, announce, showNotice }),
   createTimeline({ root: $("timeline"), model, name, announce, showNotice }), // the history scrubber in the header
-  createLessonPanel({ root: $("lesson-panel"), name, announce, showNotice }), // a live lesson's narration (hidden without one)
+  createLessonPanel({ root: $("lesson-panel"), name, announce, showNotice, classroom: classroom.lesson }), // a live lesson's narration (hidden without one)
   createTrafficPanel({ root: $("traffic-body"), note: $("traffic-note"), model, name, api, announce, showNotice, stage: $("stage"), locateBox: (n) => controlPlane.boxFor(n) ?? nodes.boxFor(n) }),
 ];
 const eventLog = createEventLog({ list: $("event-log"), filters: $("log-filters"), count: $("log-count"), jump: $("jump-latest") });
@@ -176,39 +181,39 @@ const eventLog = createEventLog({ list: $("event-log"), filters: $("log-filters"
 const clock = createClockView({
   onTogglePause: () => togglePause(),
   onStep: () => step(),
-  onSpeed: (speed) => act("Could not change the speed", () => api.setClock(name, { speed })),
+  onSpeed: (speed) => act(gettext("Could not change the speed"), () => api.setClock(name, { speed })),
   onAdvance: (seconds) => advance(seconds),
 });
 
 function togglePause() {
   if (!model.live) return;
   const paused = !model.clock.paused;
-  return act(paused ? "Could not pause" : "Could not resume", () => api.setClock(name, { paused }));
+  return act(paused ? gettext("Could not pause") : gettext("Could not resume"), () => api.setClock(name, { paused }));
 }
 
 async function step() {
   if (!model.live || !model.clock.paused) return;
   const before = { seq: model.seq, time: model.clock.time };
-  const result = await act("Could not step", () => api.step(name));
+  const result = await act(gettext("Could not step"), () => api.step(name));
   if (!result) return;
   if (result.last_seq === before.seq && result.time === before.time) {
-    showNotice("Nothing to step: no action is scheduled in this cluster.");
+    showNotice(gettext("Nothing to step: no action is scheduled in this cluster."));
   } else {
-    announce(`Stepped to ${formatTime(result.time)}`);
+    announce(interpolate(gettext("Stepped to %(time)s"), { time: formatTime(result.time) }));
   }
 }
 
 async function advance(seconds) {
   if (!model.live || !model.clock.paused) return;
   if (!(seconds > 0 && seconds <= 3600)) {
-    showNotice("Advance by more than 0 and at most 3600 seconds.");
+    showNotice(gettext("Advance by more than 0 and at most 3600 seconds."));
     return;
   }
   const button = $("btn-advance");
   button.setAttribute("aria-busy", "true");
-  const result = await act("Could not advance", () => api.advance(name, seconds));
+  const result = await act(gettext("Could not advance"), () => api.advance(name, seconds));
   button.removeAttribute("aria-busy");
-  if (result) announce(`Advanced to ${formatTime(result.time)}`);
+  if (result) announce(interpolate(gettext("Advanced to %(time)s"), { time: formatTime(result.time) }));
 }
 
 function changeSpeed(direction) {
@@ -263,7 +268,10 @@ function onFrame(frame) {
       if (model.hasSnapshot && !model.awaitingSnapshot && frame.clock) takeClock(frame.clock, now);
       break;
     case "error":
-      showNotice(String(frame.error ?? "the server reported an error"), { sticky: true });
+      showNotice(String(frame.error ?? gettext("the server reported an error")), { sticky: true });
+      break;
+    case "classroom":
+      classroom.take(frame);
       break;
     default:
       break;
@@ -288,11 +296,12 @@ const stream = new ClusterStream({
   resumeFrom: () => (model.hasSnapshot && !model.awaitingSnapshot ? model.seq : null),
   verify: verifyHistory,
   onFrame,
+  params: () => classroom.streamParams(),
   onStatus(status) {
     model.live = status.state === "connected";
     connection.show(status);
     if (status.state === "disconnected") {
-      showNotice(`${status.detail || "The cluster is gone"}. Go back to the cluster list to pick another one.`, { sticky: true });
+      showNotice(interpolate(gettext("%(why)s. Go back to the cluster list to pick another one."), { why: status.detail || gettext("The cluster is gone") }), { sticky: true });
     }
   },
 });
@@ -303,14 +312,14 @@ api
     model.summary = summary;
   })
   .catch(() => {});
-stream.start();
+classroom.ready.then(() => stream.start()); // a viewer joins first: the stream counts it
 
 // --- the animation loop ------------------------------------------------------------------------
 let clockVersion = -1;
 let clockAnnounced = null;
 function announceClock() {
   const c = model.clock;
-  const text = c.paused ? `Paused at ${formatTime(c.time)}` : `Running at ${formatSpeed(c.speed)} speed`;
+  const text = c.paused ? interpolate(gettext("Paused at %(time)s"), { time: formatTime(c.time) }) : interpolate(gettext("Running at %(speed)s speed"), { speed: formatSpeed(c.speed) });
   if (clockAnnounced !== null && text !== clockAnnounced) announce(text);
   clockAnnounced = text;
 }
@@ -340,6 +349,25 @@ function frame(now) {
 }
 requestAnimationFrame(frame);
 
+// --- presentation mode (present.js): a clicker's keys drive the lesson and the clock -----------
+function nextLessonStep() {
+  const next = document.querySelector(".lesson-next");
+  if (next && !next.disabled) next.click();
+  else if (classroom.canStep()) classroom.next();
+  else if (document.querySelector(".lesson-now.is-running")) showNotice(gettext("The step is still running."));
+  else showNotice(gettext("No lesson step to run here: start a lesson (▶ Lessons) to step through one."));
+}
+const presentation = createPresentation({
+  tools: document.querySelector(".topbar .tools"),
+  announce,
+  onAction(action) {
+    if (action === "next") nextLessonStep();
+    else if (action === "pause") togglePause();
+    else if (action === "faster") changeSpeed(+1);
+    else if (action === "slower") changeSpeed(-1);
+  },
+});
+
 // --- keyboard ----------------------------------------------------------------------------------
 const help = $("help-dialog");
 function toggleHelp() {
@@ -350,6 +378,7 @@ $("btn-help").addEventListener("click", toggleHelp);
 
 document.addEventListener("keydown", (e) => {
   if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+  if (presentation.handleKey(e)) return; // p, and every key while presenting
   const target = e.target instanceof Element ? e.target : document.body;
   if (target.closest("input:not([type=range]):not([type=checkbox]), textarea, select, [contenteditable='true']")) return;
   if (help.open && e.key !== "?") return;
@@ -384,4 +413,4 @@ document.addEventListener("keydown", (e) => {
 });
 
 // For tests and the curious: the live model and stream (read-only by convention).
-window.clusterscope = { model, stream };
+window.clusterscope = { model, stream, presentation };

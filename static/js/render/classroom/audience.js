@@ -90,7 +90,7 @@ export function createAudienceBar({ bar, code, name, seat, key, api, announce, s
     setText(mode, control ? `☛ ${gettext("You have control: what you do changes the class's cluster.")}` : `◉ ${gettext("Watching, read-only: the presenter drives this cluster.")}`);
     if (control !== hadControl) announce(control ? gettext("The presenter handed you control") : gettext("The presenter took control back"));
     hadControl = control;
-    setText(step, state.run ? (state.step == null ? gettext("The lesson has not started yet.") : interpolate(gettext("Lesson step %(n)s"), { n: state.step + 1 })) : "");
+    setText(step, state.run ? (state.step == null ? gettext("The lesson has not started yet.") : interpolate(gettext("Lesson: step %(n)s started"), { n: state.step + 1 })) : "");
     step.hidden = !state.run;
     next.hidden = !(control && state.run);
     fork.disabled = !mine && !state.forks_allowed;

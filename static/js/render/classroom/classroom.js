@@ -36,7 +36,7 @@ export function classroomOfPage(doc = document) {
 export function createClassroom({ name, tools, announce, showNotice }) {
   const page = classroomOfPage();
   const root = document.documentElement;
-  let state = null; // the GET /api/classrooms/<code> body
+  let state; // the GET /api/classrooms/<code> body; null once the class has ended
   let seat = null; // {viewer, name} on the audience page
   let key = null;
   let view = null; // the bar: {show(state)}
@@ -48,7 +48,7 @@ export function createClassroom({ name, tools, announce, showNotice }) {
     useKey(key);
     const source = forkedFrom(name);
     if (source) sandboxLine(source);
-    else teachButton();
+    else teachButton({ name, tools, showNotice });
     return {
       ready: Promise.resolve(),
       role: null,
@@ -123,7 +123,9 @@ export function createClassroom({ name, tools, announce, showNotice }) {
     timer = setTimeout(poll, POLL_MS);
   }
 
-  const ready = start().then(() => poll());
+  const started = start(); // a presenter's key is known at once; a viewer's after joining
+  applyRole(); // read-only from the first frame for the audience, before the class's state arrives
+  const ready = started.then(() => poll());
 
   return {
     ready,
@@ -151,32 +153,34 @@ export function createClassroom({ name, tools, announce, showNotice }) {
       }
     },
   };
+}
 
-  // --- helpers for the pages without a class ---------------------------------------------------
-  function teachButton() {
-    const teach = button(gettext("Teach this cluster"), "btn-teach", async () => {
-      teach.disabled = true;
-      try {
-        const created = await api.createClassroom({ cluster: name, lang: currentLanguage() });
-        rememberKey(created.code, created.presenter_key);
-        window.location.assign(created.presenter_url);
-      } catch (err) {
-        teach.disabled = false;
-        showNotice(interpolate(gettext("Could not start a class: %(error)s"), { error: err.message }));
-      }
-    });
-    teach.title = gettext("Start a class on this cluster: a join code and a QR code for the audience, who follow it live and read-only");
-    tools.insertBefore(teach, tools.firstChild);
-  }
+// --- the pages without a class ------------------------------------------------------------------
+/** "Teach this cluster": a class on this open cluster, then its presenter page. */
+function teachButton({ name, tools, showNotice }) {
+  const teach = button(gettext("Teach this cluster"), "btn-teach", async () => {
+    teach.disabled = true;
+    try {
+      const created = await api.createClassroom({ cluster: name, lang: currentLanguage() });
+      rememberKey(created.code, created.presenter_key);
+      window.location.assign(created.presenter_url);
+    } catch (err) {
+      teach.disabled = false;
+      showNotice(interpolate(gettext("Could not start a class: %(error)s"), { error: err.message }));
+    }
+  });
+  teach.title = gettext("Start a class on this cluster: a join code and a QR code for the audience, who follow it live and read-only");
+  tools.insertBefore(teach, tools.firstChild);
+}
 
-  function sandboxLine(source) {
-    const line = el("p", "sandbox-line");
-    line.setAttribute("role", "note");
-    line.append(el("strong", null, `⎇ ${gettext("Your own copy")}`), document.createTextNode(" "),
-      document.createTextNode(interpolate(gettext("of class %(code)s: only this browser can change it; the class's cluster is not touched."), { code: source })), document.createTextNode(" "));
-    const back = el("a", null, interpolate(gettext("Back to class %(code)s"), { code: source }));
-    back.href = `/c/${encodeURIComponent(source)}`;
-    line.append(back);
-    document.querySelector(".topbar").after(line);
-  }
+/** A sandbox this browser forked: whose it is, and the way back to the class. */
+function sandboxLine(source) {
+  const line = el("p", "sandbox-line");
+  line.setAttribute("role", "note");
+  line.append(el("strong", null, `⎇ ${gettext("Your own copy")}`), document.createTextNode(" "),
+    document.createTextNode(interpolate(gettext("of class %(code)s: only this browser can change it; the class's cluster is not touched."), { code: source })), document.createTextNode(" "));
+  const back = el("a", null, interpolate(gettext("Back to class %(code)s"), { code: source }));
+  back.href = `/c/${encodeURIComponent(source)}`;
+  line.append(back);
+  document.querySelector(".topbar").after(line);
 }

@@ -2,6 +2,7 @@
 
 from cluster.apiserver.records import KEEP_HTTP_RECORDS, KEEP_RECORDS
 from cluster.commands import CommandError
+from cluster.compact import MAX_DETAIL
 from cluster.proxy import rules_text
 from cluster.traffic import traffic_view
 
@@ -20,9 +21,13 @@ def summary(*, name: str) -> dict:
     return get_handle(name).summary()
 
 
-def snapshot(*, name: str) -> dict:
+def snapshot(*, name: str, detail: str = "") -> dict:
+    """The cluster's picture; a large one's nodes in `detail` (comma-separated) in full (cluster/compact.py)."""
+    nodes = [n for n in detail.split(",") if n]
+    if len(nodes) > MAX_DETAIL:
+        raise CommandError(f"at most {MAX_DETAIL} nodes in detail", "detail")
     handle = get_handle(name)
-    state = handle.cluster.snapshot()
+    state = handle.cluster.snapshot(detail=nodes)
     state["clock"] = handle.clock()
     return state
 

@@ -18,6 +18,9 @@ from pydantic import ConfigDict, Field
 from cluster.commands import CommandError
 
 from .. import limits, selectors, services
+from ..classroom import access
+from ..classroom import service as classrooms
+from .roles import KEY_HEADER, key_of, requires
 
 api = NinjaAPI(
     title="Clusterscope API",
@@ -72,6 +75,11 @@ def over_limit(value, name: str, field: str, what: str) -> None:
     """A request past one of the server's limits (dashboard/limits.py) is a 422 naming it."""
     if value > limits.get(name):
         raise CommandError(f"{what} is at most {limits.get(name):g} on this server (limit {name})", field, status=422)
+
+
+@api.exception_handler(access.Forbidden)
+def on_forbidden(request, exc: access.Forbidden):
+    return error(403, exc.message, KEY_HEADER)
 
 
 @api.exception_handler(HttpError)
@@ -169,7 +177,7 @@ class EventsPage(Schema):
     first_seq: int
 
 
-ERRORS = {400: Error, 404: Error, 409: Error, 410: Error, 429: Error, 503: Error}
+ERRORS = {400: Error, 403: Error, 404: Error, 409: Error, 410: Error, 429: Error, 503: Error}
 
 
 @api.get("/clusters", response=ClusterList, summary="List clusters")
@@ -219,14 +227,15 @@ async def get_cluster(request: HttpRequest, name: str):
 
 
 @api.delete("/clusters/{name}", response={204: None, **ERRORS}, summary="Delete a cluster")
+@requires("destructive")
 async def delete_cluster(request: HttpRequest, name: str):
-    services.get_handle(name)
-    limits.destructive_action(name)
     services.delete_cluster(name=name)
+    classrooms.cluster_deleted(name)  # a classroom on it ends; a sandbox's name is free again
     return Status(204, None)
 
 
 @api.patch("/clusters/{name}/clock", response={200: ClusterSummary, **ERRORS}, summary="Pause, resume or change speed")
+@requires("write")
 async def patch_clock(request: HttpRequest, name: str, payload: ClockPatch):
     services.registry.ensure_ticker()
     handle = services.set_clock(name=name, paused=payload.paused, speed=payload.speed)
@@ -234,20 +243,27 @@ async def patch_clock(request: HttpRequest, name: str, payload: ClockPatch):
 
 
 @api.post("/clusters/{name}/advance", response={200: AdvanceResult, **ERRORS}, summary="Advance a paused cluster")
+@requires("write")
 async def advance(request: HttpRequest, name: str, payload: AdvanceBody):
     handle = await services.advance(name=name, seconds=payload.seconds)
     return {"time": handle.cluster.time, "last_seq": handle.cluster.last_seq}
 
 
 @api.post("/clusters/{name}/step", response={200: AdvanceResult, **ERRORS}, summary="Execute one action of a paused cluster")
+@requires("write")
 async def step(request: HttpRequest, name: str):
     handle, _ = services.step(name=name)
     return {"time": handle.cluster.time, "last_seq": handle.cluster.last_seq}
 
 
+class StateQuery(Strict):
+    model_config = ConfigDict(extra="forbid", strict=False)
+    detail: str = Field("", max_length=30_000, description="a large cluster's nodes to show in full detail, comma-separated (at most 100; cluster/compact.py)")
+
+
 @api.get("/clusters/{name}/state", response={200: dict, **ERRORS}, summary="The full snapshot, as the WebSocket sends it")
-async def state(request: HttpRequest, name: str):
-    return selectors.snapshot(name=name)
+async def state(request: HttpRequest, name: str, query: Query[StateQuery]):
+    return selectors.snapshot(name=name, detail=query.detail)
 
 
 @api.get("/clusters/{name}/events", response={200: EventsPage, **ERRORS}, summary="Events after a sequence number")
@@ -265,10 +281,9 @@ class FaultBody(Strict):
 
 
 @api.post("/clusters/{name}/faults", response={200: dict, **ERRORS}, summary="Inject or clear a fault")
+@requires("destructive")
 async def faults(request: HttpRequest, name: str, payload: FaultBody):
     command = {"type": "fault", **{k: v for k, v in payload.dict().items() if v is not None}}
-    services.get_handle(name)
-    limits.destructive_action(name)
     result = services.run_command(name=name, command=command)
     return {**result, "network": selectors.snapshot(name=name)["network"]}
 
@@ -288,6 +303,7 @@ class EtcdRequest(Strict):
     response={**ERRORS, 200: dict, 503: dict, 504: dict},
     summary="A client request to etcd, answered when the simulation answers it",
 )
+@requires("write")
 async def etcd_request(request: HttpRequest, name: str, payload: EtcdRequest):
     fields = payload.dict()
     timeout = fields.pop("timeout") or services.DEFAULT_ETCD_TIMEOUT
@@ -338,6 +354,7 @@ class NodeSummary(Schema):
 
 
 @api.post("/clusters/{name}/nodes", response={201: NodeSummary, **ERRORS}, summary="Add a node")
+@requires("write")
 async def add_node(request: HttpRequest, name: str, payload: NodeCreate):
     """Its containerd and kubelet start; the kubelet registers the Node with these labels and taints."""
     kubelets = sum(1 for component in services.get_handle(name).cluster.sim.components if component.endswith("/kubelet"))
@@ -348,10 +365,9 @@ async def add_node(request: HttpRequest, name: str, payload: NodeCreate):
 
 
 @api.delete("/clusters/{name}/nodes/{node}", response={204: None, **ERRORS}, summary="Remove a node")
+@requires("destructive")
 async def remove_node(request: HttpRequest, name: str, node: str):
     """Its kubelet, runtime and proxy stop for good; kubectl deletes the Node object."""
-    services.get_handle(name)
-    limits.destructive_action(name)
     services.remove_node(name=name, node=node)
     return Status(204, None)
 
@@ -367,6 +383,7 @@ class TrafficBody(Strict):
 
 
 @api.post("/clusters/{name}/traffic", response={202: dict, **ERRORS}, summary="Send traffic to a Service")
+@requires("write")
 async def start_traffic(request: HttpRequest, name: str, payload: TrafficBody):
     """A client sends `rate` requests per virtual second for `seconds`: each one decided by the rules
     of the node where it starts, carried to the chosen pod, served and answered. 202 with the generator."""
@@ -375,6 +392,7 @@ async def start_traffic(request: HttpRequest, name: str, payload: TrafficBody):
 
 
 @api.delete("/clusters/{name}/traffic/{generator}", response={200: dict, **ERRORS}, summary="Stop a traffic generator")
+@requires("write")
 async def stop_traffic(request: HttpRequest, name: str, generator: str):
     """Nothing more is sent; the requests in flight are answered or time out. 200 {"generator",
     "stopped" (false if it had already stopped sending), "state", "sent"}; 404 unknown generator."""
@@ -405,6 +423,7 @@ class ForkBody(Strict):
 
 
 @api.post("/clusters/{name}/seek", response={200: ClusterSummary, **ERRORS}, summary="Go to another moment of the cluster's history")
+@requires("write")
 async def seek(request: HttpRequest, name: str, payload: SeekBody):
     """Back in time the cluster is rebuilt from its nearest checkpoint and replayed; forward it
     follows the recorded commands. An action taken in the past forks the timeline: the old
@@ -414,10 +433,12 @@ async def seek(request: HttpRequest, name: str, payload: SeekBody):
 
 
 @api.post("/clusters/{name}/fork", response={201: ClusterSummary, **ERRORS}, summary="A new cluster from this one at a moment of its history")
+@requires("fork")
 async def fork(request: HttpRequest, name: str, payload: ForkBody):
     """The new cluster (paused) has this one's configuration, seed and commands up to `time`,
     and its own log from then on; this cluster is untouched."""
     handle = await services.fork(name=name, new_name=payload.name, time=payload.time)
+    classrooms.own_fork(name, payload.name, key_of(request))  # a viewer's fork of a shared cluster is their sandbox
     return Status(201, handle.summary())
 
 
@@ -428,6 +449,7 @@ async def branches(request: HttpRequest, name: str):
 
 
 @api.post("/clusters/{name}/branches/{branch}/switch", response={200: ClusterSummary, **ERRORS}, summary="Return to a branch")
+@requires("write")
 async def switch_branch(request: HttpRequest, name: str, branch: int):
     """The branch becomes the active timeline and the active one a branch in its place; a
     cluster past the point where they part goes back to it."""
@@ -435,6 +457,7 @@ async def switch_branch(request: HttpRequest, name: str, branch: int):
 
 
 @api.delete("/clusters/{name}/branches/{branch}", response={204: None, **ERRORS}, summary="Discard a branch")
+@requires("destructive")
 async def discard_branch(request: HttpRequest, name: str, branch: int):
     services.discard_branch(name=name, branch=branch)
     return Status(204, None)

@@ -1,15 +1,19 @@
-"""Run the benchmarks and print one table: python -m bench [name ...]"""
+"""Run the benchmarks and print one table: python -m bench [--quick] [name ...]"""
 
+import os
 import platform
 import sys
 
-from . import apiserver, etcd, history, kernel, scenarios, scheduler
-from .table import render
+from . import apiserver, classroom, etcd, fanout, history, kernel, scale, scaleout, scenarios, scheduler
+from .table import Row, render
 
-BENCHMARKS = {"kernel": kernel.run, "etcd": etcd.run, "scheduler": scheduler.run, "apiserver": apiserver.run, "scenarios": scenarios.run, "history": history.run}
+BENCHMARKS = {"classroom": classroom.run, "kernel": kernel.run, "etcd": etcd.run, "scheduler": scheduler.run, "apiserver": apiserver.run, "scenarios": scenarios.run, "history": history.run, "scaleout": scaleout.run, "fanout": fanout.run, "scale": scale.run}
 
 
 def main(argv: list[str]) -> int:
+    if "--quick" in argv:  # smaller sizes where a benchmark has them (scale: 500 nodes, 15,000 pods)
+        argv = [a for a in argv if a != "--quick"]
+        os.environ["CLUSTERSCOPE_BENCH_QUICK"] = "1"
     names = argv or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
@@ -17,7 +21,10 @@ def main(argv: list[str]) -> int:
         return 2
     rows = []
     for name in names:
-        rows += BENCHMARKS[name]()
+        try:
+            rows += BENCHMARKS[name]()
+        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not lose the others' rows
+            rows.append(Row(f"{name}: FAILED", type(exc).__name__, "", "", str(exc)[:300]))
     print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, {platform.platform()}")
     print(render(rows))
     return 0

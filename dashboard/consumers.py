@@ -18,23 +18,51 @@ therefore never slows the simulation or the other clients.
 
 import asyncio
 import json
+import weakref
 from collections import deque
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from . import limits
+from .classroom import service as classroom
 from .runner import registry
+from .scaleout.mirror import Unavailable
+from .scaleout.mirror import viewer_source as _viewer_source
+from .scaleout.node import node as _node
+
+
+async def scaleout_viewer_source(name: str, headers):
+    return await _viewer_source(_node, name, headers)
 
 WINDOW = 4  # unacknowledged frames allowed to a client that acknowledges
 MAX_BATCH = 2000  # events per frame
 RESNAPSHOT_AFTER = 20_000  # pending events beyond which a snapshot is cheaper
 CLOCK_EVERY_SECONDS = 0.25
 POLICY_VIOLATION = 1008  # the WebSocket close code for a client that breaks the rules
+SERVICE_RESTART, TRY_AGAIN_LATER = 1012, 1013  # scale-out: the cluster moved, or its process does not answer yet
 
 
 def dumps(frame: dict) -> str:
     return json.dumps(frame, separators=(",", ":"), allow_nan=False)
+
+
+# Viewers at the same place in the same cluster (a classroom's all are) share one encoding of a
+# frame: encoding it once per viewer was half the server's time with 200 viewers (bench/RESULTS.md).
+_encoded: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+SHARED_FRAMES = 8  # the newest encodings kept per cluster
+
+
+def shared(cluster, key: tuple, make) -> str:
+    """make(), called once per cluster and key."""
+    frames = _encoded.setdefault(cluster, {})
+    text = frames.get(key)
+    if text is None:
+        text = frames[key] = make()
+        if len(frames) > SHARED_FRAMES:
+            del frames[next(iter(frames))]
+    return text
 
 
 class ClusterStreamConsumer(AsyncWebsocketConsumer):
@@ -44,6 +72,14 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
         registry.ensure_demo()
         registry.ensure_ticker()
         self.handle = registry.get(self.name)
+        if self.handle is None and settings.SCALEOUT:  # run by another process: its mirror here
+            try:
+                self.handle = await scaleout_viewer_source(self.name, self.scope.get("headers", ()))
+            except Unavailable as exc:
+                await self.accept()
+                await self.send(dumps({"type": "error", "error": str(exc)}))
+                await self.close(code=TRY_AGAIN_LATER)
+                return
         await self.accept()
         if self.handle is None:
             await self.send(dumps({"type": "error", "error": f"cluster {self.name} not found"}))
@@ -63,6 +99,7 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
             self.cursor = after  # resume: missed events follow
         self.handle.subscribers.add(self)
         await self.flush()
+        await classroom.connected(self, self.name)  # on a shared cluster: ?key=&viewer= counts a viewer
 
     def _after_param(self) -> int | None:
         query = parse_qs(self.scope.get("query_string", b"").decode(errors="replace"))
@@ -77,6 +114,7 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
         handle = getattr(self, "handle", None)
         if handle is not None:
             handle.subscribers.discard(self)
+            classroom.disconnected(self, self.name)
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
@@ -114,6 +152,11 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
         else:
             asyncio.get_running_loop().create_task(self.flush())
 
+    def cluster_moved(self) -> None:
+        """Another server process runs the cluster now (dashboard/scaleout): the browser
+        reconnects, through the load balancer, to wherever it is."""
+        asyncio.get_running_loop().create_task(self.close(code=SERVICE_RESTART))
+
     def cluster_gone(self) -> None:
         asyncio.get_running_loop().create_task(self._gone())
 
@@ -138,7 +181,7 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
 
     async def _send_pending(self) -> None:
         handle = self.handle
-        if handle is None or registry.get(self.name) is not handle:
+        if handle is None or (registry.get(self.name) is not handle and not (getattr(handle, "mirrored", False) and not handle.closed)):
             return
         cluster = handle.cluster
         if cluster is not getattr(self, "sent_from", cluster) or (self.cursor is not None and self.cursor > cluster.last_seq):
@@ -155,14 +198,22 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
             if not batch:
                 await self._maybe_send_clock()
                 return
-            self.cursor = batch[-1]["seq"]
-            await self._send_frame({"type": "events", "events": batch, "clock": handle.clock()})
+            cursor, self.cursor = self.cursor, batch[-1]["seq"]
+            frame = {"type": "events", "events": batch, "clock": handle.clock()}
+            await self._send_frame(frame, shared(cluster, ("events", cursor, self.cursor, *frame["clock"].values()), lambda: dumps(frame)))  # noqa: B023 - called at once
 
     async def _send_snapshot(self) -> None:
-        state = self.handle.cluster.snapshot()
-        state["clock"] = self.handle.clock()
-        self.cursor = state["seq"]
-        await self._send_frame({"type": "snapshot", "seq": state["seq"], "state": state})
+        cluster, clock = self.handle.cluster, self.handle.clock()
+        sim = getattr(cluster, "sim", None)
+        at = (sim.now, sim.processed, len(cluster.command_log)) if sim is not None else (object(),)  # without a simulation here: not shared
+
+        def make() -> str:
+            state = cluster.snapshot()
+            state["clock"] = clock
+            return dumps({"type": "snapshot", "seq": state["seq"], "state": state})
+
+        self.cursor = getattr(cluster, "snapshot_seq", cluster.last_seq)  # a scale-out mirror's snapshot is older than its newest events
+        await self._send_frame({"type": "snapshot", "seq": self.cursor, "state": {"clock": clock}}, shared(cluster, ("snapshot", self.cursor, *at, *clock.values()), make))
 
     async def _maybe_send_clock(self) -> None:
         clock = self.handle.clock()
@@ -171,10 +222,11 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
         if changed or (clock != self.last_clock and now - self.last_clock_sent >= CLOCK_EVERY_SECONDS):
             await self._send_frame({"type": "clock", "clock": clock})
 
-    async def _send_frame(self, frame: dict) -> None:
+    async def _send_frame(self, frame: dict, text: str | None = None) -> None:
+        """Send `frame` (as `text` when it is already encoded)."""
         if "clock" in frame or frame["type"] == "snapshot":
             self.last_clock = frame.get("clock") or frame["state"]["clock"]
             self.last_clock_sent = asyncio.get_running_loop().time()
         if self.acks_enabled and frame["type"] != "clock":
             self.in_flight.append(frame["seq"] if frame["type"] == "snapshot" else frame["events"][-1]["seq"])
-        await self.send(dumps(frame))
+        await self.send(text if text is not None else dumps(frame))

@@ -67,3 +67,10 @@ class Branch(models.Model):
     head_processed = models.BigIntegerField()
     commands = models.JSONField()  # [{"seq", "at", "after", "command"}, ...]
     created = models.DateTimeField(auto_now_add=True)
+
+
+# Classroom mode's rows live with their component (dashboard/classroom/models.py).
+from .classroom.models import Classroom, Sandbox, Viewer  # noqa: E402, F401
+
+# Scale-out's rows: server processes and cluster leases (dashboard/scaleout/models.py).
+from .scaleout.models import Lease, ServerProcess  # noqa: E402, F401

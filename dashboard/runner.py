@@ -27,7 +27,7 @@ from cluster.cluster import Cluster, ClusterConfig
 from cluster.commands import CommandError
 from cluster.kernel import SECOND
 
-from . import demo
+from . import demo, limits
 from .history import store, transfer
 from .history.recorder import History
 from .history.timeline import Timeline, follow, position, rebuild
@@ -124,6 +124,8 @@ class Registry:
 
     # --- clusters --------------------------------------------------------------------
     def create(self, config: ClusterConfig, *, speed: float = 1.0, paused: bool = False) -> ClusterHandle:
+        # The server's caps on pods and objects go into the config: recorded, so a replay meets the same ones.
+        config = replace(config, **{field: limits.get(limits.CAPS[field]) for field in limits.caps_over(config)})
         if config.name in self.handles:
             raise CommandError(f"cluster {config.name} already exists", "name", status=409)
         if len(self.handles) >= settings.MAX_CLUSTERS:
@@ -160,23 +162,30 @@ class Registry:
         """Rebuild every stored cluster (once, at the first request after the server starts)."""
         if self._loaded or not store.enabled():
             return
+        if settings.SCALEOUT:  # among other processes: each takes its share (dashboard/scaleout)
+            self._loaded = True
+            return
         found = store.call(store.load_all)  # a database that cannot answer: retried by the next request
         self._loaded = True
         for stored in found:
-            started = time.perf_counter()
             try:
-                handle = self.adopt(stored)
+                self.rebuild(stored)
             except Exception:  # one broken log must not keep the others down
                 log.exception("cluster %s could not be rebuilt from its log", stored["config"].get("name"))
-                continue
-            # Watches whose HTTP clients died with the old process are cancelled, as a client
-            # that goes away cancels its watch; but only past anything a browser may have seen
-            # before the kill (the position is saved every SAVE_POSITION_EVERY_SECONDS), so that
-            # the rebuilt history repeats the old one event for event up to there.
-            margin = 0 if handle.paused else int(2 * settings.SAVE_POSITION_EVERY_SECONDS * handle.speed * SECOND)
-            handle.orphans_at_us = handle.cluster.now + margin
-            self._close_orphan_watches(handle)
-            log.info("rebuilt cluster %s at %.3fs (%d commands) in %.2fs", handle.name, handle.cluster.time, len(stored["entries"]), time.perf_counter() - started)
+
+    def rebuild(self, stored: dict) -> ClusterHandle:
+        """A stored cluster rebuilt and run here (at start, or taken over from a process that died)."""
+        started = time.perf_counter()
+        handle = self.adopt(stored)
+        # Watches whose HTTP clients died with the old process are cancelled, as a client
+        # that goes away cancels its watch; but only past anything a browser may have seen
+        # before the kill (the position is saved every SAVE_POSITION_EVERY_SECONDS), so that
+        # the rebuilt history repeats the old one event for event up to there.
+        margin = 0 if handle.paused else int(2 * settings.SAVE_POSITION_EVERY_SECONDS * handle.speed * SECOND)
+        handle.orphans_at_us = handle.cluster.now + margin
+        self._close_orphan_watches(handle)
+        log.info("rebuilt cluster %s at %.3fs (%d commands) in %.2fs", handle.name, handle.cluster.time, len(stored["entries"]), time.perf_counter() - started)
+        return handle
 
     def _close_orphan_watches(self, handle: ClusterHandle) -> None:
         if handle.orphans_at_us is None or handle.cluster.now < handle.orphans_at_us:
@@ -207,7 +216,12 @@ class Registry:
         name = settings.DEMO_CLUSTER
         if name and name not in self.handles and not getattr(self, "_demo_made", False):
             self._demo_made = True
-            handle = self.create(ClusterConfig(name=name, seed=1, epoch=creation_epoch()))
+            try:
+                handle = self.create(ClusterConfig(name=name, seed=1, epoch=creation_epoch()))
+            except CommandError as exc:  # another server process made it (dashboard/scaleout)
+                if exc.status != 409:
+                    raise
+                return
             demo.seed(handle)  # through the handle: its commands are stored like any other
 
     # --- time ------------------------------------------------------------------------
@@ -303,6 +317,11 @@ class Registry:
                             at_us=cluster.sim.now, processed=cluster.sim.processed, head=timeline.head)
         handle = ClusterHandle(cluster, speed=stored["speed"], paused=stored["paused"], history=History(cluster.config, timeline, pk))
         self.handles[name] = handle
+        # A file that allows more pods or objects than this server does (or sets no cap) is
+        # replayed as it is, then held to the server's caps from now on by a recorded command.
+        over = limits.caps_over(cluster.apiserver)
+        if over:
+            handle.command({"type": "caps", **{field: limits.get(limits.CAPS[field]) for field in over}})
         log.info("imported cluster %s at %.3fs (%d commands)", name, cluster.time, len(timeline.entries))
         return handle, used
 

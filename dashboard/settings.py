@@ -104,7 +104,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL")
 if REDIS_URL:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    # Scale-out (dashboard/scaleout, docs/deploy.md): every process reads its channel-layer
+    # messages from one Redis key, so its capacity is the whole process's backlog, not one
+    # viewer's: 100 (the default) drops messages under a few busy clusters. redis-py 8 reads
+    # with a 5 s socket timeout by default, the same 5 s channels_redis blocks for a message:
+    # an idle receive would fail every few seconds, hence a longer one.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                  "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "capacity": 5000, "expiry": 30,
+                                             "group_expiry": 600, "prefix": "clusterscope:"}}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -147,10 +154,21 @@ from dashboard.limits import DEFAULTS as LIMIT_DEFAULTS  # noqa: E402  (plain co
 CLUSTERSCOPE_LIMITS = {**LIMIT_DEFAULTS, **json.loads(os.environ.get("CLUSTERSCOPE_LIMITS") or "{}")}
 MAX_CLUSTERS = int(os.environ.get("CLUSTERSCOPE_MAX_CLUSTERS", CLUSTERSCOPE_LIMITS["clusters_per_server"]))
 DATA_UPLOAD_MAX_MEMORY_SIZE = CLUSTERSCOPE_LIMITS["request_body_bytes"]
+# Daphne's own caps on WebSocket frames and messages (its runserver reads these; the daphne
+# command takes --websocket-max-frame-size and --websocket-max-message-size): past them the
+# connection is closed with code 1009 before anything is buffered (dashboard/limits.py).
+# Smaller frames reach the consumer, which answers those over ws_message_bytes with an error frame.
+DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = CLUSTERSCOPE_LIMITS["ws_server_frame_bytes"]
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = CLUSTERSCOPE_LIMITS["ws_server_message_bytes"]
 # History (dashboard/history): every cluster's command log is kept in the database and
 # replayed when the server starts. Off, clusters live in memory only (in-process tests).
 PERSIST_CLUSTERS = env_bool("CLUSTERSCOPE_PERSIST", True)
 CHECKPOINT_EVERY_SECONDS = 60  # virtual seconds between checkpoints ...
 CHECKPOINT_MIN_WALL_SECONDS = 10  # ... and wall seconds at least (a fast clock would pickle too often)
 SAVE_POSITION_EVERY_SECONDS = 1.0  # wall seconds between saves of where each clock stands
+# Scale-out (dashboard/scaleout): on with REDIS_URL. Each running cluster lives in one process,
+# which holds its lease for LEASE_SECONDS and renews it every third of that; a cluster whose
+# owner died is taken over once its lease has run out.
+SCALEOUT = bool(REDIS_URL) and PERSIST_CLUSTERS
+LEASE_SECONDS = float(os.environ.get("CLUSTERSCOPE_LEASE_SECONDS", "10"))
 IMPORT_MAX_BYTES = CLUSTERSCOPE_LIMITS["import_bytes"]

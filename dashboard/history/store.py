@@ -12,17 +12,20 @@ A failed write raises StoreError: a CommandError with status 503, so REST answer
 {"error", "field"} and the Kubernetes API a Status, and the action is refused.
 """
 
+import asyncio
 import logging
 import pickle
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models.functions import Now
 
 from cluster.commands import CommandError
 
-from ..models import Branch, Checkpoint, Command, StoredCluster
+from ..models import Branch, Checkpoint, Command, Lease, StoredCluster
 
 log = logging.getLogger("clusterscope.history")
 
@@ -47,6 +50,11 @@ def call(fn, *args, **kwargs):
     return _thread.submit(_guarded, fn, args, kwargs).result()
 
 
+async def acall(fn, *args, **kwargs):
+    """As call, without holding the event loop while the database answers (scale-out's loops)."""
+    return await asyncio.wrap_future(_thread.submit(_guarded, fn, args, kwargs))
+
+
 def later(fn, *args, **kwargs) -> None:
     """Queue fn on the database thread; a failure is logged (it is retried by the next save)."""
     future = _thread.submit(_guarded, fn, args, kwargs)
@@ -57,14 +65,39 @@ def enabled() -> bool:
     return settings.PERSIST_CLUSTERS
 
 
+# Scale-out (dashboard/scaleout): this process's channel, set when it runs among others. A
+# cluster created here is leased to it in the same transaction, and every command and saved
+# position is written only while it still holds the lease (the write renews it): a process
+# that lost a cluster to another can no longer add to its log.
+owner: str | None = None
+
+
+def _lease_until():
+    return Now() + timedelta(seconds=settings.LEASE_SECONDS)
+
+
+def _fenced(pk: int) -> None:
+    if owner is not None and not Lease.objects.filter(cluster_id=pk, owner=owner).update(until=_lease_until()):
+        raise DatabaseError("another server process runs this cluster now")
+
+
 # --- writes ------------------------------------------------------------------------------
 def create(*, config: dict, paused: bool, speed: float, entries: list[dict] = (), at_us: int = 0, processed: int = 0, head: tuple[int, int] | None = None) -> int:
     head = head or (at_us, processed)
-    with transaction.atomic():
-        row = StoredCluster.objects.create(name=config["name"], config=config, paused=paused, speed=speed, time_us=at_us, processed=processed,
-                                           head_us=head[0], head_processed=head[1], next_seq=1 + max((e["seq"] for e in entries), default=0))
-        Command.objects.bulk_create([Command(cluster=row, seq=e["seq"], at_us=e["at"], after=e["after"], command=e["command"]) for e in entries])
-        return row.pk
+    try:
+        with transaction.atomic():
+            return _create(config, paused, speed, entries, at_us, processed, head)
+    except IntegrityError as exc:  # another process has just created one of that name
+        raise CommandError(f"cluster {config['name']} already exists", "name", status=409) from exc
+
+
+def _create(config, paused, speed, entries, at_us, processed, head) -> int:
+    row = StoredCluster.objects.create(name=config["name"], config=config, paused=paused, speed=speed, time_us=at_us, processed=processed,
+                                       head_us=head[0], head_processed=head[1], next_seq=1 + max((e["seq"] for e in entries), default=0))
+    Command.objects.bulk_create([Command(cluster=row, seq=e["seq"], at_us=e["at"], after=e["after"], command=e["command"]) for e in entries])
+    if owner is not None:
+        Lease.objects.create(cluster=row, owner=owner, until=_lease_until())
+    return row.pk
 
 
 def delete(pk: int) -> None:
@@ -77,6 +110,7 @@ def record(pk: int, entry: dict, *, head: tuple[int, int], clock: dict | None = 
     new clock."""
     branch_id = None
     with transaction.atomic():
+        _fenced(pk)
         if split is not None:
             branch_id = _set_aside(pk, split)
         Command.objects.create(cluster_id=pk, seq=entry["seq"], at_us=entry["at"], after=entry["after"], command=entry["command"])
@@ -108,7 +142,9 @@ def save_position(pk: int, *, at_us: int, processed: int, head: tuple[int, int],
     fields = {"time_us": at_us, "processed": processed, "head_us": head[0], "head_processed": head[1]}
     if paused is not None:
         fields.update(paused=paused, speed=speed)
-    StoredCluster.objects.filter(pk=pk).update(**fields)
+    with transaction.atomic():
+        _fenced(pk)
+        StoredCluster.objects.filter(pk=pk).update(**fields)
 
 
 def save_checkpoint(pk: int, *, at_us: int, processed: int, state: bytes) -> None:
@@ -119,6 +155,7 @@ def switch(pk: int, *, branch_id: int, entries: list[dict], head: tuple[int, int
     """Make a branch the active timeline; the active one becomes a branch in its place
     (its id is returned)."""
     with transaction.atomic():
+        _fenced(pk)
         branch = Branch.objects.get(pk=branch_id, cluster_id=pk)
         kept = Branch.objects.create(cluster_id=pk, fork_us=fork[0], fork_processed=fork[1], head_us=head[0], head_processed=head[1], commands=entries)
         Command.objects.filter(cluster_id=pk).delete()
@@ -137,12 +174,19 @@ def discard_branch(pk: int, branch_id: int) -> bool:
 # --- reads -------------------------------------------------------------------------------
 def load_all() -> list[dict]:
     """Every stored cluster with its active timeline, oldest first."""
-    found = []
-    for row in StoredCluster.objects.order_by("pk"):
-        entries = [{"seq": c.seq, "at": c.at_us, "after": c.after, "command": c.command} for c in Command.objects.filter(cluster=row).order_by("seq")]
-        found.append({"pk": row.pk, "config": row.config, "paused": row.paused, "speed": row.speed, "position": (row.time_us, row.processed),
-                      "head": (row.head_us, row.head_processed), "next_seq": row.next_seq, "entries": entries, "branches": _branches(row)})
-    return found
+    return [_stored(row) for row in StoredCluster.objects.order_by("pk")]
+
+
+def load_one(name: str) -> dict | None:
+    """One stored cluster, as load_all gives it (a process taking over a cluster)."""
+    row = StoredCluster.objects.filter(name=name).first()
+    return None if row is None else _stored(row)
+
+
+def _stored(row: StoredCluster) -> dict:
+    entries = [{"seq": c.seq, "at": c.at_us, "after": c.after, "command": c.command} for c in Command.objects.filter(cluster=row).order_by("seq")]
+    return {"pk": row.pk, "config": row.config, "paused": row.paused, "speed": row.speed, "position": (row.time_us, row.processed),
+            "head": (row.head_us, row.head_processed), "next_seq": row.next_seq, "entries": entries, "branches": _branches(row)}
 
 
 def checkpoints_before(pk: int, at_us: int, processed: int | None = None) -> list[tuple[int, int, int]]:

@@ -165,13 +165,8 @@ class Postgres:
         shutil.rmtree(self.data, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def postgres():
-    if not port_free(POSTGRES_PORT):
-        pytest.skip(f"port {POSTGRES_PORT} is taken: PostgreSQL cannot start here")
-    pg = Postgres()
-    yield pg
-    pg.stop()
+# The `postgres` fixture (a Postgres above, one per test session) is in tests/conftest.py:
+# tests/scaleout runs on the same instance.
 
 
 _databases = iter(range(1, 10_000))

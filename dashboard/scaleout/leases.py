@@ -1,0 +1,82 @@
+"""The database half of scale-out: server processes, their heartbeats, cluster leases.
+
+Every function runs on the history's database thread (store.call / store.acall). Times are
+the database's clock (Now()), so machines whose clocks disagree still agree on leases. A
+lease is taken only by a conditional UPDATE (free, or run out): of two processes trying at
+once, exactly one sees a row updated.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Now
+
+from ..models import StoredCluster
+from .models import Lease, ServerProcess
+
+
+def _until(seconds: float | None = None):
+    return Now() + timedelta(seconds=seconds if seconds is not None else settings.LEASE_SECONDS)
+
+
+def register(channel: str, address: str) -> None:
+    ServerProcess.objects.update_or_create(channel=channel, defaults={"address": address, "heartbeat_until": _until(), "draining": False})
+
+
+def heartbeat(channel: str, names: list[str], *, viewers: int, draining: bool) -> set[str]:
+    """Renew this process's row and the leases of the clusters it runs; the names whose lease
+    it still holds (one it lost, after a stall longer than a lease, must stop running here)."""
+    with transaction.atomic():
+        ServerProcess.objects.filter(channel=channel).update(heartbeat_until=_until(), clusters=len(names), viewers=viewers, draining=draining)
+        Lease.objects.filter(owner=channel, cluster__name__in=names).update(until=_until())
+        return set(Lease.objects.filter(owner=channel, until__gt=Now()).values_list("cluster__name", flat=True))
+
+
+def leave(channel: str) -> None:
+    ServerProcess.objects.filter(channel=channel).delete()
+
+
+def owner_of(name: str) -> tuple[str, bool] | None:
+    """(owner channel, lease still valid) of a stored cluster; None when no such cluster."""
+    row = StoredCluster.objects.filter(name=name).values("pk").first()
+    if row is None:
+        return None
+    lease = Lease.objects.filter(cluster_id=row["pk"], owner__gt="", until__gt=Now()).values_list("owner", flat=True).first()
+    return (lease, True) if lease else ("", False)
+
+
+def take(name: str, channel: str) -> bool:
+    """Take the lease of a cluster whose owner released it or stopped renewing it."""
+    row = StoredCluster.objects.filter(name=name).values("pk").first()
+    if row is None:
+        return False
+    with transaction.atomic():
+        Lease.objects.get_or_create(cluster_id=row["pk"])  # a cluster stored before scale-out was turned on
+    free = Q(owner="") | Q(until__isnull=True) | Q(until__lte=Now())
+    return Lease.objects.filter(Q(cluster_id=row["pk"]) & free).update(owner=channel, until=_until()) == 1
+
+
+def release(name: str, channel: str) -> None:
+    """Give a cluster up (a drain): free at once for another process to take."""
+    Lease.objects.filter(cluster__name=name, owner=channel).update(owner="", until=None)
+
+
+def orphans() -> list[str]:
+    """Stored clusters nobody runs: released, never leased, or whose owner stopped renewing."""
+    held = Lease.objects.filter(owner__gt="", until__gt=Now()).values("cluster_id")
+    return list(StoredCluster.objects.exclude(pk__in=held).order_by("pk").values_list("name", flat=True))
+
+
+def processes() -> list[dict]:
+    """The live processes (heartbeat not run out), least loaded first."""
+    return list(ServerProcess.objects.filter(heartbeat_until__gt=Now()).order_by("clusters", "pk").values("channel", "address", "clusters", "viewers", "draining"))
+
+
+def dead_channels(older_than: float = 3600) -> list[str]:
+    """Channels of processes gone for a while: forgotten here, and by the groups they were in."""
+    rows = ServerProcess.objects.filter(heartbeat_until__lt=_until(-older_than))
+    channels = list(rows.values_list("channel", flat=True))
+    rows.delete()
+    return channels

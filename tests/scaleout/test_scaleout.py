@@ -1,0 +1,219 @@
+"""Scale-out on a real deployment: three daphne processes on Redis and PostgreSQL behind
+nginx (conftest.py). The tests share the deployment and run in order: the second kills a
+process with SIGKILL (and starts it again, as systemd would), the third drains one with
+SIGTERM."""
+
+import json
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+import websocket
+
+from tests.history.conftest import KUBECTL
+
+from .conftest import LEASE_SECONDS, _local_names
+
+pytestmark = pytest.mark.slow
+
+
+class Watcher(threading.Thread):
+    """A viewer that reconnects by itself as static/js/stream.js does: after a close it
+    opens again (here through the same address) with ?after=<last seq it handled>."""
+
+    def __init__(self, port: int, name: str):
+        super().__init__(daemon=True)
+        self.port, self.name = port, name
+        self.last_seq = None
+        self.time = 0.0
+        self.snapshots = 0
+        self.connections = 0
+        self.summaries: list[str] = []
+        self.errors: list[str] = []
+        self.gaps: list[tuple[int, int]] = []
+        self.stopped = threading.Event()
+
+    def run(self):
+        while not self.stopped.is_set():
+            after = "" if self.last_seq is None else f"?after={self.last_seq}"
+            try:
+                ws = websocket.create_connection(f"ws://127.0.0.1:{self.port}/ws/clusters/{self.name}/{after}", timeout=5,
+                                                 origin=f"http://127.0.0.1:{self.port}")
+            except Exception as exc:  # noqa: BLE001 - down for a moment: try again
+                self.errors.append(f"connect: {exc}")
+                time.sleep(0.25)
+                continue
+            self.connections += 1
+            try:
+                while not self.stopped.is_set():
+                    frame = json.loads(ws.recv())
+                    self._handle(frame)
+                    if frame["type"] in ("snapshot", "events"):
+                        ws.send(json.dumps({"type": "ack", "seq": self.last_seq}))
+            except Exception as exc:  # noqa: BLE001 - closed: reconnect
+                self.errors.append(f"recv: {type(exc).__name__}")
+            finally:
+                ws.close()
+            time.sleep(0.25)
+
+    def _handle(self, frame: dict) -> None:
+        if frame["type"] == "snapshot":
+            self.snapshots += 1
+            self.last_seq, self.time = frame["seq"], frame["state"]["clock"]["time"]
+        elif frame["type"] == "events":
+            first = frame["events"][0]["seq"]
+            if self.last_seq is not None and first != self.last_seq + 1:
+                self.gaps.append((self.last_seq, first))
+            self.last_seq = frame["events"][-1]["seq"]
+            self.time = frame["clock"]["time"]
+            self.summaries += [e.get("summary", "") for e in frame["events"]]
+        elif frame["type"] == "clock":
+            self.time = frame["clock"]["time"]
+        elif frame["type"] == "error":
+            self.errors.append(frame["error"])
+
+    def wait_until(self, check, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            assert time.monotonic() < deadline, f"{what}; errors: {self.errors[-5:]}"
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(10)
+
+
+def _wait(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def test_created_on_one_driven_by_kubectl_through_another_watched_through_a_third(fleet):
+    creator = fleet.servers[0]
+    creator.rest("POST", "/api/clusters", {"name": "lab", "seed": 5, "profile": "realistic", "speed": 2, "nodes": 1})
+    owner = fleet.owner_of("lab")
+    driver, watcher_process = [s for s in fleet.servers if s is not owner][:2]
+    assert "lab" not in _local_names(driver) and "lab" not in _local_names(watcher_process)
+
+    watcher = Watcher(watcher_process.port, "lab")
+    watcher.start()
+    try:
+        watcher.wait_until(lambda: watcher.snapshots >= 1, 20, "no snapshot through the third process")
+        # A kubectl watch streamed through the driving process while kubectl creates there.
+        home = fleet.home
+        watch = subprocess.Popen([*_kubectl_args(driver, "lab", home), "get", "configmaps", "-w", "--output-watch-events", "-o", "name"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        driver.kubectl("lab", "create", "configmap", "notes", "--from-literal=lesson=scale-out")
+        listed = driver.kubectl("lab", "get", "configmap", "notes", "-o", "jsonpath={.data.lesson}").stdout
+        assert listed == "scale-out"
+        time.sleep(1.5)
+        watch.terminate()
+        out, _ = watch.communicate(timeout=10)
+        assert "configmap/notes" in out, out
+        # The browser-side viewer, on the third process, saw the request go through the API server.
+        watcher.wait_until(lambda: any("notes" in s for s in watcher.summaries), 20, "the third process's viewer never saw the configmap's request")
+        assert not watcher.gaps, watcher.gaps
+        assert watcher.connections == 1, watcher.errors
+        # Any process (and nginx) lists it and acts on it.
+        assert "lab" in {c["name"] for c in fleet.rest("GET", "/api/clusters")["items"]}
+        for server in fleet.servers:
+            assert server.rest("GET", "/api/clusters/lab")["name"] == "lab"
+    finally:
+        watcher.stop()
+
+
+def _kubectl_args(server, cluster: str, home) -> list[str]:
+    return [KUBECTL, f"--server={server.url}/k8s/{cluster}", "--kubeconfig=/dev/null", f"--cache-dir={server.tmp / 'kube-cache'}", "--request-timeout=30s"]
+
+
+def test_owner_killed_cluster_comes_back_elsewhere_with_every_acknowledged_command(fleet):
+    # Through nginx, as users would: a running cluster, and a paused fork of it on the same process.
+    fleet.rest("POST", "/api/clusters", {"name": "live", "seed": 8, "profile": "realistic", "speed": 2, "nodes": 1})
+    fleet.rest("POST", "/api/clusters/live/fork", {"name": "still"})
+    owner = fleet.owner_of("live")
+    assert fleet.owner_of("still") is owner
+    acked = []
+    for i in range(3):
+        fleet.kubectl("live", "create", "configmap", f"acked-{i}", f"--from-literal=i={i}")
+        acked.append(f"configmap/acked-{i}")
+    fleet.rest("POST", "/api/clusters/still/advance", {"seconds": 4})
+    fleet.rest("POST", "/api/clusters/still/faults", {"action": "crash", "target": "etcd-1"})
+    fleet.rest("POST", "/api/clusters/still/advance", {"seconds": 2.5})
+    still_before = fleet.rest("GET", "/api/clusters/still")
+    live_before = fleet.rest("GET", "/api/clusters/live")
+
+    watcher = Watcher(fleet.port, "live")  # through nginx
+    watcher.start()
+    try:
+        watcher.wait_until(lambda: watcher.snapshots >= 1 and watcher.time > 0, 20, "no stream through nginx")
+        seen_before_kill = watcher.time
+        killed_at = time.monotonic()
+        owner.kill(signal.SIGKILL)
+
+        # The other processes take the leases once they run out (each while it is the least
+        # loaded, so the two clusters may part) and rebuild the clusters from their logs.
+        assert fleet.owner_of("live") is not owner and fleet.owner_of("still") is not owner
+        assert time.monotonic() - killed_at < LEASE_SECONDS + 20
+        still = fleet.rest("GET", "/api/clusters/still")
+        assert (still["state_hash"], still["time"], still["paused"]) == (still_before["state_hash"], still_before["time"], True)
+        assert still["history"]["commands"] == still_before["history"]["commands"]
+        live = fleet.rest("GET", "/api/clusters/live")
+        assert live["history"]["commands"] == live_before["history"]["commands"]
+        assert not live["paused"] and live["speed"] == 2
+        listed = fleet.kubectl("live", "get", "configmaps", "-o", "name").stdout.split()
+        assert set(acked) <= set(listed), listed
+
+        # The viewer reconnected through nginx by itself and watches it run on.
+        watcher.wait_until(lambda: watcher.connections >= 2 and watcher.time > seen_before_kill + 2, 40,
+                           f"the viewer did not follow the cluster (time {watcher.time}, before the kill {seen_before_kill})")
+    finally:
+        watcher.stop()
+        owner.start()  # as systemd's Restart=always would: the next test has three processes again
+        owner.wait_ready()
+
+
+def test_sigterm_drains_without_losing_a_command(fleet):
+    fleet.rest("POST", "/api/clusters", {"name": "moving", "seed": 9, "profile": "realistic", "speed": 2, "nodes": 1})
+    fleet.rest("POST", "/api/clusters/moving/fork", {"name": "moving-still"})
+    owner = fleet.owner_of("moving")
+    fleet.rest("POST", "/api/clusters/moving-still/advance", {"seconds": 3})
+    still_before = fleet.rest("GET", "/api/clusters/moving-still")
+
+    acked: list[str] = []
+    stop = threading.Event()
+
+    def keep_writing():  # commands arriving before, during and after the hand-over
+        i = 0
+        while not stop.is_set():
+            try:
+                code, _ = fleet.call("POST", "/api/clusters/moving/etcd", {"op": "put", "key": f"/drain/{i}", "value": str(i), "timeout": 20})
+            except (OSError, ValueError):  # cut, or nginx's own error page: not acknowledged
+                code = None
+            if code == 200:
+                acked.append(f"/drain/{i}")
+            i += 1
+
+    writer = threading.Thread(target=keep_writing, daemon=True)
+    writer.start()
+    _wait(lambda: len(acked) >= 3, 30, "no write acknowledged before the drain")
+    owner.kill(signal.SIGTERM)
+    assert owner.process.returncode == 0, owner.log_tail()
+    _wait(lambda: len(acked) >= 6 or None, 30, "writes stopped being acknowledged after the drain")
+    stop.set()
+    writer.join(30)
+
+    assert fleet.owner_of("moving") is not owner and fleet.owner_of("moving-still") is not owner
+    still = fleet.rest("GET", "/api/clusters/moving-still")
+    assert (still["state_hash"], still["time"]) == (still_before["state_hash"], still_before["time"])
+    for key in acked:
+        code, body = fleet.call("POST", "/api/clusters/moving/etcd", {"op": "get", "key": key, "timeout": 20})
+        assert code == 200 and body["value"] == key.rsplit("/", 1)[1], (key, code, body)
+    assert "handed over (drain)" in owner.log_tail(20000) or "handing" in owner.log_tail(20000)

@@ -22,6 +22,7 @@ import weakref
 from collections import deque
 from urllib.parse import parse_qs
 
+from autobahn.exception import Disconnected
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -176,6 +177,8 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
                 await self._send_pending()
                 if not self._again:
                     break
+        except Disconnected:  # the browser went while a frame was on its way; its disconnect follows
+            pass
         finally:
             self._flushing = False
 

@@ -131,3 +131,36 @@ async def test_websocket_frames_over_the_size_limit_get_an_error_and_a_flood_is_
     assert output["code"] == 1008
     assert frames[-1]["type"] == "error" and "too many frames from this client" in frames[-1]["error"]
     await socket.wait()
+
+
+async def test_pods_per_cluster_is_kubernetes_quota_answer_a_403_status(async_client, settings, registry):
+    settings.CLUSTERSCOPE_LIMITS = {**settings.CLUSTERSCOPE_LIMITS, "pods_per_cluster": 2, "objects_per_cluster": 1000}
+    assert (await post(async_client, "/api/clusters", {"name": "capped", "nodes": 0, "profile": "realistic", "speed": 100})).status_code == 201
+    config = registry.get("capped").cluster.config
+    assert (config.max_pods, config.max_objects) == (2, 1000)  # recorded with the cluster: a replay meets the same caps
+    base = "/k8s/capped/api/v1/namespaces/default/pods"
+    pod = lambda name: {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}  # noqa: E731
+    assert [(await post(async_client, base, pod(n))).status_code for n in ("a", "b")] == [201, 201]
+    response = await post(async_client, base, pod("c"))
+    assert response.status_code == 403
+    status = response.json()
+    assert (status["kind"], status["reason"], status["code"]) == ("Status", "Forbidden", 403)
+    assert status["message"] == 'pods "c" is forbidden: exceeded quota: cluster-limits, requested: pods=1, used: pods=2, limited: pods=2'
+    assert (await async_client.get(base + "/c")).status_code == 404
+
+
+async def test_an_imported_cluster_is_held_to_the_servers_caps_by_a_recorded_command(async_client, settings, registry):
+    assert (await post(async_client, "/api/clusters", {"name": "roomy", "nodes": 0, "paused": True})).status_code == 201
+    await post(async_client, "/api/clusters/roomy/advance", {"seconds": 2})
+    exported = (await async_client.get("/api/clusters/roomy/export")).content
+    assert b"max_pods: 1000" in exported
+    settings.CLUSTERSCOPE_LIMITS = {**settings.CLUSTERSCOPE_LIMITS, "pods_per_cluster": 3}
+    response = await async_client.post("/api/clusters/import?name=tight", data=exported, content_type="application/yaml")
+    assert response.status_code == 201, response.content
+    tight = registry.get("tight")
+    assert tight.cluster.config.max_pods == 1000  # the file's own, so that it replays to its state hash
+    assert (tight.cluster.apiserver.max_pods, tight.cluster.apiserver.max_objects) == (3, limits.DEFAULTS["objects_per_cluster"])
+    assert tight.cluster.command_log[-1]["command"] == {"type": "caps", "max_pods": 3}
+    # the command only ever lowers a cap
+    tight.command({"type": "caps", "max_pods": 50})
+    assert tight.cluster.apiserver.max_pods == 3

@@ -67,8 +67,13 @@ def test_teach_this_cluster_opens_the_presenter_view(server, open_page, artifact
     assert big.is_visible() and big.locator(".cr-big-code").inner_text() == code
     screenshots(page, artifacts, "classroom-join-code")
     page.keyboard.press("Escape")
-    # a join page takes the code typed in any case, with spaces
-    join = open_page(f"/join?code={code[:3].lower()}+{code[3:].lower()}&name=Sam")
+    # from the cluster list, the join page takes the code typed in any case, with spaces
+    join = open_page("/")
+    join.locator(".btn-join").click()
+    join.wait_for_url(re.compile(r"/join$"))
+    join.locator("#join-code").fill(f"{code[:3].lower()} {code[3:].lower()}")
+    join.locator("#join-name").fill("Sam")
+    join.locator("#join-code").press("Enter")
     join.wait_for_url(re.compile(rf"/c/{code}\?name=Sam$"))
     attached(join, ".cr-me")
     assert join.locator(".cr-me").inner_text() == "you: Sam"

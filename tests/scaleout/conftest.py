@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import browser  # noqa: F401 - Debian's chromium through Playwright, module-scoped
 from tests.history.conftest import Server, port_free
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +91,8 @@ pid {dir}/nginx.pid;
 error_log {dir}/nginx-error.log warn;
 events {{ worker_connections 1024; }}
 http {{
+    include /etc/nginx/mime.types;  # as Debian's nginx.conf does: ES modules load only as text/javascript
+    default_type application/octet-stream;
     access_log {dir}/nginx-access.log;
     client_body_temp_path {dir}/body;
     proxy_temp_path {dir}/proxy;

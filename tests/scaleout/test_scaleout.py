@@ -130,11 +130,15 @@ def test_created_on_one_driven_by_kubectl_through_another_watched_through_a_thir
         watcher.stop()
 
 
+def _page_time(page) -> float:
+    return float(page.locator("#clock-number").inner_text())
+
+
 def _kubectl_args(server, cluster: str, home) -> list[str]:
     return [KUBECTL, f"--server={server.url}/k8s/{cluster}", "--kubeconfig=/dev/null", f"--cache-dir={server.tmp / 'kube-cache'}", "--request-timeout=30s"]
 
 
-def test_owner_killed_cluster_comes_back_elsewhere_with_every_acknowledged_command(fleet):
+def test_owner_killed_cluster_comes_back_elsewhere_with_every_acknowledged_command(fleet, browser):
     # Through nginx, as users would: a running cluster, and a paused fork of it on the same process.
     fleet.rest("POST", "/api/clusters", {"name": "live", "seed": 8, "profile": "realistic", "speed": 2, "nodes": 1})
     fleet.rest("POST", "/api/clusters/live/fork", {"name": "still"})
@@ -152,8 +156,17 @@ def test_owner_killed_cluster_comes_back_elsewhere_with_every_acknowledged_comma
 
     watcher = Watcher(fleet.port, "live")  # through nginx
     watcher.start()
+    # And the dashboard in a real browser, through nginx (static/js/stream.js reconnects by itself).
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    sockets, exceptions = [], []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.on("pageerror", lambda e: exceptions.append(str(e)))  # failed requests during the failover are expected; exceptions are not
+    page.goto(f"{fleet.url}/clusters/live/")
     try:
         watcher.wait_until(lambda: watcher.snapshots >= 1 and watcher.time > 0, 20, "no stream through nginx")
+        page.wait_for_selector("#conn[data-state='connected']", timeout=30_000)
+        page_before_kill = _page_time(page)
         seen_before_kill = watcher.time
         killed_at = time.monotonic()
         owner.kill(signal.SIGKILL)
@@ -174,7 +187,13 @@ def test_owner_killed_cluster_comes_back_elsewhere_with_every_acknowledged_comma
         # The viewer reconnected through nginx by itself and watches it run on.
         watcher.wait_until(lambda: watcher.connections >= 2 and watcher.time > seen_before_kill + 2, 40,
                            f"the viewer did not follow the cluster (time {watcher.time}, before the kill {seen_before_kill})")
+        # So did the browser: a new socket, connected, its clock past where it stood.
+        _wait(lambda: len(sockets) >= 2 and page.locator("#conn").get_attribute("data-state") == "connected" and _page_time(page) > page_before_kill + 2,
+              40, f"the page did not follow the cluster ({len(sockets)} sockets, clock {_page_time(page)}, before the kill {page_before_kill})")
+        page.screenshot(path=str(fleet.tmp / "after-failover.png"))
+        assert not exceptions, exceptions
     finally:
+        context.close()
         watcher.stop()
         owner.start()  # as systemd's Restart=always would: the next test has three processes again
         owner.wait_ready()

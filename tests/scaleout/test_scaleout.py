@@ -110,7 +110,7 @@ def test_created_on_one_driven_by_kubectl_through_another_watched_through_a_thir
         home = fleet.home
         watch = subprocess.Popen([*_kubectl_args(driver, "lab", home), "get", "configmaps", "-w", "--output-watch-events", "-o", "name"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.5)
+        _wait(lambda: _kubectl_watches(owner, "lab"), 20, "the forwarded watch never reached the owner's API server")
         driver.kubectl("lab", "create", "configmap", "notes", "--from-literal=lesson=scale-out")
         listed = driver.kubectl("lab", "get", "configmap", "notes", "-o", "jsonpath={.data.lesson}").stdout
         assert listed == "scale-out"
@@ -118,6 +118,8 @@ def test_created_on_one_driven_by_kubectl_through_another_watched_through_a_thir
         watch.terminate()
         out, _ = watch.communicate(timeout=10)
         assert "configmap/notes" in out, out
+        # kubectl gone: the owner's Django saw the disconnect (fwd.cancel) and cancelled the watch
+        _wait(lambda: not _kubectl_watches(owner, "lab"), 20, "the watch stayed open in the simulation after kubectl left")
         # The browser-side viewer, on the third process, saw the request go through the API server.
         watcher.wait_until(lambda: any("notes" in s for s in watcher.summaries), 20, "the third process's viewer never saw the configmap's request")
         assert not watcher.gaps, watcher.gaps
@@ -128,6 +130,25 @@ def test_created_on_one_driven_by_kubectl_through_another_watched_through_a_thir
             assert server.rest("GET", "/api/clusters/lab")["name"] == "lab"
     finally:
         watcher.stop()
+
+
+def _kubectl_watches(server, cluster: str) -> list[dict]:
+    """The configmap watches kubectl holds open in the cluster's API server (its snapshot)."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for watcher in node.get("watchers") or []:
+                if isinstance(watcher, dict) and watcher.get("client") == "kubectl" and watcher.get("resource") == "configmaps":
+                    found.append(watcher)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(server.rest("GET", f"/api/clusters/{cluster}/state"))
+    return found
 
 
 def _page_time(page) -> float:

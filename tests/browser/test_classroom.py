@@ -127,6 +127,11 @@ def test_a_class_follows_a_lesson_hands_control_and_forks(server, open_page, bro
     assert [s["passed"] for s in report["steps"]] == [True]
     screenshots(presenter, artifacts, "classroom-presenter")
     screenshots(audience, artifacts, "classroom-audience")
+    # presenting: the class's bar stays (the code is what the room needs), the chrome goes
+    presenter.keyboard.press("p")
+    assert presenter.locator(".cr-code").is_visible() and presenter.locator(".log-panel").is_hidden()
+    screenshots(presenter, artifacts, "classroom-presenter-present")
+    presenter.keyboard.press("Escape")
 
     # hand control: the student's controls appear and work; take back: read-only again
     presenter.locator(".cr-list summary").click()

@@ -108,6 +108,18 @@ def test_a_clicker_steps_a_lesson_in_presentation_mode(server, open_page, artifa
     server.api("PATCH", f"/api/clusters/{cluster}/clock", {"paused": True})
     assert page.locator(".lesson-now[data-step='1'] .lesson-step-title").inner_text() == "Delete a pod"
     screenshots(page, artifacts, "present-lesson-step2")
+
+    # the class's prediction is a radio button: with it focused, its arrows stay its own, but the
+    # clicker's PageDown still runs the step, and the prediction goes with it
+    page.locator("label.lesson-choice").nth(1).click()
+    page.keyboard.press("ArrowRight")  # the radio's: the next choice, not a lesson step
+    assert page.locator("input[name=lesson-choice-1][value='2']").is_checked()
+    assert len(server.api("GET", f"/api/scenarios/{LESSON}/runs/{run}")[1]["steps"]) == 1
+    page.keyboard.press("PageDown")
+    server.api("PATCH", f"/api/clusters/{cluster}/clock", {"paused": False})
+    page.locator(".lesson-done[data-step='1']").wait_for(timeout=60_000)
+    server.api("PATCH", f"/api/clusters/{cluster}/clock", {"paused": True})
+    assert server.api("GET", f"/api/scenarios/{LESSON}/runs/{run}")[1]["steps"][1]["choice"] == 2
     for name in report["clusters"].values():
         server.api("DELETE", f"/api/clusters/{name}")
     assert page.problems == []

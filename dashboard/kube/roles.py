@@ -71,7 +71,8 @@ def refusal(request, cluster: str, path: str, token: str | None) -> Refusal | No
         access.check(cluster, token, what)
     except access.Forbidden as exc:
         if token is None:
-            return Refusal(401, f"{_anyone_may_read(cluster)}, {_how(request, cluster)}", {"WWW-Authenticate": 'Bearer realm="clusterscope"'})
+            # "Unauthorized" first, as kube-apiserver words it: kubectl shows some 401s by message alone
+            return Refusal(401, f"Unauthorized: {_anyone_may_read(cluster)}, {_how(request, cluster)}", {"WWW-Authenticate": 'Bearer realm="clusterscope"'})
         role = access.role(cluster, token)
         return Refusal(403, f"{exc.message}; the token sent is {KEY_NAMES.get(role, role)} (role {role}), which may not {_verb(what)}", {})
     if what == "destructive" and access.kind(cluster) == access.SHARED:

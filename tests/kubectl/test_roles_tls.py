@@ -118,7 +118,7 @@ def test_anonymous_kubectl_reads_a_shared_cluster_and_is_refused_writes(tls, roo
     cluster = room["cluster"]
     assert "No resources found" in anonymous_kubectl(tls, cluster, "get", "configmaps", check=True).stderr
     created = anonymous_kubectl(tls, cluster, "create", "configmap", "nope", "--from-literal=k=v")
-    assert created.returncode == 1 and f"shared by classroom {room['code']}" in created.stderr
+    assert created.returncode == 1 and f"failed to create configmap: Unauthorized: cluster {cluster} is shared by classroom {room['code']}" in created.stderr
     deleted = anonymous_kubectl(tls, cluster, "delete", "configmap", "kube-root-ca.crt")
     assert deleted.returncode == 1 and "error: You must be logged in to the server" in deleted.stderr
     assert "nope" not in anonymous_kubectl(tls, cluster, "get", "configmaps", "-o", "name", check=True).stdout

@@ -208,7 +208,8 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
     async def _send_snapshot(self) -> None:
         cluster, clock = self.handle.cluster, self.handle.clock()
         sim = getattr(cluster, "sim", None)
-        at = (sim.now, sim.processed, len(cluster.command_log)) if sim is not None else (object(),)  # without a simulation here: not shared
+        # a scale-out mirror's snapshot is one fetched state (its identity says which); else not shared
+        at = (sim.now, sim.processed, len(cluster.command_log)) if sim is not None else getattr(cluster, "snapshot_key", (object(),))
 
         def make() -> str:
             state = cluster.snapshot()

@@ -74,9 +74,6 @@ def processes() -> list[dict]:
     return list(ServerProcess.objects.filter(heartbeat_until__gt=Now()).order_by("clusters", "pk").values("channel", "address", "clusters", "viewers", "draining"))
 
 
-def dead_channels(older_than: float = 3600) -> list[str]:
-    """Channels of processes gone for a while: forgotten here, and by the groups they were in."""
-    rows = ServerProcess.objects.filter(heartbeat_until__lt=_until(-older_than))
-    channels = list(rows.values_list("channel", flat=True))
-    rows.delete()
-    return channels
+def forget_dead(older_than: float = 3600) -> int:
+    """Delete the rows of processes gone for a while (each restart is a new row)."""
+    return ServerProcess.objects.filter(heartbeat_until__lt=_until(-older_than)).delete()[0]

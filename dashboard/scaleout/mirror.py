@@ -37,6 +37,11 @@ class MirrorCluster:
         self.events: list[dict] = []
 
     @property
+    def snapshot_key(self) -> tuple:
+        """Viewers sent the same fetched snapshot share one encoding of it (consumers.shared)."""
+        return (id(self.state), self.base)
+
+    @property
     def snapshot_seq(self) -> int:
         """The seq the snapshot stands at (the consumer sends the events after it)."""
         return self.base

@@ -62,6 +62,7 @@ class Node:
         self._adopting: dict[str, asyncio.Lock] = {}
         self._started: asyncio.Future | None = None
         self._tasks: list[asyncio.Task] = []
+        self._beats = 0
 
     # --- start ---------------------------------------------------------------------------
     async def ready(self) -> None:
@@ -251,6 +252,9 @@ class Node:
             if name not in held and registry.handles.get(name) is not None:
                 self.evict(name, "another process holds its lease")
         self.live = {row["channel"]: row for row in await store.acall(leases.processes)}
+        self._beats += 1
+        if self._beats % 1000 == 1:
+            await store.acall(leases.forget_dead)
         if not self.draining:
             await self._take_orphans()
         for mirror in list(self.mirrors.values()):

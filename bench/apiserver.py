@@ -38,6 +38,7 @@ WARM = min(2_000, PODS)  # the rate is reported for the first WARM creates and f
 CONCURRENCY = 32
 WATCHERS = 100
 FANOUT_EVENTS = 20
+KUBECTL = shutil.which("kubectl")
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 
 
@@ -49,7 +50,9 @@ class BenchServer:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", "CLUSTERSCOPE_VAR": str(self.tmp), "CLUSTERSCOPE_DEMO": "", "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", "CLUSTERSCOPE_VAR": str(self.tmp), "CLUSTERSCOPE_DEMO": "", "PYTHONPATH": str(ROOT),
+               # the benchmark's own server: room for its pods, no rate limits in the way
+               "CLUSTERSCOPE_LIMITS": json.dumps({"pods_per_cluster": 1_000_000, "objects_per_cluster": 2_000_000})}
         for private in ("DATABASE_URL", "REDIS_URL"):
             env.pop(private, None)
         subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=env, check=True, timeout=300)
@@ -206,6 +209,57 @@ def fan_out(srv: BenchServer, cluster: str, namespace: str, watchers: int, event
     return sorted(latencies)
 
 
+def timed_kubectl(srv: BenchServer, cluster: str, args: list[str], repeat: int = 3) -> tuple[float, int]:
+    """Median wall seconds of the real kubectl running `args`, and the lines it printed."""
+    cache = tempfile.mkdtemp(prefix="clusterscope-bench-kubectl-")
+    base = [KUBECTL, f"--server=http://127.0.0.1:{srv.port}/k8s/{cluster}", "--kubeconfig=/dev/null", f"--cache-dir={cache}", "--request-timeout=300s"]
+    times, lines = [], 0
+    try:
+        subprocess.run(base + ["api-resources"], capture_output=True, timeout=300, check=True)  # discovery cached, as for a user's second command
+        for _ in range(repeat):
+            start = time.perf_counter()
+            done = subprocess.run(base + args, capture_output=True, timeout=600, check=True)
+            times.append(time.perf_counter() - start)
+            lines = done.stdout.count(b"\n")
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return statistics.median(times), lines
+
+
+def list_and_watch_throughput(srv: BenchServer, cluster: str) -> list[Row]:
+    """Objects per wall-second through the kube API: a plain JSON list of every pod, and a watch
+    from resourceVersion 0 (every pod as an ADDED event, as an informer's first sync gets them)."""
+    conn = srv.connection()
+    try:
+        start = time.perf_counter()
+        code, raw = srv.call("GET", f"/k8s/{cluster}/api/v1/pods", connection=conn)
+        listed = time.perf_counter() - start
+        if code != 200:
+            raise RuntimeError(f"list: {code}")
+        count = len(json.loads(raw)["items"])
+    finally:
+        conn.close()
+    conn = srv.connection()
+    try:
+        start = time.perf_counter()
+        conn.request("GET", f"/k8s/{cluster}/api/v1/pods?watch=true&resourceVersion=0&timeoutSeconds=600")
+        response = conn.getresponse()
+        seen = 0
+        while seen < count:
+            line = response.readline()
+            if not line:
+                break
+            if json.loads(line)["type"] == "ADDED":
+                seen += 1
+        watched = time.perf_counter() - start
+    finally:
+        conn.close()
+    return [Row(f"apiserver: list throughput, every pod as JSON ({count:,} pods)", f"{count / listed:,.0f} objects/s", "", "",
+                f"{listed * 1000:,.0f} ms, {len(raw) / 1e6:.1f} MB"),
+            Row(f"apiserver: watch throughput, resourceVersion=0 ({count:,} ADDED events)", f"{seen / watched:,.0f} objects/s", f"list {count / listed:,.0f} objects/s",
+                f"{(seen / watched) / (count / listed):.2f}", f"{watched * 1000:,.0f} ms; each event a watch frame, as an informer's first sync")]
+
+
 def _pct(values: list[float], fraction: float) -> float:
     return values[min(len(values) - 1, int(fraction * len(values)))]
 
@@ -231,6 +285,15 @@ def run() -> list[Row]:
                         f"GET /version {base * 1000:,.1f} ms", f"{whole / base:,.0f}", f"{size / 1e6:.1f} MB answer"))
         rows.append(Row(f"apiserver: first page (limit=500) of {PODS:,} pods as a Table, median", f"{page * 1000:,.0f} ms",
                         f"GET /version {base * 1000:,.1f} ms", f"{page / base:,.0f}", "what kubectl asks first"))
+
+        if KUBECTL:
+            version, _ = timed_kubectl(srv, cluster, ["get", "--raw", "/version"])
+            pods_all, lines = timed_kubectl(srv, cluster, ["get", "pods", "-A"])
+            rows.append(Row(f"apiserver: kubectl get pods -A, {PODS:,} pods, median of 3", f"{pods_all * 1000:,.0f} ms",
+                            f"kubectl get --raw /version {version * 1000:,.0f} ms", f"{pods_all / version:,.1f}", f"{lines - 1:,} rows printed; the real kubectl, one process per run"))
+        else:
+            rows.append(Row(f"apiserver: kubectl get pods -A, {PODS:,} pods", "not measured", "kubectl not installed", "", ""))
+        rows += list_and_watch_throughput(srv, cluster)
 
         one = fan_out(srv, cluster, "fan-one", 1, FANOUT_EVENTS)
         many = fan_out(srv, cluster, "fan-many", WATCHERS, FANOUT_EVENTS)

@@ -97,6 +97,7 @@ async def seek(*, name: str, time: float) -> ClusterHandle:
 
 async def fork(*, name: str, new_name: str, time: float | None) -> ClusterHandle:
     handle = get_handle(name)
+    handle.history.timeline.touch(handle.cluster)  # a running cluster's head lags between saves
     target = handle.cluster.now if time is None else _virtual_us(time)
     if target > handle.history.timeline.head[0]:
         raise CommandError(f"time must be within the history this cluster has run (at most {handle.history.timeline.head[0] / SECOND:g} s)", "time")

@@ -173,6 +173,18 @@ async def test_a_running_shared_cluster_gives_a_running_sandbox(async_client, re
     assert access.role("mine", ann["key"]) == access.ROLE_OWNER
 
 
+async def test_a_fork_of_a_running_cluster_starts_at_its_current_moment(async_client, registry):
+    # The runner moves a live cluster's clock in slices; the saved head of its history may
+    # lag behind. A fork "now" must still be allowed, and land exactly at now.
+    created = await classroom(async_client)
+    handle = registry.get("lab")
+    handle.cluster.advance(3_000_000)  # as a tick between two saves of the head
+    assert handle.cluster.now > handle.history.timeline.head[0]
+    ann = await join(async_client, created["code"])
+    sandbox = (await ok(await send(async_client, "POST", f"/api/classrooms/{created['code']}/forks", {}, ann["key"]), 201))["cluster"]
+    assert registry.get(sandbox).cluster.now == handle.cluster.now
+
+
 async def test_forks_need_a_viewer_key(async_client, registry):
     created = await classroom(async_client)
     code = created["code"]

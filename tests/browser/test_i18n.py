@@ -100,6 +100,9 @@ def test_the_switch_turns_the_whole_page_chinese_and_is_remembered(server, open_
     assert page.locator("#cp-title").text_content().strip() == "控制平面"
     page.goto(f"{server.url}/")
     assert page.locator("#clusters-title").text_content().strip() == "集群" and chinese(page, ".lesson-picker .lede")
+    page.locator(".lesson-item .lesson-start").first.wait_for()
+    page.locator("#cluster-rows tr .state-pill").first.wait_for()
+    no_english_left(page, english_msgids)
     assert page.problems == []
 
 

@@ -343,10 +343,11 @@ class Cluster:
     def counts(self) -> dict:
         return {"components": len(self.sim.components), "events": self.sim.log.last_seq, "commands": len(self.command_log)}
 
-    def snapshot(self, detail=()) -> dict:
+    def snapshot(self, detail=None) -> dict:
         """Everything the view needs to draw this moment (JSON-safe). A large cluster's node-level
-        views are compact but for the nodes in `detail` (cluster/compact.py)."""
-        scale = compact.scale_of(self.sim, detail)
+        views are compact but for the nodes in `detail` (a list: GET /state); without `detail`
+        (the WebSocket's snapshot) they are left out (cluster/compact.py)."""
+        scale = compact.scale_of(self.sim, detail or ())
         shown = set(scale["detail"])
         state = {
             "name": self.config.name,
@@ -363,6 +364,8 @@ class Cluster:
         }
         if scale["compact"]:
             compact.trim(state, scale)
+            if detail is None:
+                compact.for_stream(state)
         return state
 
     # --- checkpoints and replay ----------------------------------------------------------

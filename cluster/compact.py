@@ -15,12 +15,20 @@ groups anyway (static/js/render/nodemap/). So from COMPACT_FROM nodes `Cluster.s
 - says so in `scale`: {"compact", "nodes", "pods", "detail", "in_flight", "api_requests"} (totals).
 
 A smaller cluster's snapshot is unchanged but for `scale` ({"compact": false, ...}).
+
+The WebSocket's snapshot (`Cluster.snapshot()` without `detail`) must fit one WebSocket message
+(daphne's limit: 1 MiB), and a large cluster's does not even compact (about 1.8 MB at 1,000
+nodes). So it leaves out the node-level views, `nodes` and `proxy`, keeps at most
+MAX_STREAM_LIST entries of any list in the other views and in flight, and says
+`scale.stream = "partial"`: the page takes the rest from GET /state at once (no such limit).
 """
 
 COMPACT_FROM = 61  # nodes; the page's heat map takes over from the same count (render/nodemap/lod.js)
 MAX_DETAIL = 100  # nodes in full detail per request (a group of the heat map)
 MAX_IN_FLIGHT = 2000
 MAX_API_REQUESTS = 300
+MAX_STREAM_LIST = 200
+NODE_LEVEL = ("kubelet", "runtime", "kube-proxy")
 APISERVER = "kube-apiserver"
 
 
@@ -53,7 +61,7 @@ def component_views(sim, detail: set) -> list[dict]:
     views = []
     for component in sim.components.values():
         node = getattr(component, "node", None)
-        if node is None or node in detail or component.kind not in ("kubelet", "runtime", "kube-proxy"):
+        if node is None or node in detail or component.kind not in NODE_LEVEL:
             views.append(component.view())
         elif component.kind == "kubelet":
             views.append({**component.compact_view(), "compact": True})
@@ -72,3 +80,15 @@ def trim(snapshot: dict, scale: dict) -> None:
         if view.get("name") == APISERVER and isinstance(view.get("requests"), list):
             scale["api_requests"] = len(view["requests"])
             view["requests"] = view["requests"][-MAX_API_REQUESTS:]
+
+
+def for_stream(snapshot: dict) -> dict:
+    """A large cluster's snapshot small enough for one WebSocket message (see above)."""
+    def cut(view: dict) -> dict:
+        return {k: v[-MAX_STREAM_LIST:] if isinstance(v, list) else v for k, v in view.items()}
+
+    snapshot["components"] = [cut(v) for v in snapshot["components"] if v.get("kind") not in NODE_LEVEL]
+    snapshot["network"]["in_flight"] = snapshot["network"].get("in_flight", [])[-MAX_STREAM_LIST:]
+    snapshot["nodes"], snapshot["proxy"] = [], {**snapshot["proxy"], "nodes": []}
+    snapshot["scale"]["stream"] = "partial"
+    return snapshot

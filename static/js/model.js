@@ -79,6 +79,9 @@ export function applySnapshot(model, state, now) {
     if (!name) continue;
     components.set(name, { kind: "etcd-member", alive: true, ...components.get(name), ...member, name });
   }
+  // A large cluster's WebSocket snapshot leaves the node-level views out (cluster/compact.py):
+  // the ones we hold stay until GET /state brings fresh ones (appliers/views.js).
+  if (state.scale?.stream === "partial") for (const [name, view] of model.components) if (!components.has(name) && view.node != null) components.set(name, view);
   model.components = components;
 
   const network = state.network ?? {};

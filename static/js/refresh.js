@@ -38,7 +38,9 @@ export function createRefresher({ model, fetchState, apply, wanted = wantedNow, 
       }
       if (inFlight || held || !model.live || !model.hasSnapshot || model.awaitingSnapshot) return;
       const since = now - last;
-      if (!((wanted(model) && since >= interval) || (lazily(model) && since >= LAZY_INTERVAL_MS))) return;
+      // a large cluster's state is megabytes (cluster/compact.py): a second apart per 1,000 nodes
+      const every = interval * Math.max(1, (model.extra?.scale?.compact && model.extra.scale.nodes / 1000) || 1);
+      if (!((wanted(model) && since >= every) || (lazily(model) && since >= LAZY_INTERVAL_MS))) return;
       clear(model);
       inFlight = true;
       last = now;

@@ -11,6 +11,7 @@
 // the views.
 
 import { registerApplier } from "../model.js";
+import { askForViews } from "./views.js";
 
 export function createNodesState() {
   return { steps: new Map(), removed: new Map(), heartbeats: new Map(), pulls: new Map() };
@@ -78,6 +79,7 @@ export function registerNodeAppliers() {
 
 /** After a snapshot: its views hold everything up to its seq. */
 export function nodesAfterSnapshot(model) {
+  if (model.extra?.scale?.stream === "partial") askForViews(model); // the node views come by GET /state
   model.nodes = createNodesState();
   model.nodeSnapshotSeq = model.seq;
   model.versions.nodes = (model.versions.nodes ?? 0) + 1;

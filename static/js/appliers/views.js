@@ -29,7 +29,9 @@ export function askForViews(model) {
 export function applyViewsRefresh(model, state) {
   const seq = Number(state?.seq);
   if (!Number.isFinite(seq) || !Array.isArray(state?.components)) return "stale";
-  if (seq > model.seq) return "wait"; // the stream has not brought us there yet
+  // the stream has not brought us there yet: wait for it, except for a large cluster's compact
+  // views (cluster/compact.py), whose events may run far ahead of what a page can apply
+  if (seq > model.seq && !state.scale?.compact) return "wait";
   if (seq < (model.viewsAppliedSeq ?? -1)) return "stale";
   model.viewsAppliedSeq = seq;
   for (const view of state.components) {

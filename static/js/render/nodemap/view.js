@@ -104,6 +104,7 @@ export function createNodeMap({ onZoom = () => {} } = {}) {
   let dirty = true;
   let cellOfNode = new Map();
   let active = false;
+  let expected = 0; // nodes the server counts (scale.nodes): the stream's snapshot leaves their views to GET /state
 
   new ResizeObserver(() => {
     dirty = true;
@@ -305,6 +306,7 @@ export function createNodeMap({ onZoom = () => {} } = {}) {
         const pods = nodes.reduce((s, n) => s + n.pods, 0);
         active = Boolean(model.extra?.scale?.compact) || nodes.length >= CANVAS_FROM_NODES || pods >= CANVAS_FROM_PODS;
         groups = groupNodes(nodes);
+        expected = model.extra?.scale?.nodes ?? 0;
         dirty = true;
       }
       root.hidden = !active;
@@ -319,7 +321,8 @@ export function createNodeMap({ onZoom = () => {} } = {}) {
         const shown = level.kind === "group" ? nodes : level.group.nodes;
         const t = totals(level.kind === "cards" ? level.items : shown);
         const where = level.group && (path.length || groups.length > 1) ? `${level.group.label}: ` : "";
-        if (summary.textContent !== where + countsText(t)) summary.textContent = where + countsText(t);
+        const words = !nodes.length && expected ? interpolate(gettext("Loading the views of %(n)s nodes…"), { n: fmt(expected) }) : where + countsText(t);
+        if (summary.textContent !== words) summary.textContent = words;
         drawCrumbs();
         const metricLabel = metrics().find((m) => m.id === metric).label;
         legendMetric.textContent = `${metricLabel}:`;
@@ -332,8 +335,8 @@ export function createNodeMap({ onZoom = () => {} } = {}) {
           canvas.setAttribute("aria-label", level.kind === "group"
             ? `${interpolate(gettext("Heat map of %(nodes)s in %(groups)s, %(by)s, coloured by %(metric)s"), { nodes: interpolate(ngettext("%(n)s node", "%(n)s nodes", t.nodes), { n: fmt(t.nodes) }), groups: interpolate(ngettext("%(n)s group", "%(n)s groups", groups.length), { n: fmt(groups.length) }), by, metric: metricLabel })}. ${countsText(t)}`
             : `${interpolate(gettext("Heat map of the nodes of %(group)s, coloured by %(metric)s"), { group: level.group.label, metric: metricLabel })}. ${countsText(t)}`);
-          const words = level.items.length ? describe(level, focus) : "";
-          if (focusText.textContent !== words) focusText.textContent = words;
+          const focusWords = level.items.length ? describe(level, focus) : "";
+          if (focusText.textContent !== focusWords) focusText.textContent = focusWords;
         }
         drawTable();
       }

@@ -4,10 +4,10 @@ import os
 import platform
 import sys
 
-from . import apiserver, classroom, etcd, fanout, history, kernel, scale, scaleout, scenarios, scheduler
+from . import apiserver, browser, classroom, etcd, fanout, history, kernel, scale, scaleout, scenarios, scheduler
 from .table import Row, render
 
-BENCHMARKS = {"classroom": classroom.run, "kernel": kernel.run, "etcd": etcd.run, "scheduler": scheduler.run, "apiserver": apiserver.run, "scenarios": scenarios.run, "history": history.run, "scaleout": scaleout.run, "fanout": fanout.run, "scale": scale.run}
+BENCHMARKS = {"classroom": classroom.run, "kernel": kernel.run, "etcd": etcd.run, "scheduler": scheduler.run, "apiserver": apiserver.run, "scenarios": scenarios.run, "history": history.run, "scaleout": scaleout.run, "fanout": fanout.run, "scale": scale.run, "browser": browser.run}
 
 
 def main(argv: list[str]) -> int:

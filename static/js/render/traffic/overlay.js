@@ -49,7 +49,8 @@ function along(points, f) {
   return points[points.length - 1];
 }
 
-const CHAR_PX = 6.6; // the label's monospace advance at 11 px
+const CHAR_PX = 6.6; // the label's monospace advance at 11 px (a CJK character takes two)
+const labelPx = (text) => [...text].reduce((px, ch) => px + (ch.charCodeAt(0) >= 0x2e80 ? 2 : 1) * CHAR_PX, 0);
 
 /** What a decision says, longest first: the first that fits under the node card is drawn. */
 function decisionLabels(r) {
@@ -217,9 +218,9 @@ export function createTrafficOverlay({ stage, locateBox, model }) {
         parts.push(svgEl("rect", { class: `traffic-ring${fresh ? " is-fresh" : ""}`, x: (c.x - c.r.width / 2 - 3).toFixed(1), y: (c.y - c.r.height / 2 - 3).toFixed(1), width: (c.r.width + 6).toFixed(1), height: (c.r.height + 6).toFixed(1), rx: 6 }));
         const room = card ? card.getBoundingClientRect().width : 300;
         const variants = decisionLabels(request);
-        const text = variants.find((v) => v.length * CHAR_PX + 14 <= room) ?? variants[variants.length - 1];
+        const text = variants.find((v) => labelPx(v) + 14 <= room) ?? variants[variants.length - 1];
         const label = svgEl("g", { class: `traffic-label${request.stale ? " is-stale" : ""}` });
-        const width = Math.max(80, text.length * CHAR_PX + 14);
+        const width = Math.max(80, labelPx(text) + 14);
         const under = card ? centre(stage, stageRect, card).x : c.x; // centred under its own card: neighbours' labels never meet
         const x = Math.min(Math.max(under, stage.scrollLeft + width / 2 + 4), stage.scrollLeft + stage.clientWidth - width / 2 - 4); // stays on the stage
         label.setAttribute("transform", `translate(${x.toFixed(1)} ${below.toFixed(1)})`);

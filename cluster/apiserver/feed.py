@@ -208,7 +208,10 @@ class EtcdFeedMixin:
             return
         mark = self.compact_mark
         self.compact_mark = self.cache.revision
-        if mark is not None and mark > self.cache.floor:
+        # Against the last compaction, not the cache's floor: a busy cluster's window moves past
+        # the mark within the 5 minutes, and etcd's history would then never be compacted.
+        if mark is not None and mark > self.compacted_to:
+            self.compacted_to = mark
             self.compact(mark)
 
     def compact(self, revision: int) -> None:

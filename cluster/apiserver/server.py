@@ -117,6 +117,7 @@ class APIServer(ReadsMixin, WritesMixin, EtcdFeedMixin, Component):
         self.reservations: dict[str, dict] = {}  # op key -> {"namespace", "usage", "revision"}: quota charged, not yet in the cache
         self.evicting: dict[str, list[str]] = {}  # pdb key -> pod keys being evicted, until the cache shows it
         self.compact_mark: int | None = None  # the revision to compact to at the next compaction tick
+        self.compacted_to = 0  # the revision of the last compaction this server asked for
         self.log_streams: dict[str, dict] = {}
         # request key -> what the inspector shows of it, newest last (records.py): HTTP clients' apart
         self.records: dict[str, dict] = {}

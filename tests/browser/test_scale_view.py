@@ -119,7 +119,7 @@ def test_zoom_into_a_group_then_a_node_and_back(browser, big_server, artifacts):
     assert page.locator(".nodemap-canvas-wrap").is_hidden() and box["height"] > 0
     wait_for(lambda: page.evaluate("window.clusterscope.model.extra.scale.detail.join()") == "node-1", 20, message="node-1 in full detail", page=page)
     wait_for(lambda: page.locator('.node-card[data-node="node-1"] .node-pods-title').text_content() == "no pods", 15, message="the whole view", page=page)
-    assert page.locator(".node-card").count() == 1
+    assert page.locator(".node-card").count() == 1 and summary(page).startswith("node-1: 1 node · ✓ 1 Ready")
     assert page.locator(".nodemap-crumb").all_inner_texts() == ["All nodes (3 groups)", "node-1 … node-100", "node-1"]
     screenshots(page, artifacts, "scale-node")
     # Esc goes back to the group's cells, the breadcrumb to the top

@@ -9,6 +9,7 @@ import { gettext, interpolate, ngettext } from "../i18n.js";
 import { EVENT_GROUPS, eventGroup, eventKindInfo, formatTime, kindIcon } from "../theme.js";
 
 export const MAX_ROWS = 500;
+const APPEND_EVERY_MS = 200;
 const BOTTOM_SLACK_PX = 24;
 
 function el(tag, className, text) {
@@ -54,6 +55,7 @@ export function createEventLog({ list, filters, count, jump }) {
   let following = true;
   let pending = 0;
   let lastModel = null;
+  let appendedAt = -Infinity;
 
   const matches = (e) => e.local || enabled.has(eventGroup(e.kind));
 
@@ -146,6 +148,10 @@ export function createEventLog({ list, filters, count, jump }) {
       }
       const fresh = model.eventsTotal - renderedTotal;
       if (fresh <= 0) return;
+      // new rows at most APPEND_EVERY_MS apart: each append scrolls to the end, a forced layout
+      const now = performance.now();
+      if (now - appendedAt < APPEND_EVERY_MS) return;
+      appendedAt = now;
       renderedTotal = model.eventsTotal;
       const start = Math.max(0, model.events.length - fresh);
       const incoming = model.events.slice(start).filter(matches);

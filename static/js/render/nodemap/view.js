@@ -320,7 +320,7 @@ export function createNodeMap({ onZoom = () => {} } = {}) {
         else if (level.kind === "node") level.items.forEach((n, i) => cellOfNode.set(n.name, i));
         const shown = level.kind === "group" ? nodes : level.group.nodes;
         const t = totals(level.kind === "cards" ? level.items : shown);
-        const where = level.group && (path.length || groups.length > 1) ? `${level.group.label}: ` : "";
+        const where = path[1] && level.kind === "cards" ? `${path[1]}: ` : level.group && (path.length || groups.length > 1) ? `${level.group.label}: ` : "";
         const words = !nodes.length && expected ? interpolate(gettext("Loading the views of %(n)s nodes…"), { n: fmt(expected) }) : where + countsText(t);
         if (summary.textContent !== words) summary.textContent = words;
         drawCrumbs();

@@ -24,9 +24,16 @@ const MAX_DRAWN = 60;
 const LABEL_MS = 1600; // wall time a decision's label stays (paused or reduced motion: until the next one)
 const DOT_R = 6;
 
+// one measure per element per frame: many requests share their boxes (cleared in update)
+const centres = new Map();
 function centre(stage, stageRect, el) {
-  const r = el.getBoundingClientRect();
-  return { x: r.left - stageRect.left + stage.scrollLeft + r.width / 2, y: r.top - stageRect.top + stage.scrollTop + r.height / 2, r };
+  let c = centres.get(el);
+  if (!c) {
+    const r = el.getBoundingClientRect();
+    c = { x: r.left - stageRect.left + stage.scrollLeft + r.width / 2, y: r.top - stageRect.top + stage.scrollTop + r.height / 2, r };
+    centres.set(el, c);
+  }
+  return c;
 }
 
 function along(points, f) {
@@ -133,6 +140,7 @@ export function createTrafficOverlay({ stage, locateBox, model }) {
 
   return {
     update(m, t, { reduced, now }) {
+      centres.clear();
       liveLine(model);
       const tr = trafficState(model);
       for (const r of tr.requests.values()) {

@@ -599,11 +599,14 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
         const svc = services.get(state.service);
         note.textContent = svc ? `${state.service} · ${svc.clusterIp}:${svc.port} · ` + interpolate(gettext("%(mode)s mode"), { mode: model.extra?.proxy?.mode ?? "" }) : "";
       }
-      // light the rules the newest requests took
+      // light the rules the newest requests took: the newest per node only (each flash restarts
+      // an animation with a forced layout; a slow frame must not pay for every request it missed)
+      const newest = new Map();
       for (const r of tr.requests.values()) {
         if (r.seq <= state.lastSeq || !r.node) continue;
-        if (r.service === state.service) flash(r, now);
+        if (r.service === state.service) newest.set(r.node, r);
       }
+      for (const r of newest.values()) flash(r, now);
       state.lastSeq = model.seq;
       for (const [li, at] of state.flashes) {
         if (now - at > FLASH_MS) {

@@ -16,6 +16,7 @@ and the runner's 50 ms tick, not simulated latency. The server is a separate pro
 clients are threads here.
 """
 
+import glob
 import http.client
 import json
 import os
@@ -38,7 +39,9 @@ WARM = min(2_000, PODS)  # the rate is reported for the first WARM creates and f
 CONCURRENCY = 32
 WATCHERS = 100
 FANOUT_EVENTS = 20
-KUBECTL = shutil.which("kubectl")
+# The newest kubectl the machine has (gcloud's packages install kubectl.1.<minor> beside a
+# dispatcher that would ask the server's /version first); else whatever `kubectl` is.
+KUBECTL = (sorted(glob.glob("/usr/lib/google-cloud-sdk/bin/kubectl.1.*"), key=lambda p: int(p.rsplit(".", 1)[1])) or [shutil.which("kubectl")])[-1]
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 
 
@@ -215,10 +218,12 @@ def timed_kubectl(srv: BenchServer, cluster: str, args: list[str], repeat: int =
     base = [KUBECTL, f"--server=http://127.0.0.1:{srv.port}/k8s/{cluster}", "--kubeconfig=/dev/null", f"--cache-dir={cache}", "--request-timeout=300s"]
     times, lines = [], 0
     try:
-        subprocess.run(base + ["api-resources"], capture_output=True, timeout=300, check=True)  # discovery cached, as for a user's second command
+        subprocess.run(base + ["api-resources"], capture_output=True, timeout=300, check=False)  # discovery cached, as for a user's second command
         for _ in range(repeat):
             start = time.perf_counter()
-            done = subprocess.run(base + args, capture_output=True, timeout=600, check=True)
+            done = subprocess.run(base + args, capture_output=True, timeout=600, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"kubectl {' '.join(args)}: {done.stderr.decode(errors='replace')[-300:]}")
             times.append(time.perf_counter() - start)
             lines = done.stdout.count(b"\n")
     finally:
@@ -287,10 +292,11 @@ def run() -> list[Row]:
                         f"GET /version {base * 1000:,.1f} ms", f"{page / base:,.0f}", "what kubectl asks first"))
 
         if KUBECTL:
-            version, _ = timed_kubectl(srv, cluster, ["get", "--raw", "/version"])
+            small, _ = timed_kubectl(srv, cluster, ["get", "namespaces"])
             pods_all, lines = timed_kubectl(srv, cluster, ["get", "pods", "-A"])
             rows.append(Row(f"apiserver: kubectl get pods -A, {PODS:,} pods, median of 3", f"{pods_all * 1000:,.0f} ms",
-                            f"kubectl get --raw /version {version * 1000:,.0f} ms", f"{pods_all / version:,.1f}", f"{lines - 1:,} rows printed; the real kubectl, one process per run"))
+                            f"kubectl get namespaces {small * 1000:,.0f} ms", f"{pods_all / small:,.1f}",
+                            f"{lines - 1:,} rows printed; the real kubectl ({Path(KUBECTL).name}), one process per run, discovery cached"))
         else:
             rows.append(Row(f"apiserver: kubectl get pods -A, {PODS:,} pods", "not measured", "kubectl not installed", "", ""))
         rows += list_and_watch_throughput(srv, cluster)

@@ -33,6 +33,7 @@ from .table import Row
 ROOT = Path(__file__).resolve().parents[1]
 PORTS = range(8170, 8180)
 COUNTS = (50, 200, 500)
+UNSHARED_AT = 200  # also measured without the shared encoding, for comparison
 MEASURE_SECONDS = 20.0
 TRAFFIC_RATE = 50
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -151,8 +152,10 @@ def first_seq(message: str) -> int:
 
 class Viewer:
     """One browser's worth of stream handling. `mode`: "ack" (acknowledges each frame, as the
-    page does), "slow" (acknowledges, but takes `pause` seconds over each frame) or "stalled"
-    (connects, then never reads again: its socket fills up)."""
+    page does), "slow" (acknowledges, but takes `pause` seconds over each frame), "stalled"
+    (acknowledges its snapshot, then never reads again: a frozen tab) or "deaf" (never
+    acknowledges, never reads after its snapshot: a client without flow control). After `stop`
+    the stalled and deaf ones read what is left, to learn what the server did with them."""
 
     def __init__(self, url: str, origin: str, mode: str = "ack", pause: float = 0.5):
         self.url, self.origin, self.mode, self.pause = url, origin, mode, pause
@@ -181,10 +184,13 @@ class Viewer:
             async with connect(self.url, origin=self.origin, max_size=None, open_timeout=60, ping_interval=None) as ws:
                 self.socket = ws
                 while not stop.is_set():
-                    if self.mode == "stalled" and self.snapshots:
+                    if self.mode in ("stalled", "deaf") and self.snapshots:
                         await stop.wait()  # never reads again; then drains, to learn whether the server dropped it
                         while True:
-                            await asyncio.wait_for(ws.recv(), 10)
+                            try:
+                                self._handle(await asyncio.wait_for(ws.recv(), 5), time.time())
+                            except TimeoutError:
+                                return  # still open, nothing more sent
                     try:
                         message = await asyncio.wait_for(ws.recv(), 1.0)
                     except TimeoutError:
@@ -192,7 +198,7 @@ class Viewer:
                     self._handle(message, time.time())
                     if self.mode == "slow":
                         await asyncio.sleep(self.pause)
-                    if self.cursor is not None and message.startswith(('{"type":"events"', '{"type":"snapshot"')):
+                    if self.mode != "deaf" and self.cursor is not None and message.startswith(('{"type":"events"', '{"type":"snapshot"')):
                         await ws.send(f'{{"type":"ack","seq":{self.cursor}}}')
         except ConnectionClosed as closed:
             self.closed = (closed.rcvd.code if closed.rcvd else None, str(closed))
@@ -364,7 +370,29 @@ async def _run(counts, seconds) -> list[Row]:
         server.stop()
     if "Traceback" in server.log():
         rows.append(Row("fan-out: server log", "TRACEBACKS", "", "", server.log_path.as_posix()))
+    if UNSHARED_AT in counts:
+        rows += await _unshared(rows, seconds)
     return rows
+
+
+async def _unshared(rows: list[Row], seconds: float) -> list[Row]:
+    """The same at UNSHARED_AT viewers with every viewer encoding its own frames (as before
+    consumers.shared), on a fresh server: what sharing one encoding saves."""
+    server = StampedServer(extra_env={"BENCH_UNSHARED": "1"})
+    try:
+        server.start_traffic()
+        await asyncio.sleep(3)
+        before = await measure_clusterscope(server, UNSHARED_AT, seconds)
+    finally:
+        server.stop()
+    shared = next(r for r in rows if r.benchmark.startswith(f"fan-out: {UNSHARED_AT} viewers, bytes"))
+    return [Row(
+        f"fan-out: {UNSHARED_AT} viewers, each encoding its own frames (before): p50 / p99; server CPU",
+        f"{ms(before['p50'])} / {ms(before['p99'])}; {before['server_cpu']:.0%} of a core",
+        f"shared encoding (above): {shared.figure.split('; ')[1]}",
+        "",
+        f"{before['events_per_s']:.0f} events/s per viewer, {before['bytes_per_viewer_s'] / 1024:,.1f} KiB/s; machine load average {before['load']:.1f}",
+    )]
 
 
 def run(counts=COUNTS, seconds: float = MEASURE_SECONDS) -> list[Row]:

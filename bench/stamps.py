@@ -10,9 +10,14 @@ is, plus three doors under /__bench/ that the real server does not have.
 - GET /__bench/viewers?cluster=<name>: {"viewers": WebSocket consumers subscribed to the cluster}.
 - POST /__bench/raise?cluster=<name>&component=<component>: the component raises at its next
   message, once (a fault the soak test needs and no input should be able to cause).
+
+With BENCH_UNSHARED=1 in the environment, viewers do not share encoded frames (the consumer as
+it was before dashboard/consumers.py's `shared`), for the benchmark's comparison.
 """
 
 import json
+import os
+import sys
 import time
 from collections import deque
 from urllib.parse import parse_qs
@@ -39,17 +44,28 @@ from dashboard.asgi import application as clusterscope  # noqa: E402  (after the
 from dashboard.consumers import ClusterStreamConsumer  # noqa: E402
 from dashboard.runner import registry  # noqa: E402
 
+if os.environ.get("BENCH_UNSHARED"):  # the benchmark's "before": every viewer encodes its own frames again
+    sys.modules[ClusterStreamConsumer.__module__].shared = lambda cluster, key, make: make()
+
 
 class InjectedFault(RuntimeError):
     pass
 
 
 def _raise_once(component) -> None:
-    def failing(msg):
-        del component.on_message  # the class's handler again from now on (and the component pickles)
-        raise InjectedFault(f"{component.name} made to fail by the soak test")
+    """Arm the component: its next message raises. A flag on the instance (a bool: the history
+    pickles the cluster for its checkpoints) and, once per class, a handler that looks at it."""
+    cls = type(component)
+    if "_bench_on_message" not in cls.__dict__:
+        original = cls.on_message
 
-    component.on_message = failing
+        def on_message(self, msg):
+            if self.__dict__.pop("_bench_fail", False):
+                raise InjectedFault(f"{self.name} made to fail by the soak test")
+            return original(self, msg)
+
+        cls._bench_on_message = cls.on_message = on_message
+    component._bench_fail = True
 
 
 def _answer(path: str, method: str, query: dict) -> tuple[int, object]:
@@ -68,6 +84,9 @@ def _answer(path: str, method: str, query: dict) -> tuple[int, object]:
             return 404, {"error": "no such component"}
         _raise_once(component)
         return 200, {"armed": component.name, "time": handle.cluster.time}
+    if path == "/__bench/raise" and method == "GET":  # still armed?
+        component = handle.cluster.sim.components.get((query.get("component") or [""])[0])
+        return 200, {"armed": bool(component is not None and component.__dict__.get("_bench_fail")), "time": handle.cluster.time}
     return 404, {"error": "unknown bench door"}
 
 

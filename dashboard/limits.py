@@ -9,6 +9,7 @@ address or cluster, answered with 429 and Retry-After.
 
 import math
 import time
+from dataclasses import replace
 
 from django.conf import settings
 
@@ -46,6 +47,12 @@ def caps_over(config) -> list[str]:
     """The caps (of a ClusterConfig, or an API server) this server's limits would lower: unset
     (no cap) or higher."""
     return [field for field, name in CAPS.items() if getattr(config, field) is None or getattr(config, field) > get(name)]
+
+
+def capped(config):
+    """The ClusterConfig with this server's caps on pods and objects where it has none or higher
+    ones: recorded in the config, so a replay (and a picture built apart, then imported) meets them."""
+    return replace(config, **{field: get(CAPS[field]) for field in caps_over(config)})
 
 
 class RateLimited(Exception):

@@ -124,8 +124,7 @@ class Registry:
 
     # --- clusters --------------------------------------------------------------------
     def create(self, config: ClusterConfig, *, speed: float = 1.0, paused: bool = False) -> ClusterHandle:
-        # The server's caps on pods and objects go into the config: recorded, so a replay meets the same ones.
-        config = replace(config, **{field: limits.get(limits.CAPS[field]) for field in limits.caps_over(config)})
+        config = limits.capped(config)
         if config.name in self.handles:
             raise CommandError(f"cluster {config.name} already exists", "name", status=409)
         if len(self.handles) >= settings.MAX_CLUSTERS:

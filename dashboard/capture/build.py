@@ -19,7 +19,7 @@ from cluster.commands import CommandError
 from cluster.kernel import SECOND
 from cluster.scenario import ScenarioRun, advance_all, builtin, cluster_configs
 
-from .. import demo
+from .. import demo, limits
 from ..history.transfer import FORMAT
 
 MAX_TIME_SECONDS = 3600.0
@@ -75,7 +75,7 @@ def build(setup: Setup) -> Built:
     if setup.scenario is None:
         if setup.step is not None:
             raise _bad("step needs a scenario", "step")
-        config = ClusterConfig(name=setup.name, profile=setup.profile or "teaching", **overrides)
+        config = limits.capped(ClusterConfig(name=setup.name, profile=setup.profile or "teaching", **overrides))
         cluster = Cluster(config)
         if setup.demo:
             demo.seed(cluster)
@@ -90,7 +90,8 @@ def build(setup: Setup) -> Built:
         raise _bad(f"step must be from 1 to {total} (the steps of {scenario.id})", "step")
     # a lesson that compares clusters plays on all of them (its waits may look at any); the main one is drawn
     configs = cluster_configs(scenario, setup.name, setup.profile)
-    clusters = {key: Cluster(ClusterConfig(**{**config.as_dict(), **overrides})) for key, config in configs.items()}
+    # with the server's caps, as the server would make them: the import then rebuilds this very state
+    clusters = {key: Cluster(limits.capped(ClusterConfig(**{**config.as_dict(), **overrides}))) for key, config in configs.items()}
     cluster = clusters["main"]
     run = ScenarioRun(scenario, clusters)
     last = setup.step if setup.step is not None else total

@@ -62,10 +62,12 @@ run: deps messages
 lint: dev-deps
 	$(VENV)/bin/ruff check .
 
-# Every test, lint included.
+# Every test, lint included: most on two workers (a test module stays on one, with its server
+# and browser), then the serial ones alone (tests/conftest.py SERIAL).
 test: dev-deps browser postgres scaleout-servers messages lint
 	$(PY) manage.py check
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -m "not serial"
+	$(PY) -m pytest -q -p no:cacheprovider -m serial
 
 # Debian's etcd, the reference that `python -m bench etcd` starts on loopback ports. Only
 # the benchmark wants it (tests never do); where it cannot be installed the benchmark

@@ -48,7 +48,7 @@ def test_list_create_with_field_errors_and_delete(server, open_page, artifacts):
     delete.click()
     assert delete.inner_text() == "Confirm delete"
     delete.click()
-    page.wait_for_selector("tr[data-name='lesson-1']", state="detached")
+    page.wait_for_selector("tr[data-name='lesson-1']", state="detached", timeout=30_000)  # the list's next refresh, slow on a busy machine
     wait_for(lambda: server.api("GET", "/api/clusters/lesson-1")[0] == 404, message="cluster deleted")
     # Chromium logs every 4xx response; the three rejected creations above are expected
     expected = ("status of 400", "status of 409")

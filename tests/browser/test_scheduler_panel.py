@@ -211,6 +211,7 @@ def test_queue_table_history_and_binding(server, open_page, artifacts, cluster):
     # the pod of the table opens its history
     page.locator(".sched-decision-head .sched-pod").click()
     page.wait_for_selector(".sched-history .sched-h code:text('default/web')")
+    page.locator(".sched-history .sched-attempt").first.wait_for()  # the history's rows come with its fetch, after its head
     assert page.locator(".sched-history .sched-attempt").count() == 1
     # so does a pod in a node card (data-pod, drawn by the nodes area), when the cards draw pods
     in_card = page.locator("#nodes-body [data-pod='default/big']")

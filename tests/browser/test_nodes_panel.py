@@ -122,7 +122,9 @@ def test_a_pod_follows_the_kubelet_steps_to_ready_in_its_node_card(open_page, se
     assert pod.get_attribute("data-phase") in ("Pending", "Running")  # the phase comes with the next view refresh
     # the views refresher brings the container's namespaces, cgroup and usage
     wait_for(lambda: pod.locator(".ns-chip").count() == 5, 10, page=page, message="five namespaces")
-    assert pod.get_attribute("data-phase") == "Running"
+    # Running comes with the kubelet's status update through the API server, which may land a
+    # refresh after the runtime's namespaces
+    wait_for(lambda: pod.get_attribute("data-phase") == "Running", 15, page=page, message="phase Running")
     assert "▶ Running" in pod.locator(".pod-phase").inner_text()
     assert pod.locator(".pod-restarts").inner_text() == "↻ 0"
     assert pod.locator(".step[data-step='ready']").get_attribute("aria-current") == "step"

@@ -103,6 +103,12 @@ export function createNodesView({ body, note, onDetail = () => {} }) {
         if (only) drawUnderMap(model, only);
         else draw(model, configured);
       }
+      // the map takes its figures at its own pace: its note follows them, not only our redraws
+      if (only) {
+        const totals = map.totals();
+        const text = interpolate(gettext("%(ready)s of %(nodes)s Ready · heat map"), { ready: totals.ready.toLocaleString("en"), nodes: totals.nodes.toLocaleString("en") });
+        if (note.textContent !== text) note.textContent = text;
+      }
       for (const card of cards.values()) tickNodeCard(card, t, now, reduced);
     },
   };
@@ -128,8 +134,6 @@ export function createNodesView({ body, note, onDetail = () => {} }) {
     const names = only.filter((n) => groups.has(n));
     body.dataset.density = names.length <= FULL_MAX ? "full" : "compact";
     drawCards(model, names, groups, body.dataset.density, map.element);
-    const t = map.totals();
-    note.textContent = interpolate(gettext("%(ready)s of %(nodes)s Ready · heat map"), { ready: t.ready.toLocaleString("en"), nodes: t.nodes.toLocaleString("en") });
   }
 
   function draw(model, configured) {

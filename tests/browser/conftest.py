@@ -108,9 +108,11 @@ class Server:
             self.proc.wait(timeout=10)
         self.proc = None
 
-    def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict | None]:
+    def api(self, method: str, path: str, body: dict | None = None, key: str | None = None) -> tuple[int, dict | None]:
+        """A REST call; `key` goes as X-Clusterscope-Key (a classroom's roles)."""
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json", **({"X-Clusterscope-Key": key} if key else {})}
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 raw = response.read()

@@ -8,8 +8,6 @@ belief."""
 
 import json
 import re
-import urllib.error
-import urllib.request
 
 import pytest
 
@@ -21,16 +19,7 @@ LESSON = "controllers-reconcile"
 
 
 def call(server, method: str, path: str, body: dict | None = None, key: str | None = None) -> tuple[int, dict | None]:
-    """server.api with a key (X-Clusterscope-Key)."""
-    headers = {"Content-Type": "application/json", **({"X-Clusterscope-Key": key} if key else {})}
-    request = urllib.request.Request(server.url + path, data=json.dumps(body).encode() if body is not None else None, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            raw = response.read()
-            return response.status, (json.loads(raw) if raw else None)
-    except urllib.error.HTTPError as err:
-        raw = err.read()
-        return err.code, (json.loads(raw) if raw else None)
+    return server.api(method, path, body, key)
 
 
 def summary(server, cluster: str) -> dict:

@@ -335,11 +335,13 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
       card._arc = p;
       card._dial.svg.style.setProperty("--p", p);
     }
-    if (card._dialState !== state) {
+    // a new kind of timer (a crash, a new role) shows its words at once; only the countdown is throttled
+    const kindChanged = card._dialState !== state;
+    if (kindChanged) {
       card._dialState = state;
       card.dataset.timer = state;
     }
-    if (card._timerText !== text && (!(now - card._textAt < TEXT_EVERY_MS) || !text || !card._timerText)) {
+    if (card._timerText !== text && (kindChanged || !(now - card._textAt < TEXT_EVERY_MS) || !text || !card._timerText)) {
       card._timerText = text;
       card._textAt = now;
       card._timer.textContent = text;

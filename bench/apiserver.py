@@ -9,6 +9,10 @@ etcd's Raft, the watch cache, and back.
                                its first page (limit=500); reference: GET /version, one client
     watch fan-out to 100       100 open watches on one namespace; a create's event reaching every
                                one of them, from the moment the create was sent; reference: 1 watcher
+    kubectl at 150,000 pods    a second cluster whose ReplicaSet controller creates 150,000 pods from
+                               150 Deployments (no nodes, no scheduler claims them: they stay Pending),
+                               each create the simulation's own work through the API server and
+                               Raft; then the real kubectl lists them all
 
 One cluster, realistic timing at speed 100 (the runner's maximum): a request's virtual round
 trip (a few ms) is a few tens of microseconds of wall time, so the figures are the server's CPU
@@ -38,6 +42,10 @@ PODS = int(os.environ.get("CLUSTERSCOPE_BENCH_PODS", "10000"))  # lower it for a
 WARM = min(2_000, PODS)  # the rate is reported for the first WARM creates and for the rest
 CONCURRENCY = 32
 WATCHERS = 100
+# kubectl at Kubernetes' published limit: created in the simulation by Deployments, not over HTTP
+# (150,000 HTTP creates would take most of an hour); --quick lists 15,000
+SCALE_PODS = int(os.environ.get("CLUSTERSCOPE_BENCH_SCALE_PODS", "15000" if os.environ.get("CLUSTERSCOPE_BENCH_QUICK") == "1" else "150000"))
+REPLICAS = 1000
 FANOUT_EVENTS = 20
 # The newest kubectl the machine has (gcloud's packages install kubectl.1.<minor> beside a
 # dispatcher that would ask the server's /version first); else whatever `kubectl` is.
@@ -265,6 +273,46 @@ def list_and_watch_throughput(srv: BenchServer, cluster: str) -> list[Row]:
                 f"{(seen / watched) / (count / listed):.2f}", f"{watched * 1000:,.0f} ms; each event a watch frame, as an informer's first sync")]
 
 
+def deployment(name: str, replicas: int) -> dict:
+    labels = {"app": name}
+    template = {"metadata": {"labels": labels}, "spec": pod(name)["spec"]}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": template}}
+
+
+def pod_count(srv: BenchServer, cluster: str) -> int:
+    code, raw = srv.call("GET", f"/k8s/{cluster}/api/v1/pods?limit=1")
+    if code != 200:
+        raise RuntimeError(f"count pods: {code} {raw[:200]!r}")
+    doc = json.loads(raw)
+    return len(doc["items"]) + int(doc["metadata"].get("remainingItemCount") or 0)
+
+
+def kubectl_at_scale(srv: BenchServer, pods: int) -> list[Row]:
+    """kubectl get pods -A with `pods` pods, created in the cluster by its own controllers."""
+    cluster = srv.cluster("bench-scale")
+    count = -(-pods // REPLICAS)
+    for i in range(count):
+        replicas = min(REPLICAS, pods - i * REPLICAS)
+        code, raw = srv.call("POST", f"/k8s/{cluster}/apis/apps/v1/namespaces/default/deployments", deployment(f"d-{i:03d}", replicas))
+        if code != 201:
+            raise RuntimeError(f"create deployment: {code} {raw[:200]!r}")
+    start = time.perf_counter()
+    have = 0
+    while have < pods:
+        if time.perf_counter() - start > 3600:
+            raise RuntimeError(f"only {have:,} of {pods:,} pods after an hour")
+        time.sleep(5)
+        have = pod_count(srv, cluster)
+    created = time.perf_counter() - start
+    small, _ = timed_kubectl(srv, cluster, ["get", "namespaces"])
+    every, lines = timed_kubectl(srv, cluster, ["get", "pods", "-A"])
+    return [Row(f"apiserver: kubectl get pods -A, {pods:,} pods, median of 3", f"{every * 1000:,.0f} ms",
+                f"kubectl get namespaces {small * 1000:,.0f} ms", f"{every / small:,.1f}",
+                f"{lines - 1:,} rows printed, in pages of 500 (kubectl's default); "
+                f"the pods made by {count} Deployments in {created:,.0f} s wall, Pending (no nodes)")]
+
+
 def _pct(values: list[float], fraction: float) -> float:
     return values[min(len(values) - 1, int(fraction * len(values)))]
 
@@ -307,6 +355,8 @@ def run() -> list[Row]:
                         f"{_pct(many, 0.5) * 1000:,.0f} / {_pct(many, 0.99) * 1000:,.0f} ms",
                         f"1 watcher {_pct(one, 0.5) * 1000:,.0f} / {_pct(one, 0.99) * 1000:,.0f} ms", f"{_pct(many, 0.5) / _pct(one, 0.5):.2f}",
                         f"{len(many):,} deliveries of {FANOUT_EVENTS} creates"))
+        if KUBECTL and SCALE_PODS:
+            rows += kubectl_at_scale(srv, SCALE_PODS)
     return rows
 
 

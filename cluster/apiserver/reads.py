@@ -105,33 +105,29 @@ class ReadsMixin:
         prefix = resource_prefix(info) + (f"{op['namespace']}/" if op["namespace"] else "")
         snapshot_rv = op.get("snapshot_rv")
         start_after = op.get("start_after") or ""
-        if snapshot_rv is not None and snapshot_rv < self.cache.revision:
-            try:
-                state = self.cache.snapshot(plural, snapshot_rv)
-            except Expired as err:
-                if op["continue"]:
-                    message = ("The provided continue parameter is too old to display a consistent list result. You can start a new list without "
-                               "the continue parameter, or use the continue value from the response to get a consistent snapshot.")
-                    self._reply_error(op, st.expired(message), "cache")
-                else:
-                    self._reply_error(op, st.expired(str(err)), "cache")
-                return
-            keys = sorted(k for k in state if k.startswith(prefix) and k > start_after)
-            pairs = [(k, state[k]) for k in keys]
-            list_rv = snapshot_rv
-        else:
-            pairs = self.cache.items(plural, prefix, start_after + "\x00" if start_after else "")
-            list_rv = self.cache.revision if snapshot_rv is None else max(snapshot_rv, self.cache.revision)
-        items, last_key, more = [], None, False
-        limit = op["limit"]
-        for key, obj in pairs:
-            if not self._matches(op, obj):
-                continue
-            if limit and len(items) >= limit:
-                more = True
-                break
-            items.append(obj)
-            last_key = key
+        # a continued list reads the snapshot of its first page: the cache undoes the window's later changes
+        as_of = snapshot_rv if snapshot_rv is not None and snapshot_rv < self.cache.revision else None
+        try:
+            pairs = self.cache.walk(plural, prefix, start_after + "\x00" if start_after else "", as_of)
+            items, last_key, more = [], None, False
+            limit = op["limit"]
+            for key, obj in pairs:
+                if not self._matches(op, obj):
+                    continue
+                if limit and len(items) >= limit:
+                    more = True
+                    break
+                items.append(obj)
+                last_key = key
+        except Expired as err:
+            if op["continue"]:
+                message = ("The provided continue parameter is too old to display a consistent list result. You can start a new list without "
+                           "the continue parameter, or use the continue value from the response to get a consistent snapshot.")
+                self._reply_error(op, st.expired(message), "cache")
+            else:
+                self._reply_error(op, st.expired(str(err)), "cache")
+            return
+        list_rv = as_of if as_of is not None else self.cache.revision if snapshot_rv is None else max(snapshot_rv, self.cache.revision)
         token = _encode_continue(list_rv, last_key) if more else None
         self._emit_stage(op, "cache", True, f"{self.name} lists {len(items)} {group_resource(info)} from its watch cache (revision {list_rv})", revision=list_rv, count=len(items))
         if op["as_table"]:
@@ -143,7 +139,7 @@ class ReadsMixin:
             if token:
                 meta["continue"] = token
                 if not op["labels"] and not op["fields"]:
-                    meta["remainingItemCount"] = sum(1 for k, _o in pairs if k > last_key)
+                    meta["remainingItemCount"] = self.cache.count_after(plural, prefix, last_key, as_of)
             body = {"kind": f"{info['kind']}List", "apiVersion": api_version(info), "metadata": meta, "items": items}
         self._reply(op, 200, body)
 

@@ -10,7 +10,8 @@ that are driven by the real-time runner, and the scenarios users upload.
            pause them); each `next` starts one step, whose actions enter at once and whose
            waits are polled while the runner moves the clock. Paused, a waiting step waits.
 
-Runs live in this process's memory, like the clusters they drive.
+Runs live in this process's memory, like the clusters they drive (in scale-out a run id names
+its process, "<n>-p<process>", and its requests are forwarded there: dashboard/scaleout).
 """
 
 import asyncio
@@ -138,6 +139,9 @@ class Run:
 library = Library()
 runs: dict[str, Run] = {}
 counter = {"next_run": 1}  # run ids count up for the life of the process
+# Among several server processes (dashboard/scaleout) "-p<process id>": a run's requests are
+# forwarded to the one process that holds it in memory (its clusters run there too).
+run_suffix = ""
 
 
 def _send(cluster, command: dict) -> dict:
@@ -169,11 +173,12 @@ def _create_clusters(scenario: Scenario, name: str, *, paused: bool, speed: floa
     return created
 
 
-def _free_name(scenario: Scenario, run_id: str) -> str:
+def _free_name(scenario: Scenario, number: int) -> str:
     """<id>-<run>, or the next number up whose clusters are all free (clusters restored from
-    history may hold names an earlier process gave out)."""
-    for n in itertools.count(int(run_id)):
-        name = f"{scenario.id[:40]}-{n}"
+    history may hold names an earlier process gave out). Among several processes the run's
+    process suffix keeps the names of one process's runs apart from another's."""
+    for n in itertools.count(number):
+        name = f"{scenario.id[:40]}-{n}{run_suffix}"
         if all(registry.get(c.name) is None for c in cluster_configs(scenario, name).values()):
             return name
     raise AssertionError("unreachable")
@@ -189,9 +194,10 @@ def _remember(run: Run) -> Run:
 
 async def start(*, scenario_id: str, mode: str, name: str | None, lang: str, speed: float = 1.0, paused: bool = False, profile: str | None = None) -> Run:
     scenario = library.get(scenario_id)
-    run_id = str(counter["next_run"])
+    number = counter["next_run"]
     counter["next_run"] += 1
-    name = name or _free_name(scenario, run_id)
+    run_id = f"{number}{run_suffix}"
+    name = name or _free_name(scenario, number)
     names = _create_clusters(scenario, name, paused=True, speed=speed, profile=profile)
     run = ScenarioRun(scenario, RegistryClusters(names), lang=lang, send=_send, set_speed=_set_speed if mode == "live" else None)
     record = _remember(Run(run_id, mode, run, names))

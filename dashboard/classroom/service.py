@@ -53,13 +53,18 @@ class Classroom:
     lang: str = "en"
     seats: dict[str, Seat] = field(default_factory=dict)  # viewer id -> seat
     sockets: dict = field(default_factory=dict)  # consumer -> viewer id (None: not counted)
+    remote: dict[str, set[str]] = field(default_factory=dict)  # scale-out, on the owner: process channel -> viewers connected there
 
     @property
     def clusters(self) -> list[str]:
         return [self.cluster, *self.others]
 
-    def connected(self) -> set[str]:
+    def here(self) -> set[str]:
+        """The viewers connected to this process."""
         return {v for v in self.sockets.values() if v is not None}
+
+    def connected(self) -> set[str]:
+        return self.here().union(*self.remote.values())
 
     def step(self) -> int | None:
         record = scenarios.runs.get(self.run) if self.run else None
@@ -81,6 +86,10 @@ class Classroom:
 
 
 classrooms: dict[str, Classroom] = {}
+# Among several server processes (dashboard/scaleout/seats.py): the viewers of a classroom
+# whose cluster runs elsewhere are reported to that process, which counts them and sends the
+# frames to every process. None in one process.
+scaleout = None
 
 
 # --- the database (each function runs on store's thread) ---------------------------------
@@ -151,14 +160,14 @@ def _db_forget_sandbox(cluster: str) -> None:
 def load() -> tuple[dict[str, access.Room], dict[str, str]]:
     """Rebuild the classrooms from the rows; the roles are returned for access.load to take."""
     rooms, sandboxes = store.call(_read_all)
-    sockets = {code: c.sockets for code, c in classrooms.items()}  # this process's, kept over a re-read (scale-out)
+    kept = {code: (c.sockets, c.remote) for code, c in classrooms.items()}  # this process's, kept over a re-read (scale-out)
     classrooms.clear()
     for r in rooms:
         seats = {v["viewer"]: Seat(v["viewer"], v["name"], v["key"], v["sandbox"]) for v in r["viewers"]}
         room = access.Room(code=r["code"], presenter=r["presenter"], viewers={s.key: s.viewer for s in seats.values()}, controller=r["controller"],
                            locked=r["locked"], forks_allowed=r["forks_allowed"])
         c = Classroom(code=r["code"], cluster=r["cluster"], room=room, others=r["others"], scenario=r["scenario"], run=r["run"], lang=r["lang"], seats=seats,
-                      sockets=sockets.get(r["code"], {}))
+                      sockets=kept.get(r["code"], ({}, {}))[0], remote=kept.get(r["code"], ({}, {}))[1])
         classrooms[c.code] = c
     return {name: c.room for c in classrooms.values() for name in c.clusters}, sandboxes
 
@@ -365,6 +374,9 @@ async def connected(consumer, cluster: str) -> None:
     counted = viewer if viewer and d and c.room.viewers.get(d) == viewer else None
     before = len(c.connected())
     c.sockets[consumer] = counted
+    if scaleout is not None and not scaleout.runs_here(c):  # its owner counts and tells everyone
+        await scaleout.joined(c, consumer)
+        return
     if len(c.connected()) != before:
         broadcast(c)
     else:
@@ -377,6 +389,9 @@ def disconnected(consumer, cluster: str) -> None:
         return
     before = len(c.connected())
     del c.sockets[consumer]
+    if scaleout is not None and not scaleout.runs_here(c):
+        scaleout.left(c)
+        return
     if len(c.connected()) != before:
         broadcast(c)
 
@@ -392,10 +407,13 @@ def _send(c: Classroom, frame: dict) -> None:
         loop = asyncio.get_running_loop()
     except RuntimeError:  # no loop (a synchronous caller): nobody can be connected
         return
+    if scaleout is not None:  # the sockets on other processes, through their mirrors of the clusters
+        scaleout.publish(c, text)
     for name in c.clusters:
         handle = registry.get(name)
         for consumer in list(handle.subscribers) if handle is not None else ():
-            loop.create_task(consumer.send(text))
+            if hasattr(consumer, "send"):  # WebSocket viewers (not a kubectl request's waker)
+                loop.create_task(consumer.send(text))
 
 
 def _dumps(frame: dict) -> str:

@@ -10,9 +10,12 @@ kubectl watch, `logs -f`) streams through. A client that goes away sends `fwd.ca
 owner's Django sees `http.disconnect` and the watch is cancelled in the simulation as it
 would be for a direct client. A requester that dies is noticed by the owner's heartbeat.
 
-Routed by cluster: /api/clusters/<name>[/...], /k8s/<name>/..., /clusters/<name>/.
-POST /api/clusters goes to the least loaded process; GET /api/clusters merges every
-process's list. Everything else is served where it arrives.
+Routed by cluster: /api/clusters/<name>[/...], /k8s/<name>/..., /clusters/<name>/; a
+classroom's /api/classrooms/<code>[/...] and /c/<code>[/...] by its cluster, as POST
+/api/classrooms {"cluster": X} by X. A lesson run's /api/scenarios/<id>/runs/<n>-p<process>
+goes to the process that holds it. POST /api/clusters goes to the least loaded process;
+GET /api/clusters and GET /api/scenarios/<id>/runs merge every process's lists. Everything
+else is served where it arrives.
 """
 
 import asyncio
@@ -23,6 +26,8 @@ import uuid
 
 from django.conf import settings
 
+from ..history import store
+from . import leases
 from .node import node
 
 log = logging.getLogger("clusterscope.scaleout")
@@ -33,6 +38,10 @@ ACCEPT_ROUNDS = 5  # ... and waited for again while it still holds the lease (bu
 GO_SECONDS = 30.0  # an accepted request runs only when the requester says go
 OWNER_CHECK_SECONDS = 2.0
 ROUTED = re.compile(r"^/(?:api/clusters|k8s|clusters)/([^/]{1,63})(?:/|$)")
+CLASSROOM = re.compile(r"^/(?:api/classrooms|c)/([A-Za-z0-9]{6})(?:/|$)")  # served where its cluster runs
+RUNS = re.compile(r"^/api/scenarios/[^/]+/runs$")
+RUN = re.compile(r"^/api/scenarios/[^/]+/runs/\d+-p(\d+)(?:/|$)")  # served where the run was started
+NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 def wrap(app):
@@ -55,30 +64,83 @@ def wrap(app):
                 return await app(scope, _replay(body, receive), send)  # the chosen one is gone: here then
             return await app(scope, receive, send)
         if path == "/api/clusters" and method == "GET":
-            return await _merged_list(app, scope, send)
+            return await _merged_list(app, scope, send, "name")
+        if path == "/api/classrooms" and method == "POST":  # {"cluster": X}: shared where X runs
+            body = await _body(receive)
+            name = _cluster_named(body)
+            if name is None:  # new clusters (a lesson, the demo): made here
+                return await app(scope, _replay(body, receive), send)
+            return await _to_cluster(app, name, scope, body, receive, send)
+        if method == "GET" and RUNS.match(path):  # a presenter's page looks for its run among every process's
+            return await _merged_list(app, scope, send, "run")
+        run = RUN.match(path)
+        if run is not None:
+            return await _to_run(app, int(run.group(1)), scope, receive, send)
+        classroom = CLASSROOM.match(path)
+        if classroom is not None:
+            await node.ready()
+            name = await store.acall(leases.classroom_cluster, classroom.group(1))
+            if name is None:  # no such classroom: Django answers its 404
+                return await app(scope, receive, send)
+            return await _to_cluster(app, name, scope, None, receive, send)
         match = ROUTED.match(path)
         if match is None or (path.startswith("/api/clusters/import") and method == "POST"):
             return await app(scope, receive, send)
-        name = match.group(1)
-        body = None
-        for _attempt in range(5):
-            where, found = await node.locate(name)
-            if where == "remote":
-                if body is None:
-                    body = await _body(receive)
-                if await relay(found, scope, body, receive, send):
-                    return
-                node.forget_owner(name)  # gone, or no longer its owner: ask again
-                await asyncio.sleep(0.2)
-                continue
-            if where == "unavailable":
-                return await _unavailable(scope, send, found)
-            break  # local, or missing (Django answers its 404)
-        else:
-            return await _unavailable(scope, send, f"the server process running cluster {name} does not answer; retry in a moment")
-        return await app(scope, receive if body is None else _replay(body, receive), send)
+        return await _to_cluster(app, match.group(1), scope, None, receive, send)
 
     return forwarding
+
+
+async def _to_cluster(app, name: str, scope, body: bytes | None, receive, send) -> None:
+    """Serve a request where cluster `name` runs: here, or relayed to its owner."""
+    for _attempt in range(5):
+        where, found = await node.locate(name)
+        if where == "remote":
+            if body is None:
+                body = await _body(receive)
+            if await relay(found, scope, body, receive, send):
+                return
+            node.forget_owner(name)  # gone, or no longer its owner: ask again
+            await asyncio.sleep(0.2)
+            continue
+        if where == "unavailable":
+            return await _unavailable(scope, send, found)
+        break  # local, or missing (Django answers its 404)
+    else:
+        return await _unavailable(scope, send, f"the server process running cluster {name} does not answer; retry in a moment")
+    return await app(scope, receive if body is None else _replay(body, receive), send)
+
+
+async def _to_run(app, process: int, scope, receive, send) -> None:
+    """A lesson run lives in the memory of the process that started it (its id says which)."""
+    await node.ready()
+    if process == node.pk:
+        return await app(scope, receive, send)
+    target = next((c for c, row in node.live.items() if row.get("pk") == process), None)
+    if target is None:
+        node.live = {row["channel"]: row for row in await store.acall(leases.processes)}
+        target = next((c for c, row in node.live.items() if row.get("pk") == process), None)
+    if target is not None:
+        body = await _body(receive)
+        if await relay(target, scope, body, receive, send):
+            return
+    run = scope["path"].split("/")[5]
+    await _answer(send, 410, {"error": f"lesson run {run} was lost with the server process that held it (runs live in memory): start the lesson again",
+                              "field": "run"})
+
+
+def _cluster_named(body: bytes) -> str | None:
+    """The "cluster" of a POST /api/classrooms body, when it names one (else Django judges the body)."""
+    try:
+        name = json.loads(body or b"{}").get("cluster")
+    except (ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and NAME.match(name) else None
+
+
+async def _answer(send, status: int, payload: dict) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
 
 
 async def _body(receive) -> bytes:
@@ -246,18 +308,22 @@ async def capture(target: str | None, app, method: str, path: str, query: bytes 
     return status[0], b"".join(parts)
 
 
-async def _merged_list(app, scope, send) -> None:
-    """GET /api/clusters: every process's clusters, sorted by name as one process lists them."""
+async def _merged_list(app, scope, send, key: str) -> None:
+    """GET /api/clusters (or a scenario's runs): every process's items, sorted by `key`."""
     await node.ready()
-    query = scope.get("query_string", b"")
-    headers = scope.get("headers", ())
-    answers = await asyncio.gather(capture(None, app, "GET", "/api/clusters", query, headers),
-                                   *(capture(c, app, "GET", "/api/clusters", query, headers) for c in node.live if c != node.channel))
+    path, query, headers = scope["path"], scope.get("query_string", b""), scope.get("headers", ())
+    answers = await asyncio.gather(capture(None, app, "GET", path, query, headers),
+                                   *(capture(c, app, "GET", path, query, headers) for c in node.live if c != node.channel))
+    if all(code != 200 for code, _ in answers):  # an unknown scenario (uploaded files stay on one process)
+        return await _answer(send, answers[0][0], json.loads(answers[0][1] or b"{}"))
     items = {}
     for code, body in answers:
         if code == 200:
             for item in json.loads(body).get("items", []):
-                items[item["name"]] = item
-    body = json.dumps({"items": [items[n] for n in sorted(items)]}).encode()
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
-    await send({"type": "http.response.body", "body": body})
+                items[item[key]] = item
+    await _answer(send, 200, {"items": [items[k] for k in sorted(items, key=_natural)]})
+
+
+def _natural(key: str) -> tuple:
+    """Names sort as text; run ids ("<n>-p<process>") by their numbers."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", key))

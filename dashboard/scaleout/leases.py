@@ -21,8 +21,10 @@ def _until(seconds: float | None = None):
     return Now() + timedelta(seconds=seconds if seconds is not None else settings.LEASE_SECONDS)
 
 
-def register(channel: str, address: str) -> None:
-    ServerProcess.objects.update_or_create(channel=channel, defaults={"address": address, "heartbeat_until": _until(), "draining": False})
+def register(channel: str, address: str) -> int:
+    """This process's row; its id (never reused) tags what only this process holds: lesson runs."""
+    row, _ = ServerProcess.objects.update_or_create(channel=channel, defaults={"address": address, "heartbeat_until": _until(), "draining": False})
+    return row.pk
 
 
 def heartbeat(channel: str, names: list[str], *, viewers: int, draining: bool) -> set[str]:
@@ -58,6 +60,13 @@ def take(name: str, channel: str) -> bool:
     return Lease.objects.filter(Q(cluster_id=row["pk"]) & free).update(owner=channel, until=_until()) == 1
 
 
+def classroom_cluster(code: str) -> str | None:
+    """The shared cluster of a classroom (its requests are served by that cluster's owner)."""
+    from ..classroom.models import Classroom  # noqa: PLC0415 - the classroom app's rows
+
+    return Classroom.objects.filter(code=code.upper()).values_list("cluster", flat=True).first()
+
+
 def release(name: str, channel: str) -> None:
     """Give a cluster up (a drain): free at once for another process to take."""
     Lease.objects.filter(cluster__name=name, owner=channel).update(owner="", until=None)
@@ -71,7 +80,7 @@ def orphans() -> list[str]:
 
 def processes() -> list[dict]:
     """The live processes (heartbeat not run out), least loaded first."""
-    return list(ServerProcess.objects.filter(heartbeat_until__gt=Now()).order_by("clusters", "pk").values("channel", "address", "clusters", "viewers", "draining"))
+    return list(ServerProcess.objects.filter(heartbeat_until__gt=Now()).order_by("clusters", "pk").values("pk", "channel", "address", "clusters", "viewers", "draining"))
 
 
 def forget_dead(older_than: float = 3600) -> int:

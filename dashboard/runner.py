@@ -59,6 +59,7 @@ class ClusterHandle:
         self.lagging = False
         self.subscribers: set = set()  # consumers to wake after each tick
         self.orphans_at_us: int | None = None  # rebuilt at start: when to cancel watches left by the old process
+        self.moving = False  # handed to another server process (dashboard/scaleout): waiters are told so, not "deleted"
 
     @property
     def name(self) -> str:
@@ -139,6 +140,13 @@ class Registry:
     def adopt(self, stored: dict) -> ClusterHandle:
         """A cluster rebuilt from its stored timeline (at start, or imported): replayed from
         its newest usable checkpoint to the position it had reached."""
+        handle = self.build(stored)
+        self.handles[handle.name] = handle
+        return handle
+
+    def build(self, stored: dict) -> ClusterHandle:
+        """adopt without running it here: touches nothing shared, so a scale-out takeover
+        replays in a thread while the event loop serves everything else."""
         config = ClusterConfig(**stored["config"])
         timeline = Timeline(stored["entries"], stored["head"], stored["next_seq"])
         at_us, processed = stored["position"]  # saved with every command, and every second
@@ -153,9 +161,7 @@ class Registry:
         history = History(config, timeline, stored.get("pk"))
         history.branches = dict(stored.get("branches") or {})
         history.checkpointed = {b for b in range(1, cluster.sim.now // history.every + 1)}  # taken before, or not needed
-        handle = ClusterHandle(cluster, speed=stored["speed"], paused=stored["paused"], history=history)
-        self.handles[config.name] = handle
-        return handle
+        return ClusterHandle(cluster, speed=stored["speed"], paused=stored["paused"], history=history)
 
     def load(self) -> None:
         """Rebuild every stored cluster (once, at the first request after the server starts)."""
@@ -172,10 +178,12 @@ class Registry:
             except Exception:  # one broken log must not keep the others down
                 log.exception("cluster %s could not be rebuilt from its log", stored["config"].get("name"))
 
-    def rebuild(self, stored: dict) -> ClusterHandle:
-        """A stored cluster rebuilt and run here (at start, or taken over from a process that died)."""
+    def rebuild(self, stored: dict, built: ClusterHandle | None = None) -> ClusterHandle:
+        """A stored cluster rebuilt and run here (at start, or taken over from a process that
+        died: then `built` by `build` in a thread)."""
         started = time.perf_counter()
-        handle = self.adopt(stored)
+        handle = built or self.build(stored)
+        self.handles[handle.name] = handle
         # Watches whose HTTP clients died with the old process are cancelled, as a client
         # that goes away cancels its watch; but only past anything a browser may have seen
         # before the kill (the position is saved every SAVE_POSITION_EVERY_SECONDS), so that

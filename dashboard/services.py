@@ -167,6 +167,14 @@ def stop_traffic(*, name: str, generator: str) -> dict:
     return {k: v for k, v in run_command(name=name, command={"type": "traffic", "action": "stop", "generator": generator}).items() if k != "ok"}
 
 
+def waiting_ended(name: str, handle: ClusterHandle) -> str:
+    """Why a request waiting on the simulation ends with 503 (the cluster left this process)."""
+    if handle.moving:  # a drain or a lost lease (dashboard/scaleout): the command was recorded first
+        return (f"cluster {name} is moving to another server process: this command is in its log and runs there; "
+                "retry to read its outcome (a retried write may run twice)")
+    return f"cluster {name} was deleted while the request was waiting"
+
+
 async def etcd_request(*, name: str, command: dict, timeout: float) -> tuple[int, dict]:
     """Send a client request into the simulation and wait, in wall time, for its outcome.
 
@@ -181,7 +189,7 @@ async def etcd_request(*, name: str, command: dict, timeout: float) -> tuple[int
     deadline = loop.time() + timeout
     while (answer := etcdctl.result(rid)) is None:
         if registry.get(name) is not handle:
-            return 503, {"error": f"cluster {name} was deleted", "outcome": "unknown"}
+            return 503, {"error": waiting_ended(name, handle), "outcome": "unknown"}
         if loop.time() >= deadline:
             outcome = "unknown" if command["op"] in ("put", "delete", "cas") else "failed"
             paused = " (the cluster is paused: advance it)" if handle.paused else ""

@@ -10,7 +10,7 @@ Loops (on the server's event loop, started when daphne's reactor starts):
   heartbeat  every LEASE_SECONDS/3: renew the process row and every lease in one transaction;
              drop a cluster whose lease was lost; take orphaned clusters while this process
              is among the least loaded (a dead owner's clusters come back here, rebuilt from
-             their logs); keep mirrors and forwarded streams honest
+             their logs in a thread); keep mirrors, forwarded streams and classroom seats honest
   publish    every PUBLISH_SECONDS: one group message per cluster that has remote viewers,
              with every event since the last one and the clock
 
@@ -30,6 +30,7 @@ from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from .. import scenarios
 from ..history import store
 from ..runner import registry
 from . import leases
@@ -50,6 +51,7 @@ class Node:
     def __init__(self):
         self.layer = None
         self.channel: str | None = None
+        self.pk: int | None = None  # this process's row (ServerProcess)
         self.app = None  # the Django ASGI app, served to forwarded requests
         self.draining = False
         self.interest: dict[str, float] = {}  # cluster -> until (monotonic): processes watch it
@@ -60,6 +62,8 @@ class Node:
         self.owners: dict[str, tuple[str, float]] = {}  # cluster -> (owner channel, cached until)
         self.live: dict[str, dict] = {}  # channel -> process row, refreshed by the heartbeat
         self._adopting: dict[str, asyncio.Lock] = {}
+        self.seats = None  # classroom viewers and frames among processes (seats.py)
+        self.rebuilding: set[str] = set()  # taken over, replaying in a thread: leased, not served yet
         self._started: asyncio.Future | None = None
         self._tasks: list[asyncio.Task] = []
         self._beats = 0
@@ -85,7 +89,12 @@ class Node:
         # prefix of its own waits up to 5 s behind a consumer's idle read.
         self.channel = await self.layer.new_channel()
         store.owner = self.channel
-        await store.acall(leases.register, self.channel, f"{socket.gethostname()}:{os.getpid()}")
+        self.pk = await store.acall(leases.register, self.channel, f"{socket.gethostname()}:{os.getpid()}")
+        scenarios.run_suffix = f"-p{self.pk}"  # run ids unique among processes, and saying which one holds the run
+        from ..classroom import service as classrooms  # noqa: PLC0415 - seats imports this module
+        from .seats import Seats  # noqa: PLC0415
+
+        self.seats = classrooms.scaleout = Seats(self)
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(f(), name=f"clusterscope-{f.__name__}") for f in (self._receive_forever, self._heartbeat_forever, self._publish_forever)]
         registry.ensure_ticker()
@@ -127,7 +136,9 @@ class Node:
                 if await self.adopt(name):
                     return "local", registry.get(name)
                 continue  # another process took it first: ask again
-            if time.monotonic() > deadline:  # draining, or our own lease with nothing here
+            if time.monotonic() > deadline:  # draining, rebuilding, or our own lease with nothing here
+                if name in self.rebuilding:
+                    return "unavailable", f"cluster {name} is being rebuilt from its log on this server process; retry in a moment"
                 return "unavailable", f"cluster {name} is moving to another server process; retry in a moment"
             await asyncio.sleep(0.1)
 
@@ -167,16 +178,24 @@ class Node:
             stored = await store.acall(store.load_one, name)
             if stored is None:
                 return False
+            # The replay runs in a thread: this loop keeps serving the other clusters and
+            # renewing every lease (this one's too: `rebuilding`); requests for this cluster
+            # wait (locate) until it is registered below.
+            self.rebuilding.add(name)
             try:
-                handle = registry.rebuild(stored)
+                built = await asyncio.to_thread(registry.build, stored)
             except Exception:
                 log.exception("cluster %s could not be rebuilt from its log; releasing it", name)
                 await store.acall(leases.release, name, self.channel)
                 return False
-            if handle is None:
+            finally:
+                self.rebuilding.discard(name)
+            held = await store.acall(leases.heartbeat, self.channel, [*registry.handles, name], viewers=0, draining=self.draining)
+            if name not in held or self.draining:  # lost it meanwhile, or this process is leaving
+                if name in held:
+                    await store.acall(leases.release, name, self.channel)
                 return False
-            # a rebuild holds the loop: renew every lease now, not a heartbeat later
-            await store.acall(leases.heartbeat, self.channel, list(registry.handles), viewers=0, draining=self.draining)
+            registry.rebuild(stored, built)
             await self._tell_group(name, {"type": "cluster.moved", "cluster": name})
             return True
 
@@ -185,6 +204,7 @@ class Node:
         handle = registry.handles.pop(name, None)
         self.published.pop(name, None)
         if handle is not None:
+            handle.moving = True
             log.warning("cluster %s leaves this process: %s", name, why)
             self._goodbye(handle)
 
@@ -218,6 +238,10 @@ class Node:
                     queue = self.pending.get(message["id"])
                     if queue is not None:
                         queue.put_nowait(message)
+                elif kind in ("cluster.classroom", "scaleout.classroom"):
+                    self.seats.on_frame(message)
+                elif kind == "scaleout.seats":
+                    self.seats.on_report(message)
                 elif kind.startswith("cluster."):
                     mirror = self.mirrors.get(message.get("cluster"))
                     if mirror is not None:
@@ -245,11 +269,11 @@ class Node:
                         self.evict(name, "its lease could not be renewed")
 
     async def _heartbeat(self) -> None:
-        names = list(registry.handles)
+        names = [*registry.handles, *self.rebuilding]  # a cluster being rebuilt keeps its lease
         viewers = sum(len(h.subscribers) for h in registry.handles.values()) + sum(len(m.subscribers) for m in self.mirrors.values())
         held = await store.acall(leases.heartbeat, self.channel, names, viewers=viewers, draining=self.draining)
-        for name in names:
-            if name not in held and registry.handles.get(name) is not None:
+        for name in registry.handles.keys() & set(names):
+            if name not in held:
                 self.evict(name, "another process holds its lease")
         self.live = {row["channel"]: row for row in await store.acall(leases.processes)}
         self._beats += 1
@@ -259,6 +283,7 @@ class Node:
             await self._take_orphans()
         for mirror in list(self.mirrors.values()):
             await mirror.maintain()
+        await self.seats.upkeep()
         for served in list(self.served.values()):  # streams whose requester died
             if served["reply"] not in self.live:
                 served["receive"].put_nowait({"type": "http.disconnect"})
@@ -335,6 +360,7 @@ class Node:
                 handle = registry.handles[name]
                 while handle.history.busy:  # a seek finishing
                     await asyncio.sleep(0.05)
+                handle.moving = True  # requests waiting on it end with 503 "moving" (their commands are in the log)
                 registry.handles.pop(name)  # from here on, requests for it are forwarded
                 self.published.pop(name, None)
                 # Commands are recorded on the one database thread in order: this save is

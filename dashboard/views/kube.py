@@ -231,7 +231,7 @@ async def _wait_for_answer(handle, name: str, cluster, client, rid: int, wait_se
     try:
         while True:
             if waker.gone or registry.get(name) is not handle:
-                return error(503, f"cluster {name} was deleted while the request was waiting")
+                return error(503, services.waiting_ended(name, handle))
             if handle.cluster is not cluster:
                 return error(503, f"cluster {name} was rebuilt while the request was waiting; retry")
             try:

@@ -23,9 +23,10 @@ class Watcher(threading.Thread):
     """A viewer that reconnects by itself as static/js/stream.js does: after a close it
     opens again (here through the same address) with ?after=<last seq it handled>."""
 
-    def __init__(self, port: int, name: str):
+    def __init__(self, port: int, name: str, query: str = ""):
         super().__init__(daemon=True)
-        self.port, self.name = port, name
+        self.port, self.name, self.query = port, name, query
+        self.classroom: list[dict] = []  # the classroom frames, in order
         self.last_seq = None
         self.time = 0.0
         self.snapshots = 0
@@ -37,9 +38,9 @@ class Watcher(threading.Thread):
 
     def run(self):
         while not self.stopped.is_set():
-            after = "" if self.last_seq is None else f"?after={self.last_seq}"
+            query = "&".join(q for q in (self.query, "" if self.last_seq is None else f"after={self.last_seq}") if q)
             try:
-                ws = websocket.create_connection(f"ws://127.0.0.1:{self.port}/ws/clusters/{self.name}/{after}", timeout=5,
+                ws = websocket.create_connection(f"ws://127.0.0.1:{self.port}/ws/clusters/{self.name}/?{query}", timeout=5,
                                                  origin=f"http://127.0.0.1:{self.port}")
             except Exception as exc:  # noqa: BLE001 - down for a moment: try again
                 self.errors.append(f"connect: {exc}")
@@ -71,6 +72,8 @@ class Watcher(threading.Thread):
             self.summaries += [e.get("summary", "") for e in frame["events"]]
         elif frame["type"] == "clock":
             self.time = frame["clock"]["time"]
+        elif frame["type"] == "classroom" and frame.get("classroom"):
+            self.classroom.append(frame["classroom"])
         elif frame["type"] == "error":
             self.errors.append(frame["error"])
 
@@ -130,6 +133,73 @@ def test_created_on_one_driven_by_kubectl_through_another_watched_through_a_thir
             assert server.rest("GET", "/api/clusters/lab")["name"] == "lab"
     finally:
         watcher.stop()
+
+
+LESSON = "controllers-reconcile"
+
+
+def _keyed(server, method: str, path: str, body=None, key: str | None = None) -> tuple[int, dict | None]:
+    """A REST call with a classroom key (X-Clusterscope-Key)."""
+    headers = {"Content-Type": "application/json", **({"X-Clusterscope-Key": key} if key else {})}
+    code, raw = server.request(method, path, None if body is None else json.dumps(body).encode(), headers)
+    return code, (json.loads(raw) if raw else None)
+
+
+def test_classrooms_and_lesson_runs_answer_from_any_process(fleet):
+    fleet.servers[0].rest("POST", "/api/clusters", {"name": "room", "seed": 4, "profile": "realistic", "nodes": 1})
+    owner = fleet.owner_of("room")
+    elsewhere, third = [s for s in fleet.servers if s is not owner]
+    made = []
+    try:
+        # Shared through a process that does not run it (which answered 404 before).
+        status, room = _keyed(elsewhere, "POST", "/api/classrooms", {"cluster": "room"})
+        assert status == 201, room
+        code, presenter = room["code"], room["presenter_key"]
+        ann = _keyed(third, "POST", f"/api/classrooms/{code}/viewers", {"name": "Ann"})[1]
+        bob = _keyed(elsewhere, "POST", f"/api/classrooms/{code}/viewers", {"name": "Bob"})[1]
+
+        # Ann watches through a process that mirrors the cluster, Bob through the owner: both
+        # are counted wherever the classroom is asked, and Ann's socket hears the count.
+        ann_ws = Watcher(elsewhere.port, "room", f"key={ann['key']}&viewer={ann['viewer']}")
+        bob_ws = Watcher(owner.port, "room", f"key={bob['key']}&viewer={bob['viewer']}")
+        ann_ws.start()
+        bob_ws.start()
+        try:
+            _wait(lambda: _keyed(third, "GET", f"/api/classrooms/{code}")[1]["viewers"] == 2, 30, "the owner did not count the viewer on another process")
+            ann_ws.wait_until(lambda: ann_ws.classroom and ann_ws.classroom[-1]["viewers"] == 2, 30, "the count did not reach the mirrored socket")
+            listed = _keyed(elsewhere, "GET", f"/api/classrooms/{code}/viewers", key=presenter)[1]["viewers"]
+            assert {v["name"]: v["connected"] for v in listed} == {"Ann": True, "Bob": True}
+            # The presenter locks it through the third process: the frame reaches both sockets.
+            assert _keyed(third, "PATCH", f"/api/classrooms/{code}", {"locked": True}, presenter)[0] == 200
+            for ws in (ann_ws, bob_ws):
+                ws.wait_until(lambda ws=ws: ws.classroom and ws.classroom[-1]["locked"], 30, "the lock's frame did not reach a socket")
+            ann_ws.stop()  # Ann leaves: the owner counts her out, and Bob hears it
+            _wait(lambda: _keyed(fleet, "GET", f"/api/classrooms/{code}")[1]["viewers"] == 1, 30, "the owner still counts a viewer who left")
+            bob_ws.wait_until(lambda: bob_ws.classroom[-1]["viewers"] == 1, 30, "the count after Ann left did not reach Bob")
+        finally:
+            ann_ws.stop()
+            bob_ws.stop()
+
+        # Lesson runs started on two processes (each counts from 1) have ids of their own, and
+        # are stepped and read through any process.
+        first = elsewhere.rest("POST", f"/api/scenarios/{LESSON}/runs", {"mode": "live", "paused": True})
+        second = third.rest("POST", f"/api/scenarios/{LESSON}/runs", {"mode": "live", "paused": True})
+        made += [first["clusters"]["main"], second["clusters"]["main"]]
+        assert first["run"] != second["run"]
+        stepped = owner.rest("POST", f"/api/scenarios/{LESSON}/runs/{first['run']}/next")
+        assert stepped["run"] == first["run"] and stepped["state"] in ("running", "ready")
+        assert fleet.rest("GET", f"/api/scenarios/{LESSON}/runs/{second['run']}")["run"] == second["run"]
+        assert {first["run"], second["run"]} <= {r["run"] for r in owner.rest("GET", f"/api/scenarios/{LESSON}/runs")["items"]}
+        # A classroom on a live lesson, made through one process and stepped through another.
+        status, lesson = _keyed(elsewhere, "POST", "/api/classrooms", {"scenario": LESSON})
+        assert status == 201, lesson
+        made.append(lesson["cluster"])
+        status, report = _keyed(third, "POST", f"/api/classrooms/{lesson['code']}/step", None, lesson["presenter_key"])
+        assert status == 200 and report["state"] in ("running", "ready"), report
+        assert _keyed(owner, "GET", f"/api/classrooms/{lesson['code']}")[1]["step"] == 0
+    finally:  # the next tests' placement and takeover see only their own clusters
+        for name in ["room", *made]:
+            fleet.call("DELETE", f"/api/clusters/{name}")
 
 
 def _kubectl_watches(server, cluster: str) -> list[dict]:

@@ -64,10 +64,26 @@ A member that crashes loses every watch; its watchers notice (no answer to a pro
 request) and watch again from their last revision + 1 on another member, which sends
 the missed events from its history (or waits for them, if it is behind).
 
-Persistence: term, vote and log (`disk`, a raft.Storage) survive a crash. The store,
-the watches, pending requests and every volatile Raft field are lost; after a restart
-the store is rebuilt by applying the log from index 1 again as the commit index becomes
-known (see raft/storage.py for why this is enough here).
+Persistence: term, vote, the newest snapshot and the log after it (`disk`, a
+raft.Storage) survive a crash. The store, the watches, pending requests and every
+volatile Raft field are lost; after a restart the store is the snapshot's (empty before
+the first one) and the entries after it are applied again as the commit index becomes
+known.
+
+Snapshots (etcd's --snapshot-count and catch-up entries): once `snapshot_count` entries
+have been applied since the last snapshot, the member snapshots its store at the applied
+index and compacts its log, keeping the last `snapshot_catchup` entries before the
+snapshot so that a follower a little behind still gets entries. A leader asked for an
+entry it no longer has sends its snapshot instead (InstallSnapshot); the follower
+replaces its log and its store with it, catches its watches up from the new store and
+goes on from the snapshot's index. Events:
+
+    raft.snapshot       {index, term, revision, compacted, kept}   a snapshot taken and
+                        the log compacted up to `compacted`; `kept` entries remain
+    raft.send_snapshot  {index, needed}, target   the leader sends its snapshot: the
+                        follower needs entry `needed`, compacted away
+    raft.restore        {index, term, revision}, target (the leader)   a follower
+                        restored its log and store from the leader's snapshot
 """
 
 from ..kernel import SECOND, Component
@@ -83,6 +99,7 @@ from .raft import (
     PROPOSE,
     READ_INDEX,
     READ_INDEX_RESP,
+    SNAPSHOT,
     VOTE,
     VOTE_RESP,
     Raft,
@@ -118,8 +135,12 @@ class EtcdMember(Component):
         request_timeout_us: int | None = None,
         read_retry_us: int | None = None,
         max_entries_per_message: int = 64,
+        snapshot_count: int = 10_000,
+        snapshot_catchup: int = 5_000,
     ):
         super().__init__(sim, name)
+        if not 0 <= snapshot_catchup < snapshot_count:
+            raise ValueError("etcd: need 0 <= snapshot catch-up entries < snapshot count")
         self.peers = sorted(peers)
         self.heartbeat_us = heartbeat_us
         self.election_min_us = election_min_us
@@ -131,6 +152,8 @@ class EtcdMember(Component):
         # etcd retries an unanswered ReadIndex every 500 ms (half its 1 s election timeout).
         self.read_retry_us = read_retry_us or election_min_us // 2
         self.max_entries_per_message = max_entries_per_message
+        self.snapshot_count = snapshot_count  # entries applied between two snapshots
+        self.snapshot_catchup = snapshot_catchup  # entries kept before a snapshot
         self.disk = Storage()  # survives crashes
         self._boot()
 
@@ -150,7 +173,8 @@ class EtcdMember(Component):
             max_entries_per_message=self.max_entries_per_message,
             now=self.now,
         )
-        self.store: Store | None = Store()
+        snap = self.disk.snapshot
+        self.store: Store | None = snap["data"].clone() if snap is not None else Store()
         self.watch_hub: WatchHub | None = WatchHub()
         self.watchers: dict = {}  # local watch id -> [client, client's watch id]
         self.watch_ids: dict = {}  # (client, client's watch id) -> local watch id
@@ -181,12 +205,23 @@ class EtcdMember(Component):
 
     def on_restart(self) -> None:
         self._boot()
-        self.emit(
-            "raft.restart",
-            f"{self.name} restarts from its disk: term {self.disk.term}, {_plural(len(self.disk.entries), 'log entry', 'log entries')}; its store is rebuilt from the log as commits become known",
-            term=self.disk.term,
-            log=len(self.disk.entries),
-        )
+        disk = self.disk
+        entries = _plural(len(disk.entries), "log entry", "log entries")
+        if disk.snapshot is None:
+            self.emit(
+                "raft.restart",
+                f"{self.name} restarts from its disk: term {disk.term}, {entries}; its store is rebuilt from the log as commits become known",
+                term=disk.term,
+                log=len(disk.entries),
+            )
+        else:
+            self.emit(
+                "raft.restart",
+                f"{self.name} restarts from its disk: term {disk.term}, the snapshot at index {disk.snapshot_index} (revision {self.store.revision}) and {entries} after {disk.offset}; the entries after the snapshot are applied again as commits become known",
+                term=disk.term,
+                log=len(disk.entries),
+                snapshot_index=disk.snapshot_index,
+            )
         self._drive()
 
     # --- kernel entries ---------------------------------------------------------------------
@@ -226,6 +261,10 @@ class EtcdMember(Component):
                 self._drive()
 
     def on_undeliverable(self, msg, reason: str) -> None:
+        if msg.kind == "raft." + SNAPSHOT:
+            if self.raft is not None:
+                self.raft.snapshot_lost(msg.target)  # probe again at the next heartbeat answer
+            return
         if msg.kind != "etcd.watch_event":
             return
         local = msg.payload.get("stream")
@@ -249,6 +288,8 @@ class EtcdMember(Component):
         raft = self.raft
         while raft.has_ready():
             rd = raft.ready()
+            if rd.snapshot is not None:
+                self.disk.save_snapshot(rd.snapshot)
             if rd.hard_state is not None or rd.entries:
                 self.disk.save(rd.hard_state, rd.entries)
             for note in rd.notes:
@@ -262,9 +303,13 @@ class EtcdMember(Component):
             if raft.commit != self.last_commit:
                 self.last_commit = raft.commit
                 self.emit("raft.commit", f"{self.name} learns that entries up to {raft.commit} are committed", commit=raft.commit, term=raft.term)
+            if rd.snapshot is not None:
+                self._restore(rd.snapshot)
             if rd.committed:
                 self._apply(rd.committed)
             raft.advance(rd)
+            if raft.applied - self.disk.snapshot_index >= self.snapshot_count:
+                self._take_snapshot()
             if rd.read_states:
                 self._on_read_states(rd.read_states)
             if self.reads_ready:
@@ -274,6 +319,54 @@ class EtcdMember(Component):
         if not times or min(times) > deadline:
             self.set_timer(deadline - self.now, "raft")
             times.append(deadline)
+
+    def _take_snapshot(self) -> None:
+        """Snapshot the store at the applied index and compact the log behind it, keeping
+        `snapshot_catchup` entries (etcd's raft storage Compact(snapshot index - catch-up))."""
+        raft = self.raft
+        index = raft.applied
+        term = raft.term_at(index)
+        snap = {"index": index, "term": term, "data": self.store.clone()}
+        compact_to = max(index - self.snapshot_catchup, self.disk.offset)
+        compact_term = raft.term_at(compact_to)
+        self.disk.compact(snap, compact_to, compact_term)
+        raft.compact(snap, compact_to)
+        kept = len(self.disk.entries)
+        self.emit(
+            "raft.snapshot",
+            f"{self.name} takes a snapshot at index {index} (term {term}, revision {self.store.revision}) and compacts its log up to index {compact_to}: {_plural(kept, 'entry', 'entries')} kept",
+            index=index,
+            term=term,
+            revision=self.store.revision,
+            compacted=compact_to,
+            kept=kept,
+        )
+
+    def _restore(self, snap: dict) -> None:
+        """A snapshot from the leader: it replaces the store (the log is already replaced);
+        watchers get the history they missed from the new store."""
+        self.store = snap["data"].clone()
+        leader = self.raft.leader
+        self.emit(
+            "raft.restore",
+            f"{self.name} restores from {leader}'s snapshot at index {snap['index']} (term {snap['term']}): its log now starts after {snap['index']}, its store is at revision {self.store.revision}",
+            target=leader,
+            index=snap["index"],
+            term=snap["term"],
+            revision=self.store.revision,
+        )
+        routed, compacted = self.watch_hub.catch_up(self.store)
+        for local, compact_revision in compacted:
+            watcher = self.watchers.pop(local)
+            self.watch_ids.pop((watcher[0], watcher[1]), None)
+            self._watch_send(
+                local,
+                {"canceled": True, "events": [], "error": "compacted", "compact_revision": compact_revision},
+                f"watch {watcher[1]}: the snapshot's history is compacted up to {compact_revision}",
+                watcher=watcher,
+            )
+        for local, events in routed:
+            self._send_history(local, events)
 
     def _narrate(self, note: tuple) -> None:
         what = note[0]
@@ -316,6 +409,15 @@ class EtcdMember(Component):
         elif what == "drop":
             _, thing, reason = note
             self.emit("raft.drop", f"{me} drops a {thing}: {reason}", what=thing, reason=reason)
+        elif what == "send_snapshot":
+            _, peer, index, needed = note
+            self.emit(
+                "raft.send_snapshot",
+                f"{me} sends {peer} its snapshot at index {index}: {peer} needs entry {needed}, which is compacted away",
+                target=peer,
+                index=index,
+                needed=needed,
+            )
 
     def _send_raft(self, m: dict) -> None:
         mtype = m["type"]
@@ -324,6 +426,11 @@ class EtcdMember(Component):
             n = len(m["entries"])
             summary = f"{me} → {to}: AppendEntries {_plural(n, 'entry', 'entries')} (term {term}, commit {m['commit']})"
             info = {"rpc": "AppendEntries", "term": term, "entries": n, "index": m["index"], "commit": m["commit"]}
+        elif mtype == SNAPSHOT:
+            snap = m["snapshot"]
+            store = snap["data"]
+            summary = f"{me} → {to}: InstallSnapshot at index {snap['index']} (term {term}; store at revision {store.revision}, {_plural(store.key_count, 'key', 'keys')})"
+            info = {"rpc": "InstallSnapshot", "term": term, "index": snap["index"], "snapshot_term": snap["term"], "revision": store.revision}
         elif mtype == HEARTBEAT:
             summary = f"{me} → {to}: heartbeat (term {term}, commit {m['commit']})"
             info = {"rpc": "Heartbeat", "term": term, "commit": m["commit"], "read": m["ctx"] is not None}
@@ -636,7 +743,10 @@ class EtcdMember(Component):
             start_revision=start,
         )
         self._watch_send(local, {"created": True, "events": [], "revision": self.store.revision}, f"watch {watch_id} on {where} created")
-        # History in batches, never splitting the events of one revision.
+        self._send_history(local, backlog)
+
+    def _send_history(self, local: int, backlog: list) -> None:
+        """Past events in batches, never splitting the events of one revision."""
         batch: list = []
         for i, event in enumerate(backlog):
             batch.append(event)
@@ -723,6 +833,8 @@ class EtcdMember(Component):
         raft = self.raft if self.alive else None
         log = raft.log if raft is not None else self.disk.entries
         start = max(0, len(log) - VIEW_LOG_LIMIT)
+        snap = raft.snapshot if raft is not None else self.disk.snapshot
+        offset = raft.offset if raft is not None else self.disk.offset
         out = {
             "name": self.name,
             "kind": self.kind,
@@ -731,7 +843,11 @@ class EtcdMember(Component):
             "pre_vote": self.pre_vote,
             "check_quorum": self.check_quorum,
             "log": [{"index": e["index"], "term": e["term"]} for e in log[start:]],
-            "log_length": len(log),
+            "log_length": offset + len(log),  # the last index (the log's length, had it never been compacted)
+            "log_offset": offset,  # the compaction point: entries after it are kept
+            "log_kept": len(log),
+            "snapshot_index": snap["index"] if snap else 0,
+            "snapshot_term": snap["term"] if snap else 0,
         }
         if raft is None:
             out.update(

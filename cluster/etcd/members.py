@@ -6,7 +6,8 @@
     snapshot["etcd"] = etcd_view(members)
 
 `sim.net` must be set before members are added (they register as network endpoints).
-Timings default to the profile's raft_* values; each can be overridden per cluster.
+Timings default to the profile's raft_* values, snapshots to its etcd_snapshot_* values;
+each can be overridden per cluster.
 """
 
 from ..kernel import Simulation
@@ -41,6 +42,8 @@ def build_members(
     election_min_us: int | None = None,
     election_max_us: int | None = None,
     request_timeout_us: int | None = None,
+    snapshot_count: int | None = None,
+    snapshot_catchup: int | None = None,
 ) -> list[EtcdMember]:
     """Create etcd-0 .. etcd-(count-1), add them to `sim` and return them."""
     if isinstance(count, bool) or not isinstance(count, int) or not MIN_MEMBERS <= count <= MAX_MEMBERS:
@@ -50,6 +53,8 @@ def build_members(
         "heartbeat_us": heartbeat_us or profile.raft_heartbeat_us,
         "election_min_us": election_min_us or profile.raft_election_min_us,
         "election_max_us": election_max_us or profile.raft_election_max_us,
+        "snapshot_count": snapshot_count or profile.etcd_snapshot_count,
+        "snapshot_catchup": profile.etcd_snapshot_catchup if snapshot_catchup is None else snapshot_catchup,
     }
     members = []
     for name in names:

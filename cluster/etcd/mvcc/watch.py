@@ -30,7 +30,7 @@ The hub is plain data: {watch_id: [key, prefix, start_revision, next_revision]}.
 must be mutually comparable (all ints, or all strings): dispatch goes in sorted id order.
 """
 
-from .store import Store, event_revision
+from .store import Compacted, Store, event_revision
 
 __all__ = ["WatchHub"]
 
@@ -87,6 +87,29 @@ class WatchHub:
             {"id": watch_id, "key": w[0], "prefix": w[1], "start_revision": w[2], "next_revision": w[3]}
             for watch_id, w in sorted(self._watchers.items())
         ]
+
+    def catch_up(self, store: Store) -> tuple[list, list]:
+        """The store jumped ahead (its member restored a snapshot): bring every watcher the
+        history it has not seen, as the store now holds it. Returns ([(watch_id, [events])],
+        [(watch_id, compact_revision)]): the second, watchers whose next revision the
+        store has compacted away, are forgotten (the member cancels them, "compacted")."""
+        routed, compacted = [], []
+        for watch_id in sorted(self._watchers):
+            watcher = self._watchers[watch_id]
+            if watcher[3] > store.revision:
+                continue
+            try:
+                events = store.events_since(watcher[3], watcher[0], watcher[1])
+            except Compacted as exc:
+                compacted.append((watch_id, exc.compact_revision))
+                continue
+            watcher[3] = store.revision + 1
+            if events:
+                routed.append((watch_id, events))
+        for watch_id, _ in compacted:
+            del self._watchers[watch_id]
+        self._revision = max(self._revision, store.revision)
+        return routed, compacted
 
     def dispatch(self, events: list[dict]) -> list[tuple]:
         """Route the events of one store apply (all of one revision) to the watchers.

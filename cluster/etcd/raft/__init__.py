@@ -7,10 +7,12 @@ A driver (cluster/etcd/member.py) owns one `Raft` and repeats:
     raft.tick(now)                      # or raft.step(message), raft.propose(data), ...
     if raft.has_ready():
         rd = raft.ready()
-        storage.save(rd.hard_state, rd.entries)   # 1. persist
+        storage.save_snapshot(rd.snapshot)         # 1. persist (a leader's snapshot, if any)
+        storage.save(rd.hard_state, rd.entries)
         send(rd.messages)                         # 2. send
-        apply(rd.committed); serve(rd.read_states)  # 3. apply
+        restore(rd.snapshot); apply(rd.committed); serve(rd.read_states)  # 3. apply
         raft.advance(rd)
+        every so often: snapshot the state machine, storage.compact(...), raft.compact(...)
     set a timer for raft.next_deadline()
 """
 
@@ -24,6 +26,7 @@ from .messages import (
     PROPOSE,
     READ_INDEX,
     READ_INDEX_RESP,
+    SNAPSHOT,
     VOTE,
     VOTE_RESP,
 )
@@ -52,6 +55,7 @@ __all__ = [
     "ROLES",
     "Raft",
     "Ready",
+    "SNAPSHOT",
     "Storage",
     "VOTE",
     "VOTE_RESP",

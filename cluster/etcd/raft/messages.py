@@ -11,6 +11,9 @@ Every message has "type", "from", "to" and "term". The other fields, by type:
     AppendEntriesResponse   reject, index     (accepted: the last index now known to match;
                                                rejected: the `index` of the request)
                             hint_index, hint_term (rejected only: see below)
+    InstallSnapshot         snapshot          {"index", "term", "data"}: the leader no
+                                              longer holds the entries the follower needs
+                                              (answered with an AppendEntriesResponse)
     Heartbeat               commit, ctx       (ctx: the newest pending ReadIndex, or None)
     HeartbeatResponse       ctx
     Propose                 entries (data only), hops    term 0: a local message
@@ -41,13 +44,14 @@ VOTE = "RequestVote"
 VOTE_RESP = "RequestVoteResponse"
 APPEND = "AppendEntries"
 APPEND_RESP = "AppendEntriesResponse"
+SNAPSHOT = "InstallSnapshot"  # etcd's MsgSnap
 HEARTBEAT = "Heartbeat"
 HEARTBEAT_RESP = "HeartbeatResponse"
 PROPOSE = "Propose"
 READ_INDEX = "ReadIndex"
 READ_INDEX_RESP = "ReadIndexResponse"
 
-ALL_TYPES = (PRE_VOTE, PRE_VOTE_RESP, VOTE, VOTE_RESP, APPEND, APPEND_RESP, HEARTBEAT, HEARTBEAT_RESP, PROPOSE, READ_INDEX, READ_INDEX_RESP)
+ALL_TYPES = (PRE_VOTE, PRE_VOTE_RESP, VOTE, VOTE_RESP, APPEND, APPEND_RESP, SNAPSHOT, HEARTBEAT, HEARTBEAT_RESP, PROPOSE, READ_INDEX, READ_INDEX_RESP)
 
 # Messages whose term is not evidence of anything (sent with term 0).
 LOCAL_TYPES = (PROPOSE, READ_INDEX)

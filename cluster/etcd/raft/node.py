@@ -11,10 +11,14 @@ Outputs: ready() -> Ready, collected since the last advance():
          committed    entries to apply, in index order, each exactly once
          read_states  [{"ctx", "index"}]: the read `ctx` may be served once the
                       state machine has applied `index`
+         snapshot     None, or a snapshot received from the leader: persist it (it
+                      replaces the whole log) and restore the state machine from it
+                      before applying `committed`
          notes        what happened, for narration: ("role", role, term, leader),
                       ("leader", leader, term), ("vote", candidate, term),
                       ("timeout", term, role), ("truncate", from_index, count),
-                      ("step_down", term, reason), ("drop", what, reason)
+                      ("step_down", term, reason), ("drop", what, reason),
+                      ("send_snapshot", peer, index, needed), ("restore", index, term, leader)
          advance(ready) acknowledges a Ready once it has been handled: persist
          entries and hard state first, then send messages, then apply.
 
@@ -58,6 +62,14 @@ The rules the paper states and where they live:
   leader with a heartbeat round a quorum answers, and only then hands the index out;
   a leader that has not yet committed an entry of its own term waits for that first.
 
+Log compaction (etcd's snapshots; the paper's section 7): the driver takes a snapshot of
+its state machine at the applied index and calls `compact(snapshot, index)` to forget the
+log up to `index` (at or before the snapshot, keeping a tail for slow followers). The log
+then starts after `offset`, whose term (`offset_term`) is kept for the log matching check.
+A follower whose next needed entry is at or before the leader's `offset` gets the snapshot
+(InstallSnapshot, etcd's MsgSnap); it drops its log, restores from the snapshot and goes
+on from the snapshot's index.
+
 Randomness (the election timeout, uniform in [election_min_us, election_max_us)) comes
 only from the `rng` stream passed in, drawn at each role change as etcd does.
 """
@@ -75,10 +87,12 @@ from .messages import (
     PROPOSE,
     READ_INDEX,
     READ_INDEX_RESP,
+    SNAPSHOT,
     VOTE,
     VOTE_RESP,
 )
 from .progress import PROBE, REPLICATE, Progress
+from .progress import SNAPSHOT as SNAPSHOT_STATE
 from .storage import Storage
 
 FOLLOWER = "follower"
@@ -101,6 +115,7 @@ class Ready:
     committed: list
     read_states: list
     notes: list
+    snapshot: dict | None = None
 
 
 class Raft:
@@ -142,13 +157,16 @@ class Raft:
         # Persistent state, loaded from the disk; changes leave through Ready.
         self.term = storage.term
         self.vote = storage.vote
-        self.log: list[dict] = list(storage.entries)  # log[i] holds index i + 1
+        self.log: list[dict] = list(storage.entries)  # log[i] holds index offset + i + 1
+        self.offset = storage.offset  # the compaction point: the index just before log[0]
+        self.offset_term = storage.offset_term
+        self.snapshot: dict | None = storage.snapshot  # the newest, sent to followers that need it
+        self.pending_snapshot: dict | None = None  # received, to hand out in the next Ready
         self._hard = (self.term, self.vote)  # the hard state last handed out
-        self.unstable_from = len(self.log) + 1  # first index not yet handed out to persist
+        self.unstable_from = self.offset + len(self.log) + 1  # first index not yet handed out to persist
 
-        # Volatile state.
-        self.commit = 0
-        self.applied = 0
+        # Volatile state. A snapshot holds only committed entries, applied to its state.
+        self.commit = self.applied = self.snapshot["index"] if self.snapshot else 0
         self.role = FOLLOWER
         self.leader: str | None = None
         self.leader_contact: int | None = None  # when the current leader was last heard
@@ -168,17 +186,19 @@ class Raft:
     # --- reading ----------------------------------------------------------------------
     @property
     def last_index(self) -> int:
-        return len(self.log)
+        return self.offset + len(self.log)
 
     @property
     def last_term(self) -> int:
-        return self.log[-1]["term"] if self.log else 0
+        return self.log[-1]["term"] if self.log else self.offset_term
 
     def term_at(self, index: int) -> int | None:
-        if index == 0:
-            return 0
-        if 0 < index <= len(self.log):
-            return self.log[index - 1]["term"]
+        """The term of the entry at `index`, or None: compacted away, or not there yet."""
+        offset = self.offset
+        if index == offset:
+            return self.offset_term
+        if offset < index <= offset + len(self.log):
+            return self.log[index - offset - 1]["term"]
         return None
 
     def next_deadline(self) -> int:
@@ -254,7 +274,7 @@ class Raft:
                 # that is the point of pre-voting.
                 pass
             else:
-                self._become_follower(mterm, m["from"] if mtype in (APPEND, HEARTBEAT) else None)
+                self._become_follower(mterm, m["from"] if mtype in (APPEND, HEARTBEAT, SNAPSHOT) else None)
         elif mterm < self.term:
             self._answer_stale(m)
             return
@@ -269,8 +289,9 @@ class Raft:
             self.msgs
             or self.notes
             or self.read_states
-            or self.unstable_from <= len(self.log)
+            or self.unstable_from <= self.offset + len(self.log)
             or self.applied < self.commit
+            or self.pending_snapshot is not None
             or self.term != self._hard[0]
             or self.vote != self._hard[1]
         )
@@ -280,9 +301,13 @@ class Raft:
         hard = None
         if self.term != self._hard[0] or self.vote != self._hard[1]:
             hard = {"term": self.term, "vote": self.vote}
-        entries = log[self.unstable_from - 1 :] if self.unstable_from <= len(log) else []
-        committed = log[self.applied : self.commit] if self.applied < self.commit else []
-        rd = Ready(self.msgs, entries, hard, committed, self.read_states, self.notes)
+        offset = self.offset
+        entries = log[self.unstable_from - offset - 1 :] if self.unstable_from <= offset + len(log) else []
+        # After a restore `applied` is still below the snapshot, which covers those entries.
+        start = max(self.applied, offset)
+        committed = log[start - offset : self.commit - offset] if start < self.commit else []
+        rd = Ready(self.msgs, entries, hard, committed, self.read_states, self.notes, self.pending_snapshot)
+        self.pending_snapshot = None
         self.msgs = []
         self.read_states = []
         self.notes = []
@@ -292,7 +317,9 @@ class Raft:
         if rd.hard_state is not None:
             self._hard = (rd.hard_state["term"], rd.hard_state["vote"])
         if rd.entries:
-            self.unstable_from = min(rd.entries[-1]["index"], len(self.log)) + 1
+            self.unstable_from = min(rd.entries[-1]["index"], self.last_index) + 1
+        if rd.snapshot is not None:
+            self.applied = max(self.applied, rd.snapshot["index"])
         if rd.committed:
             self.applied = rd.committed[-1]["index"]
 
@@ -323,7 +350,7 @@ class Raft:
         self._reset_role_state()
         self.leader = self.id
         self.leader_contact = None
-        next_index = len(self.log) + 1
+        next_index = self.last_index + 1
         self.progress = {peer: Progress(next_index) for peer in self.others}
         self.heartbeat_deadline = self.now + self.heartbeat_us
         self.election_deadline = self.now + self.election_min_us
@@ -359,8 +386,7 @@ class Raft:
             else:
                 self._become_leader()
             return
-        last_index = len(self.log)
-        last_term = self.log[-1]["term"] if self.log else 0
+        last_index, last_term = self.last_index, self.last_term
         for peer in self.others:
             self.msgs.append({"type": mtype, "from": self.id, "to": peer, "term": term, "index": last_index, "log_term": last_term})
 
@@ -384,7 +410,7 @@ class Raft:
         """A message from an older term. Requests get our term back, so that a stale
         leader or candidate learns it is out of date; stale responses are dropped."""
         mtype = m["type"]
-        if mtype == APPEND or mtype == HEARTBEAT:
+        if mtype == APPEND or mtype == HEARTBEAT or mtype == SNAPSHOT:
             self.msgs.append(
                 {
                     "type": APPEND_RESP,
@@ -411,9 +437,7 @@ class Raft:
     def _on_vote_request(self, m: dict) -> None:
         pre = m["type"] == PRE_VOTE
         candidate = m["from"]
-        log = self.log
-        last_index = len(log)
-        last_term = log[-1]["term"] if log else 0
+        last_index, last_term = self.last_index, self.last_term
         up_to_date = m["log_term"] > last_term or (m["log_term"] == last_term and m["index"] >= last_index)
         if pre:
             can_vote = m["term"] > self.term and not self._in_lease()
@@ -437,6 +461,9 @@ class Raft:
         if mtype == APPEND:
             self._heard_from_leader(m["from"])
             self._on_append(m)
+        elif mtype == SNAPSHOT:
+            self._heard_from_leader(m["from"])
+            self._on_snapshot(m)
         elif mtype == HEARTBEAT:
             self._heard_from_leader(m["from"])
             self._commit_to(m["commit"])
@@ -452,7 +479,7 @@ class Raft:
 
     def _step_candidate(self, m: dict) -> None:
         mtype = m["type"]
-        if mtype == APPEND or mtype == HEARTBEAT:
+        if mtype == APPEND or mtype == HEARTBEAT or mtype == SNAPSHOT:
             # Someone won this term: follow it.
             self._become_follower(self.term, m["from"])
             self._step_follower(m)
@@ -498,25 +525,26 @@ class Raft:
 
     def _commit_to(self, index: int) -> None:
         if index > self.commit:
-            self.commit = min(index, len(self.log))
+            self.commit = min(index, self.offset + len(self.log))
 
     def _on_append(self, m: dict) -> None:
         prev = m["index"]
         leader = m["from"]
         log = self.log
-        last = len(log)
+        offset = self.offset  # at most commit, so every index used below is in the log
+        last = offset + len(log)
         if prev < self.commit:
             # Everything up to our commit index is already what the leader has.
             self._append_resp(leader, False, self.commit)
             return
-        if prev > last or (prev > 0 and log[prev - 1]["term"] != m["log_term"]):
+        if prev > last or (prev > offset and log[prev - offset - 1]["term"] != m["log_term"]):
             if prev > last:
                 hint_index, hint_term = last, None
             else:
-                hint_term = log[prev - 1]["term"]
+                hint_term = log[prev - offset - 1]["term"]
                 hint_index = prev
                 floor = self.commit + 1  # entries up to commit agree with any leader
-                while hint_index > floor and log[hint_index - 2]["term"] == hint_term:
+                while hint_index > floor and log[hint_index - offset - 2]["term"] == hint_term:
                     hint_index -= 1
             self.msgs.append(
                 {
@@ -539,11 +567,11 @@ class Raft:
                 index = entries[k]["index"]
                 if index > last:
                     break
-                if log[index - 1]["term"] != entries[k]["term"]:
+                if log[index - offset - 1]["term"] != entries[k]["term"]:
                     if index <= self.commit:
                         raise RuntimeError(f"raft {self.id}: entry {index} conflicts with a committed entry (commit {self.commit})")
                     self.notes.append(("truncate", index, last - index + 1))
-                    del log[index - 1 :]
+                    del log[index - offset - 1 :]
                     break
                 k += 1
             if k < n:
@@ -554,6 +582,29 @@ class Raft:
         self._commit_to(min(m["commit"], new_last))
         self._append_resp(leader, False, new_last)
 
+    def _on_snapshot(self, m: dict) -> None:
+        """InstallSnapshot (etcd's handleSnapshot and restore)."""
+        leader = m["from"]
+        snap = m["snapshot"]
+        index, term = snap["index"], snap["term"]
+        if index <= self.commit:
+            # Nothing new (a duplicate, or entries arrived first): say how far we are.
+            self._append_resp(leader, False, self.commit)
+            return
+        if self.term_at(index) == term:
+            # Our log holds the snapshot's last entry: it is committed, and so is everything
+            # before it. Keep the log (entries after it may be the leader's too).
+            self.commit = index
+            self._append_resp(leader, False, index)
+            return
+        self.log = []
+        self.offset, self.offset_term = index, term
+        self.snapshot = self.pending_snapshot = snap
+        self.commit = index
+        self.unstable_from = index + 1
+        self.notes.append(("restore", index, term, leader))
+        self._append_resp(leader, False, index)
+
     def _append_resp(self, to: str, reject: bool, index: int) -> None:
         self.msgs.append(
             {"type": APPEND_RESP, "from": self.id, "to": to, "term": self.term, "reject": reject, "index": index, "hint_index": 0, "hint_term": None}
@@ -562,7 +613,7 @@ class Raft:
     # --- leader -------------------------------------------------------------------------
     def _append_entries(self, datas: list) -> None:
         log = self.log
-        index = len(log)
+        index = self.offset + len(log)
         term = self.term
         for data in datas:
             index += 1
@@ -573,11 +624,15 @@ class Raft:
 
     def _send_append(self, to: str, send_if_empty: bool = True) -> None:
         pr = self.progress[to]
-        if pr.state == PROBE and pr.probe_sent:
+        if (pr.state == PROBE and pr.probe_sent) or pr.state == SNAPSHOT_STATE:
             return
         log = self.log
         prev = pr.next - 1
-        entries = log[prev : prev + self.max_entries] if prev < len(log) else []
+        offset = self.offset
+        if prev < offset:
+            self._send_snapshot(to, pr)
+            return
+        entries = log[prev - offset : prev - offset + self.max_entries] if prev < offset + len(log) else []
         if not entries and not send_if_empty:
             return
         if pr.state == REPLICATE:
@@ -592,11 +647,43 @@ class Raft:
                 "to": to,
                 "term": self.term,
                 "index": prev,
-                "log_term": log[prev - 1]["term"] if prev else 0,
+                "log_term": log[prev - offset - 1]["term"] if prev > offset else self.offset_term,
                 "entries": entries,
                 "commit": self.commit,
             }
         )
+
+    def _send_snapshot(self, to: str, pr: Progress) -> None:
+        """The entries `to` needs are compacted away: send the snapshot, and nothing else
+        until it is answered (or reported lost: `snapshot_lost`)."""
+        snap = self.snapshot
+        self.notes.append(("send_snapshot", to, snap["index"], pr.next))
+        pr.state = SNAPSHOT_STATE
+        pr.pending_snapshot = snap["index"]
+        pr.probe_sent = False
+        self.msgs.append({"type": SNAPSHOT, "from": self.id, "to": to, "term": self.term, "snapshot": snap})
+
+    def snapshot_lost(self, to: str) -> None:
+        """The network could not deliver a snapshot to `to` (etcd's ReportSnapshot with
+        failure): probe again from its match, at its next heartbeat response."""
+        pr = self.progress.get(to) if self.role == LEADER else None
+        if pr is not None and pr.state == SNAPSHOT_STATE:
+            pr.state = PROBE
+            pr.pending_snapshot = 0
+            pr.next = pr.match + 1
+            pr.probe_sent = True
+
+    def compact(self, snapshot: dict, index: int) -> None:
+        """The driver took `snapshot` of its state machine (at an applied index): keep it
+        for followers that need it and forget the log up to `index` (at most the
+        snapshot's index; the entries between stay for followers a little behind)."""
+        if snapshot["index"] > self.applied or not self.offset <= index <= snapshot["index"]:
+            raise ValueError(f"raft: cannot compact to {index} with a snapshot at {snapshot['index']} (applied {self.applied}, offset {self.offset})")
+        self.snapshot = snapshot
+        if index > self.offset:
+            self.offset_term = self.term_at(index)
+            del self.log[: index - self.offset]
+            self.offset = index
 
     def _on_append_resp(self, m: dict) -> None:
         peer = m["from"]
@@ -611,13 +698,13 @@ class Raft:
             if pr.state == REPLICATE:
                 if index <= pr.match:
                     return
-            elif index != pr.next - 1:
+            elif pr.state == SNAPSHOT_STATE or index != pr.next - 1:
                 return
             hint_index, hint_term = m["hint_index"], m["hint_term"]
             if hint_term is None:
                 next_index = hint_index + 1
             else:
-                last_of_term = self._last_index_of_term(hint_term, min(index, len(self.log)))
+                last_of_term = self._last_index_of_term(hint_term, min(index, self.last_index))
                 next_index = last_of_term + 1 if last_of_term else hint_index
             pr.next = max(pr.match + 1, min(next_index, index))
             pr.state = PROBE
@@ -629,26 +716,29 @@ class Raft:
             pr.match = index
         if pr.next <= index:
             pr.next = index + 1
-        if pr.state == PROBE:
+        if pr.state == PROBE or (pr.state == SNAPSHOT_STATE and pr.match >= pr.pending_snapshot):
             pr.state = REPLICATE
             pr.probe_sent = False
+            pr.pending_snapshot = 0
             pr.next = pr.match + 1
         if advanced and self._maybe_commit():
             for other in self.others:
                 self._send_append(other)
-        elif pr.next <= len(self.log):
+        elif pr.next <= self.last_index:
             self._send_append(peer, send_if_empty=False)
 
     def _last_index_of_term(self, term: int, start: int) -> int:
+        """The last index at or before `start` whose entry has `term` (0: none known). At the
+        compaction point it gives up: the follower then gets entries from there or a snapshot."""
         log = self.log
+        offset = self.offset
         index = start
-        while index > 0 and log[index - 1]["term"] > term:
+        while index > offset and log[index - offset - 1]["term"] > term:
             index -= 1
-        return index if index > 0 and log[index - 1]["term"] == term else 0
+        return index if index > 0 and self.term_at(index) == term else 0
 
     def _maybe_commit(self) -> bool:
-        log = self.log
-        last = len(log)
+        last = self.offset + len(self.log)
         if self.progress:
             matches = [pr.match for pr in self.progress.values()]
             matches.append(last)
@@ -657,7 +747,7 @@ class Raft:
         else:
             candidate = last
         # Figure 8: count replicas only for an entry of the current term.
-        if candidate > self.commit and log[candidate - 1]["term"] == self.term:
+        if candidate > self.commit and self.log[candidate - self.offset - 1]["term"] == self.term:
             self.commit = candidate
             if self.reads_before_commit:
                 waiting, self.reads_before_commit = self.reads_before_commit, []
@@ -680,14 +770,14 @@ class Raft:
             return
         pr.recent_active = True
         pr.probe_sent = False
-        if pr.match < len(self.log):
+        if pr.match < self.last_index:
             self._send_append(peer)
         ctx = m["ctx"]
         if ctx is not None and self.read_only:
             self._ack_read(peer, ctx)
 
     def _leader_read(self, ctx, requester: str) -> None:
-        if self.commit == 0 or self.log[self.commit - 1]["term"] != self.term:
+        if self.commit == 0 or self.term_at(self.commit) != self.term:
             # Until an entry of this term commits, the leader's commit index may lag
             # behind entries its predecessor committed.
             self.reads_before_commit.append((ctx, requester))

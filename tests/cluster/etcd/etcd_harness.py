@@ -188,6 +188,9 @@ class Invariants:
       store has the same revision after it;
     - monotonic commit: a member's commit index never decreases while it is up, and a
       committed index never changes its entry.
+
+    A member's log may start after a compaction point (`raft.offset`): entries before it
+    are checked while some member still holds them, and through the stores after that.
     """
 
     def __init__(self, members):
@@ -195,7 +198,8 @@ class Invariants:
         self.leader_of_term = {}  # term -> leader name
         self.entry_at = {}  # (index, term) -> (previous term, data)
         self.checked_logs = {}  # name -> list of entries already checked
-        self.committed = []  # committed[i] = (term, data, term in which it was seen committed)
+        self.committed = {}  # index -> (term, data, term in which it was seen committed)
+        self.recorded = 0  # the highest committed index recorded
         self.verified = {}  # (leader, term) -> how many committed entries are checked in its log
         self.applied_at = {}  # index -> (term, data, store revision after it)
         self.applied_seen = {}  # name -> (epoch, applied index checked)
@@ -213,7 +217,7 @@ class Invariants:
             if raft.role == "leader":
                 other = self.leader_of_term.setdefault(raft.term, name)
                 assert other == name, f"two leaders in term {raft.term}: {other} and {name}"
-            self._check_log(name, raft.log)
+            self._check_log(name, raft)
             # monotonic commit
             epoch, commit = self.commit_seen.get(name, (member.epoch, 0))
             if epoch == member.epoch:
@@ -225,7 +229,8 @@ class Invariants:
             if member.alive and member.raft.role == "leader":
                 self._check_leader(member.name, member.raft)
 
-    def _check_log(self, name, log):
+    def _check_log(self, name, raft):
+        log, offset = raft.log, raft.offset
         previous = self.checked_logs.get(name, [])
         if len(previous) == len(log) and (not log or log[-1] is previous[-1]):
             return
@@ -235,10 +240,10 @@ class Invariants:
         entry_at = self.entry_at
         for i in range(start, len(log)):
             entry = log[i]
-            assert entry["index"] == i + 1, f"{name}: entry {entry['index']} at position {i + 1}"
-            prev_term = log[i - 1]["term"] if i else 0
-            assert prev_term <= entry["term"], f"{name}: terms decrease at index {i + 1}"
-            key = (i + 1, entry["term"])
+            assert entry["index"] == offset + i + 1, f"{name}: entry {entry['index']} at position {offset + i + 1}"
+            prev_term = log[i - 1]["term"] if i else raft.offset_term
+            assert prev_term <= entry["term"], f"{name}: terms decrease at index {offset + i + 1}"
+            key = (offset + i + 1, entry["term"])
             seen = entry_at.get(key)
             if seen is None:
                 entry_at[key] = (prev_term, entry["data"])
@@ -248,30 +253,28 @@ class Invariants:
 
     def _record_commits(self, raft):
         committed = self.committed
-        log = raft.log
-        for index in range(len(committed) + 1, raft.commit + 1):
-            entry = log[index - 1]
-            committed.append((entry["term"], entry["data"], raft.term))
+        for index in range(max(raft.offset, self.recorded) + 1, raft.commit + 1):
+            entry = _entry(raft, index)
+            committed[index] = (entry["term"], entry["data"], raft.term)
+        self.recorded = max(self.recorded, raft.commit)
         # Entries recorded already: check the newest this member commits (log matching
         # covers the prefix before it).
-        upto = min(raft.commit, len(committed))
-        if upto:
-            term, data, _ = committed[upto - 1]
-            entry = log[upto - 1]
-            assert (term, data) == (entry["term"], entry["data"]), f"committed entry {upto} differs on {raft.id}"
+        seen = committed.get(raft.commit)
+        entry = _entry(raft, raft.commit)
+        if seen is not None and entry is not None:
+            assert seen[:2] == (entry["term"], entry["data"]), f"committed entry {raft.commit} differs on {raft.id}"
 
     def _check_leader(self, name, raft):
         key = (name, raft.term)
         done = self.verified.get(key, 0)
-        log = raft.log
-        for index in range(done + 1, len(self.committed) + 1):
-            term, data, seen_in = self.committed[index - 1]
-            if seen_in > raft.term:
+        top = self.recorded
+        for index in range(max(done, raft.offset) + 1, top + 1):
+            seen = self.committed.get(index)
+            if seen is None or seen[2] > raft.term:
                 continue
-            assert index <= len(log) and log[index - 1]["term"] == term and log[index - 1]["data"] == data, (
-                f"leader {name} (term {raft.term}) lacks committed entry {index}"
-            )
-        self.verified[key] = len(self.committed)
+            entry = _entry(raft, index)
+            assert entry is not None and (entry["term"], entry["data"]) == seen[:2], f"leader {name} (term {raft.term}) lacks committed entry {index}"
+        self.verified[key] = top
 
     def _check_applied(self, member):
         raft = member.raft
@@ -279,20 +282,28 @@ class Invariants:
         if epoch != member.epoch:
             done = 0
         if raft.applied > done:
-            for index in range(done + 1, raft.applied + 1):
-                entry = raft.log[index - 1]
+            for index in range(max(done, raft.offset) + 1, raft.applied + 1):
+                entry = _entry(raft, index)
                 seen = self.applied_at.get(index)
-                if seen is None:
-                    self.applied_at[index] = (entry["term"], entry["data"], None)
+                if seen is None or seen[0] is None:  # (None: only a restored store's revision known)
+                    self.applied_at[index] = (entry["term"], entry["data"], seen[2] if seen else None)
                 else:
                     assert seen[:2] == (entry["term"], entry["data"]), f"{member.name} applied a different entry at {index}"
             revision = member.store.revision
-            seen = self.applied_at[raft.applied]
+            # (A store restored from a snapshot stands for entries this member never held.)
+            seen = self.applied_at.setdefault(raft.applied, (None, None, None))
             if seen[2] is None:
                 self.applied_at[raft.applied] = (seen[0], seen[1], revision)
             else:
                 assert seen[2] == revision, f"{member.name}: store revision {revision} after applying {raft.applied}, another member had {seen[2]}"
         self.applied_seen[member.name] = (member.epoch, raft.applied)
+
+
+def _entry(raft, index):
+    """The entry at `index` in a Raft node's log (None: compacted away, or not there)."""
+    if raft.offset < index <= raft.last_index:
+        return raft.log[index - raft.offset - 1]
+    return None
 
 
 __all__ = ["Client", "FAST", "Invariants", "ResumingWatcher", "MILLISECOND", "SECOND", "add_client", "leader_of", "make_etcd", "run", "run_until_leader"]

@@ -83,8 +83,8 @@ class Chaos(Component):
             self.client.request(member, "get", key=key)
 
 
-def chaos_run(seed, size, *, fifo, pre_vote=True, check_quorum=True, chaos_us=20 * SECOND, fault_every_us=(200 * MILLISECOND, 1200 * MILLISECOND)):
-    sim, members = make_etcd(size, seed=seed, fifo=fifo, jitter_us=30 * MILLISECOND if not fifo else None, pre_vote=pre_vote, check_quorum=check_quorum)
+def chaos_run(seed, size, *, fifo, pre_vote=True, check_quorum=True, chaos_us=20 * SECOND, fault_every_us=(200 * MILLISECOND, 1200 * MILLISECOND), **options):
+    sim, members = make_etcd(size, seed=seed, fifo=fifo, jitter_us=30 * MILLISECOND if not fifo else None, pre_vote=pre_vote, check_quorum=check_quorum, **options)
     client = add_client(sim)
     chaos = sim.add(Chaos(sim, members, client, fault_every_us=fault_every_us))
     chaos.watcher = sim.add(ResumingWatcher(sim, members, ""))

@@ -24,11 +24,37 @@ from .framework import labels as lb
 from .framework.types import REGION, ZONE, NodeInfo, PodInfo
 
 
+def _window(items: list, start: int, count: int) -> list:
+    """`count` items from `start` on, wrapping around (count <= len(items))."""
+    end = start + count
+    if end <= len(items):
+        return items[start:end]
+    return items[start:] + items[:end - len(items)]
+
+
+def _room_floor(nodes: list) -> tuple:
+    """The least room left on any of these nodes: (pods, cpu, memory), each on its own."""
+    if not nodes:
+        return (0, 0, 0)
+    return (min(n.alloc_pods - len(n.pods) for n in nodes), min(n.alloc_cpu - n.cpu for n in nodes), min(n.alloc_memory - n.memory for n in nodes))
+
+
 def _zone_of(node: NodeInfo) -> str:
     return node.labels.get(REGION, "") + ":\x00:" + node.labels.get(ZONE, "")
 
 
+class _Scratch(dict):
+    """Score columns: derived data, rebuilt on demand; pickled empty (checkpoints stay small)."""
+
+    def __reduce__(self):
+        return (_Scratch, ())
+
+
 class SchedulerCache:
+    # Derived from the nodes, and depending on when someone looked (the node order is built
+    # lazily): not state, so the canonical hash skips them.
+    _unhashed = ("room_floor", "_columns", "_position")
+
     def __init__(self):
         self.nodes: dict[str, NodeInfo] = {}  # name -> NodeInfo (known=False: only pods refer to it)
         self.pod_node: dict[str, str] = {}  # pod key -> node name, for assigned and assumed pods
@@ -43,10 +69,29 @@ class SchedulerCache:
         self.zones: dict[str, list] = {}  # zone -> node names, in the order they came
         self.node_zone: dict[str, str] = {}
         self.tainted_nodes = 0  # known nodes with a NoSchedule or NoExecute taint (filters skip the rest)
+        self.prefer_tainted_nodes = 0  # known nodes with a PreferNoSchedule taint (TaintToleration's score)
         self.cordoned_nodes = 0  # known nodes with spec.unschedulable
+        # A lower bound of the room left on every known node: pods, cpu, memory. It only moves
+        # down when a node fills up or shrinks (a node emptying leaves it low, still a bound),
+        # and is taken exactly again whenever the node order is rebuilt. A pod asking for no
+        # more than it fits on every node: NodeResourcesFit has no node to reject.
+        self.room_floor = (0, 0, 0)
+        # Score columns (window_scores): key -> [score or None per node, in node_list order],
+        # an entry emptied when its node changes, every column dropped when the order changes.
+        self._columns = _Scratch()
+        self._position: dict = {}  # node name -> its place in node_list
         self.affinity_total = 0  # pods (anywhere) with any pod (anti-)affinity
         self.anti_total = 0  # pods with required anti-affinity
         self._order: list | None = None
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if "_columns" not in state:  # a checkpoint from before the score columns and the room floor
+            self.prefer_tainted_nodes = sum(1 for i in self.nodes.values() if i.known and i.prefer_taints)
+            self.room_floor = (0, 0, 0)
+            self._columns = _Scratch()
+            self._position = {}
+            self._order = None  # rebuilt on first use, with the exact floor and positions
 
     # --- nodes ------------------------------------------------------------------------------------
     def set_node(self, node: dict) -> list[str]:
@@ -62,6 +107,7 @@ class SchedulerCache:
             self._images(info, 1)
             self._flags(info, 1)
             self._zone_add(info)
+            self._lower_floor(info)
             return ["NodeAdd"]
         before = (dict(info.labels), info.taints, info.unschedulable, info.alloc_cpu, info.alloc_memory, info.alloc_pods, dict(info.images))
         self._images(info, -1)
@@ -69,6 +115,8 @@ class SchedulerCache:
         info.set_node(node)
         self._images(info, 1)
         self._flags(info, 1)
+        self._lower_floor(info)
+        self._touched(info)
         events = []
         if before[0] != info.labels:
             events.append("NodeLabel")
@@ -107,6 +155,8 @@ class SchedulerCache:
     def _flags(self, info: NodeInfo, sign: int) -> None:
         if info.hard_taints:
             self.tainted_nodes += sign
+        if info.prefer_taints:
+            self.prefer_tainted_nodes += sign
         if info.unschedulable:
             self.cordoned_nodes += sign
 
@@ -138,7 +188,54 @@ class SchedulerCache:
                     if i < len(members):
                         order.append(self.nodes[members[i]])
             self._order = order
+            self.room_floor = _room_floor(order)
+            self._position = {info.name: i for i, info in enumerate(order)}
+            self._columns = _Scratch()
         return self._order
+
+    COLUMNS = 64  # distinct (plugin, pod shape) keys kept at once (all dropped beyond: 5,000 nodes x 64 is 2.5 MB)
+
+    def window_scores(self, key: str, nodes: list, compute) -> list | None:
+        """Scores of `nodes` for one plugin and pod shape (`key`; `compute(node)` must depend
+        on nothing else), read from a column kept in node order, when `nodes` is a run of
+        node_list (round-robin: it may wrap), as the Filter window is when no node was
+        rejected; None otherwise. The usual cycle reads a slice of the column: no node
+        touched. A node's entries are emptied whenever it changes (`_touched`)."""
+        if not nodes:
+            return None
+        order = self.node_list()
+        total, count = len(order), len(nodes)
+        start = self._position.get(nodes[0].name)
+        if start is None or count > total:
+            return None
+        if _window(order, start, count) != nodes:  # identity first: a pass in C
+            return None
+        column = self._columns.get(key)
+        if column is None:
+            if len(self._columns) >= self.COLUMNS:
+                self._columns.clear()
+            column = self._columns[key] = [None] * total
+        scores = _window(column, start, count)
+        i = -1
+        try:
+            while True:
+                i = scores.index(None, i + 1)
+                scores[i] = column[(start + i) % total] = compute(nodes[i])
+        except ValueError:  # no node left without its score
+            return scores
+
+    def _touched(self, info: NodeInfo) -> None:
+        """A node's pods or its Node object changed: its scores in every column are stale."""
+        position = self._position.get(info.name)
+        if position is not None and self._order is not None:
+            for column in self._columns.values():
+                column[position] = None
+
+    def _lower_floor(self, info: NodeInfo) -> None:
+        pods, cpu, memory = self.room_floor
+        room_pods, room_cpu, room_memory = info.alloc_pods - len(info.pods), info.alloc_cpu - info.cpu, info.alloc_memory - info.memory
+        if room_pods < pods or room_cpu < cpu or room_memory < memory:
+            self.room_floor = (min(pods, room_pods), min(cpu, room_cpu), min(memory, room_memory))
 
     def node_count(self) -> int:
         return len(self.node_zone)
@@ -197,6 +294,9 @@ class SchedulerCache:
         if info is None:
             info = self.nodes[node] = NodeInfo(node)  # a pod on a node not (yet) known
         info.add_pod(pod)
+        if info.known:
+            self._lower_floor(info)
+            self._touched(info)
         self.pod_node[pod.key] = node
         if pod.has_affinity:
             self.affinity_total += 1
@@ -207,6 +307,7 @@ class SchedulerCache:
         node = self.pod_node.pop(key)
         info = self.nodes[node]
         pod = info.remove_pod(key)
+        self._touched(info)
         if pod is not None:
             if pod.has_affinity:
                 self.affinity_total -= 1
@@ -331,8 +432,11 @@ class SchedulerCache:
         if images != self.image_nodes:
             problems.append("image counts differ")
         known = [i for i in self.nodes.values() if i.known]
-        if (sum(1 for i in known if i.hard_taints), sum(1 for i in known if i.unschedulable)) != (self.tainted_nodes, self.cordoned_nodes):
+        if (sum(1 for i in known if i.hard_taints), sum(1 for i in known if i.prefer_taints), sum(1 for i in known if i.unschedulable)) != (self.tainted_nodes, self.prefer_tainted_nodes, self.cordoned_nodes):
             problems.append("taint or cordon counts differ")
+        exact = _room_floor(known)
+        if known and any(bound > least for bound, least in zip(self.room_floor, exact, strict=True)):
+            problems.append(f"room floor {self.room_floor} above the least room {exact}")
         return problems
 
     def view(self) -> dict:

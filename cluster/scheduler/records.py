@@ -35,10 +35,14 @@ node of each distinct rejection, and says how many rows it left out (the counts 
 rejection stay in "reasons").
 """
 
+from itertools import compress, islice, repeat
+from operator import attrgetter, eq, gt
+
 from .framework.fit_error import reason_histogram
 from .framework.runtime import MIN_FEASIBLE_NODES_TO_FIND
 
 SECOND = 1_000_000
+_NAME = attrgetter("name")
 
 WHY = {
     "NodeResourcesFit": {"LeastAllocated": "it had the most free cpu and memory", "MostAllocated": "it was the fullest node (MostAllocated packs pods together)",
@@ -119,16 +123,22 @@ def explain(result, strategy: str | None = None) -> str:
         return f"it was the only node that fit ({rejected} rejected)" if rejected else "it was the only node"
     if result.scoring == "nominated node":
         return "it was nominated for the pod after preemption, and it fits"
-    names = [n.name for n in result.feasible]
-    winner = names.index(result.node)
-    best = result.totals[winner]
-    tied = [n for n, t in zip(names, result.totals, strict=True) if t == best]
-    if len(tied) > 1:
-        return f"it tied with {len(tied) - 1} other node(s) at {best} and won the seeded draw"
-    runner = max((t for i, t in enumerate(result.totals) if i != winner), default=None)
-    if runner is None:
+    # Counted and searched in C (500 feasible nodes at 5,000): the tie is every node with the
+    # winner's total; the runner-up the best of the rest, first found where it is (it is not
+    # the winner's total, so that is not the winner).
+    totals = result.totals
+    winner = _winner(result)
+    if winner is None:
+        winner = list(map(_NAME, result.feasible)).index(result.node)
+    best = totals[winner]
+    tied = totals.count(best)
+    if tied > 1:
+        return f"it tied with {tied - 1} other node(s) at {best} and won the seeded draw"
+    rest = totals[:winner] + totals[winner + 1:]
+    if not rest:
         return "it had the highest score"
-    runner_index = next(i for i, t in enumerate(result.totals) if t == runner and i != winner)
+    runner = max(rest)
+    runner_index = totals.index(runner)
     gains = []
     for name, weight in result.score_plugins:
         norm = result.normalized[name]
@@ -195,40 +205,53 @@ def _table(result, limit: int) -> dict:
     if len(examined) <= limit:
         keep_feasible = list(range(len(feasible)))
         order = [n.name for n in examined]
+        names = [n.name for n in feasible]
+    elif feasible == examined and totals and _winner(result) is not None:
+        # Nothing rejected (the same nodes, compared by identity) and scored: the same choice
+        # as below made on indices, so only the kept rows' nodes are read.
+        chosen = set(_best(totals, max(1, limit // 2)))
+        chosen.add(_winner(result))
+        i = 0
+        while len(chosen) < limit and i < len(examined):
+            chosen.add(i)
+            i += 1
+        keep_feasible = sorted(chosen)
+        order = [examined[i].name for i in keep_feasible]
+        names = list(order)
     else:
         chosen = set()
         if totals:
             # the best totals, ties in the order examined (a stable sort, descending)
-            best = sorted(range(len(feasible)), key=totals.__getitem__, reverse=True)[: max(1, limit // 2)]
-            chosen.update(feasible[i].name for i in best)
+            chosen.update(feasible[i].name for i in _best(totals, max(1, limit // 2)))
         else:
             chosen.update(n.name for n in feasible[: max(1, limit // 2)])
         if result.node is not None:
             chosen.add(result.node)
         seen_reasons = set()
-        for node in examined:
-            if len(chosen) >= limit:
-                break
-            status = statuses.get(node.name)
-            if status is not None and status.reasons not in seen_reasons:
-                seen_reasons.add(status.reasons)
-                chosen.add(node.name)
+        if statuses:
+            for node in examined:
+                if len(chosen) >= limit:
+                    break
+                status = statuses.get(node.name)
+                if status is not None and status.reasons not in seen_reasons:
+                    seen_reasons.add(status.reasons)
+                    chosen.add(node.name)
         for node in examined:
             if len(chosen) >= limit:
                 break
             chosen.add(node.name)
         order = [n.name for n in examined if n.name in chosen]
         keep_feasible = [i for i, n in enumerate(feasible) if n.name in chosen]
-    names = [feasible[i].name for i in keep_feasible]
+        names = [feasible[i].name for i in keep_feasible]
     table = {
         "filters": list(result.filter_plugins),
         "scores": [list(pw) for pw in result.score_plugins],
         "order": order,
-        "rejected": {name: [statuses[name].plugin, statuses[name].code, statuses[name].message] for name in order if name in statuses},
+        "rejected": {name: [statuses[name].plugin, statuses[name].code, statuses[name].message] for name in order if name in statuses} if statuses else {},
         "feasible": names,
-        "raw": {p: [result.raw[p][i] for i in keep_feasible] for p, _w in result.score_plugins} if totals else {},
-        "normalized": {p: [result.normalized[p][i] for i in keep_feasible] for p, _w in result.score_plugins} if totals else {},
-        "totals": [totals[i] for i in keep_feasible] if totals else [],
+        "raw": {p: list(map(result.raw[p].__getitem__, keep_feasible)) for p, _w in result.score_plugins} if totals else {},
+        "normalized": {p: list(map(result.normalized[p].__getitem__, keep_feasible)) for p, _w in result.score_plugins} if totals else {},
+        "totals": list(map(totals.__getitem__, keep_feasible)) if totals else [],
         "absent": [],
         "absent_status": None,
     }
@@ -238,6 +261,22 @@ def _table(result, limit: int) -> dict:
         table["absent"] = [n.name for n in result.all_nodes if n.name not in have][: limit - len(order)]
         table["absent_status"] = [absent.plugin, absent.code, absent.message]
     return table
+
+
+def _winner(result) -> int | None:
+    """The chosen node's index in feasible, when the cycle scored and its choice stands (the
+    component clears result.node when Reserve, Permit or Bind fails)."""
+    return getattr(result, "winner", None) if result.node is not None else None
+
+
+def _best(totals: list, count: int) -> list:
+    """sorted(range(len(totals)), key=totals.__getitem__, reverse=True)[:count] as a set of
+    indices: every total above the count-th largest, then the first of those equal to it."""
+    if count >= len(totals):
+        return list(range(len(totals)))
+    threshold = sorted(totals, reverse=True)[count - 1]
+    above = list(compress(range(len(totals)), map(gt, totals, repeat(threshold))))
+    return above + list(islice(compress(range(len(totals)), map(eq, totals, repeat(threshold))), count - len(above)))
 
 
 def expand(attempt: dict, limit: int | None = None) -> dict:

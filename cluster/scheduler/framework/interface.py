@@ -43,7 +43,12 @@ in PreFilter or PreScore, readable by later points of the same cycle.
 queue moves such pods back; see queue.py for the event names).
 """
 
+from itertools import repeat
+from operator import attrgetter
+
 from .status import Status
+
+_MEMO = attrgetter("memo")
 
 
 class Plugin:
@@ -92,6 +97,29 @@ class PostFilterResult:
         self.nominated_node, self.victims, self.clear_nominated = state
 
 
+def memo_scores(nodes: list, key: str, compute) -> list:
+    """Scores from each node's equivalence memo (node.memo[key]), `compute(node)` for the nodes
+    that have none yet (and remembered there). The lookups and the search for the misses run
+    in C: after the first cycles almost every node has its score for a Deployment's pods."""
+    scores = list(map(dict.get, map(_MEMO, nodes), repeat(key)))
+    i = -1
+    try:
+        while True:
+            i = scores.index(None, i + 1)
+            node = nodes[i]
+            scores[i] = node.memo[key] = compute(node)
+    except ValueError:  # no miss left
+        return scores
+
+
+def window_scores(snapshot, key: str, nodes: list, compute) -> list:
+    """Scores from the snapshot's score columns when it keeps them and `nodes` is a run of its
+    node order (SchedulerCache.window_scores), else from each node's memo (memo_scores)."""
+    window = getattr(snapshot, "window_scores", None)
+    scores = window(key, nodes, compute) if window is not None else None
+    return scores if scores is not None else memo_scores(nodes, key, compute)
+
+
 def go_div(a: int, b: int) -> int:
     """Go's integer division: truncates toward zero (Python's // floors)."""
     q = abs(a) // abs(b)
@@ -102,15 +130,12 @@ def default_normalize(scores: list, reverse: bool = False, max_score: int = 100)
     """helper.DefaultNormalizeScore: scale to 0..max_score by the highest score (Go integer
     division); reverse flips it (the highest raw score gets 0). With no positive score the
     scores stay as they are, or all become max_score when reversed."""
-    top = 0
-    for s in scores:
-        if s > top:
-            top = s
-    if top == 0:
+    top = max(scores, default=0)
+    if top <= 0:
         return [max_score] * len(scores) if reverse else list(scores)
     if reverse:
         return [max_score - go_div(max_score * s, top) for s in scores]
     return [go_div(max_score * s, top) for s in scores]
 
 
-__all__ = ["Plugin", "PostFilterResult", "Status", "default_normalize", "go_div"]
+__all__ = ["Plugin", "PostFilterResult", "Status", "default_normalize", "go_div", "memo_scores", "window_scores"]

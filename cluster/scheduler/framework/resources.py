@@ -17,7 +17,9 @@ NON_ZERO = (DEFAULT_MILLI_CPU_REQUEST, DEFAULT_MEMORY_REQUEST)
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
-_MEMO: dict = {}
+_MEMO: dict = {}  # quantity text -> Fraction
+_MILLI: dict = {}  # quantity text -> milli(text)
+_VALUE: dict = {}  # quantity text -> value(text)
 _MEMO_LIMIT = 4096
 
 
@@ -66,12 +68,22 @@ def _ceil(value: Fraction) -> int:
 
 def milli(quantity) -> int:
     """MilliValue(): thousandths, rounded up (cpu in millicores)."""
-    return _ceil(parse(quantity) * 1000)
+    found = _MILLI.get(quantity) if isinstance(quantity, str) else None
+    if found is None:
+        found = _ceil(parse(quantity) * 1000)
+        if isinstance(quantity, str) and len(_MILLI) < _MEMO_LIMIT:
+            _MILLI[quantity] = found  # every pod of a Deployment asks with the same text
+    return found
 
 
 def value(quantity) -> int:
     """Value(): whole units, rounded up (memory in bytes, pods)."""
-    return _ceil(parse(quantity))
+    found = _VALUE.get(quantity) if isinstance(quantity, str) else None
+    if found is None:
+        found = _ceil(parse(quantity))
+        if isinstance(quantity, str) and len(_VALUE) < _MEMO_LIMIT:
+            _VALUE[quantity] = found
+    return found
 
 
 def safe_milli(quantity, default: int = 0) -> int:

@@ -23,8 +23,8 @@ node by node (`filter`, `score`). `Framework(..., fast=False)` takes the second;
 compare both on random clusters.
 """
 
-from itertools import repeat
-from operator import add, mul
+from itertools import compress, repeat
+from operator import add, eq, mul
 
 from . import status as st
 from .fit_error import NO_NODES_MESSAGE, fit_error_message
@@ -112,6 +112,7 @@ class CycleResult:
         self.totals: list = []
         self.scoring = "scored"  # or "one feasible node", "nominated node", "no feasible node", "not reached"
         self.node: str | None = None
+        self.winner: int | None = None  # the chosen node's index in feasible, when scored
         self.status: Status = Status.success()
         self.message = ""
         self.nominated_node: str | None = None
@@ -292,7 +293,8 @@ class Framework:
             return result
         if not self._score(state, pod, feasible, result):
             return result
-        result.node = self._select(feasible, result.totals)
+        result.winner = self._select(feasible, result.totals)
+        result.node = feasible[result.winner].name
         return result
 
     def _find_feasible(self, state, pod, candidates: list, result: CycleResult) -> list | None:
@@ -303,27 +305,26 @@ class Framework:
         to_find, pct = nodes_to_find(self.profile.percentage, total)
         result.to_find, result.percentage = to_find, pct
         start = result.start % total
-        order = candidates[start:] + candidates[:start] if start else candidates
         statuses = result.diagnosis.statuses
         plugins = result.diagnosis.plugins
         nominated_nodes = {name for name in self.snapshot.nominated if self._nominated_for(result.pod, name)}
         feasible: list = []
         pos = 0
         while len(feasible) < to_find and pos < total:
-            chunk = order[pos:pos + to_find - len(feasible)]
+            chunk = _rotated(candidates, start, pos, pos + to_find - len(feasible))
             pos += len(chunk)
             rejected = self._filter_chunk(state, result.pod, chunk, nominated_nodes)
             if rejected:
                 for name, status in rejected.items():
                     if status.code == st.ERROR:
-                        result.examined = order[:pos]
+                        result.examined = _rotated(candidates, start, 0, pos)
                         return self._error(result, status)
                     statuses[name] = status
                     plugins.add(status.plugin)
                 feasible.extend(n for n in chunk if n.name not in rejected)
             else:
                 feasible.extend(chunk)
-        result.examined = order[:pos]
+        result.examined = _rotated(candidates, start, 0, pos)
         return feasible
 
     def _filter_chunk(self, state, pod, chunk: list, nominated_nodes: set) -> dict:
@@ -370,8 +371,11 @@ class Framework:
                 self._error(result, status.with_plugin(name))
                 return False
         result.skipped_score = skip
-        totals = [0] * len(feasible)
-        repeat_weight = None
+        count = len(feasible)
+        # Totals are summed once at the end: a plugin that gave every node the same score
+        # adds a constant, the others a column each (weighted), then one pass over the columns.
+        constant = 0
+        columns = []
         for name, plugin in self.points["score"]:
             if name in skip:
                 continue
@@ -381,30 +385,46 @@ class Framework:
             else:
                 raw = [plugin.score(state, pod, node) for node in feasible]
             normalized = plugin.normalize(state, pod, list(raw)) if hasattr(plugin, "normalize") else raw
-            if normalized and (min(normalized) < 0 or max(normalized) > MAX_NODE_SCORE):
-                value = next(v for v in normalized if not 0 <= v <= MAX_NODE_SCORE)
-                self._error(result, Status.error(f"plugin {name} returns an invalid score {value}, it should in the range of [0, {MAX_NODE_SCORE}] after normalizing", name))
-                return False
+            low = high = 0
+            if normalized:
+                if normalized == [normalized[0]] * count:  # one score for all (a pass in C, equal items by identity)
+                    low = high = normalized[0]
+                else:
+                    low, high = min(normalized), max(normalized)
+                if low < 0 or high > MAX_NODE_SCORE:
+                    value = next(v for v in normalized if not 0 <= v <= MAX_NODE_SCORE)
+                    self._error(result, Status.error(f"plugin {name} returns an invalid score {value}, it should in the range of [0, {MAX_NODE_SCORE}] after normalizing", name))
+                    return False
             result.score_plugins.append([name, weight])
             result.raw[name] = raw
             result.normalized[name] = normalized
-            if len(normalized) != len(totals):
-                self._error(result, Status.error(f"plugin {name} returned {len(normalized)} scores for {len(totals)} nodes", name))
+            if len(normalized) != count:
+                self._error(result, Status.error(f"plugin {name} returned {len(normalized)} scores for {count} nodes", name))
                 return False
-            if weight == 1:
-                totals = list(map(add, totals, normalized))
+            if low == high:
+                constant += low * weight
+            elif weight == 1:
+                columns.append(normalized)
             else:
-                repeat_weight = repeat(weight, len(normalized))
-                totals = list(map(add, totals, map(mul, normalized, repeat_weight)))
+                columns.append(list(map(mul, normalized, repeat(weight, count))))
+        if not columns:
+            totals = [constant] * count
+        elif len(columns) == 1:
+            totals = list(map(add, columns[0], repeat(constant, count))) if constant else list(columns[0])
+        else:
+            if constant:
+                columns.append(repeat(constant, count))
+            totals = list(map(sum, zip(*columns, strict=True)))
         result.totals = totals
         return True
 
-    def _select(self, feasible: list, totals: list) -> str:
-        """selectHost: the highest total; among equal totals, one chosen with the seeded stream."""
+    def _select(self, feasible: list, totals: list) -> int:
+        """selectHost: the index of the highest total; among equal totals, one chosen with the
+        seeded stream."""
         best = max(totals)
-        tied = [node.name for node, total in zip(feasible, totals, strict=True) if total == best]
-        if len(tied) == 1 or self.stream is None:
-            return tied[0]
+        if totals.count(best) == 1 or self.stream is None:
+            return totals.index(best)
+        tied = list(compress(range(len(totals)), map(eq, totals, repeat(best))))
         return tied[self.stream.randint(0, len(tied) - 1)]
 
     def _error(self, result: CycleResult, status: Status):
@@ -495,6 +515,18 @@ class Framework:
     def post_bind(self, state, pod, node: str) -> None:
         for _name, plugin in self.points["postBind"]:
             plugin.post_bind(state, pod, node)
+
+
+def _rotated(items: list, start: int, a: int, b: int) -> list:
+    """(items[start:] + items[:start])[a:b] without copying the whole list (5,000 nodes a cycle)."""
+    total = len(items)
+    b = min(b, total)
+    i, j = start + a, start + b
+    if j <= total:
+        return items[i:j]
+    if i >= total:
+        return items[i - total:j - total]
+    return items[i:] + items[:j - total]
 
 
 def _go_list(names) -> str:

@@ -59,6 +59,8 @@ class TaintToleration(Plugin):
         return sum(1 for taint in node.prefer_taints if not lb.tolerated(tolerations, taint))
 
     def score_nodes(self, state, pod, nodes) -> list:
+        if getattr(self.handle.snapshot, "prefer_tainted_nodes", 1) == 0:
+            return [0] * len(nodes)  # no node in the cluster has a PreferNoSchedule taint
         tolerations = state[self.NAME]
         return [sum(1 for taint in node.prefer_taints if not lb.tolerated(tolerations, taint)) if node.prefer_taints else 0 for node in nodes]
 

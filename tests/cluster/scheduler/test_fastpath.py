@@ -4,9 +4,11 @@ The fast paths (batch Filter and Score over whole chunks of nodes, incrementally
 sums) are compared with the straightforward ones (node by node, sums recounted) on random
 clusters: the same node, the same message, the same decision record, the same draws."""
 
+import pickle
 import random
 
 from cluster.kernel.rng import Stream
+from cluster.scheduler.cache import SchedulerCache
 from cluster.scheduler.framework import Framework, PodInfo, Profile
 from cluster.scheduler.records import attempt_record, expand
 
@@ -132,3 +134,58 @@ def test_incremental_node_sums_match_a_recount():
         if step % 50 == 0:
             assert cache.check() == []
     assert cache.check() == []
+
+
+def mixed_cluster(rng, nodes, pods):
+    """The first 60 nodes random (taints, cordons, small ones), the rest plain nodes of a few
+    sizes: windows there have nothing rejected, which is when the score columns are read."""
+    node_list = [random_node(rng, i) if i < 60 else node(f"node-{i:03}", cpu=str(rng.choice([4, 8])), memory=f"{rng.choice([16, 32])}Gi", labels={"zone": ZONES[i % 3]})
+                 for i in range(nodes)]
+    cache = cluster_of(node_list)
+    for i in range(pods):  # most on the random nodes, a few spread thin over the plain ones
+        target = rng.choice(node_list[:60] if i % 6 else node_list[60:])["metadata"]["name"]
+        cache.add_pod(PodInfo.from_pod(random_pod(rng, f"old-{i}", target)))
+    return cache
+
+
+def test_fast_path_on_hundreds_of_nodes_keeps_every_record(monkeypatch):
+    """400 nodes: the Filter window (100 feasible nodes) is longer than a record's rows and runs
+    across the round-robin wrap, the score columns and the room floor are in use, and nodes
+    and pods change between cycles. Every record, node and draw is the same on both paths,
+    and a checkpoint (pickle) of the fast path's cache in the middle changes nothing."""
+    read = []  # whether each score read came from the columns (None: not a window of the node order)
+    columns = SchedulerCache.window_scores
+    monkeypatch.setattr(SchedulerCache, "window_scores", lambda self, *args: read.append(columns(self, *args)) or read[-1])
+    for seed in (5, 6):
+        rng = random.Random(seed)
+        fast_cache, slow_cache = (mixed_cluster(random.Random(seed), 400, 300) for _ in range(2))
+        starts = [rng.randrange(400)] * 2
+        decided = 0
+        for i in range(120):
+            if i == 60:
+                fast_cache = pickle.loads(pickle.dumps(fast_cache))
+            if rng.random() < 0.5:  # a Deployment's pod: no selector, nothing rejects it but a full node
+                body = pod(f"web-{i}", cpu=rng.choice(["100m", "500m"]), memory="256Mi", labels={"app": "batch"})
+            else:
+                body = random_pod(rng, f"new-{i}")
+            outcomes = []
+            for k, cache in enumerate((fast_cache, slow_cache)):
+                incoming = PodInfo.from_pod(body)
+                result, records, draws = run(cache, incoming, k == 0, seed * 1000 + i, starts[k])
+                outcomes.append((result.node, result.message, result.next_start, draws, records))
+                if result.node:
+                    cache.assume(incoming, result.node, i)
+                    starts[k] = result.next_start
+            assert outcomes[0] == outcomes[1], (seed, i)
+            decided += outcomes[0][0] is not None
+            change = rng.random()
+            node_body = random_node(rng, rng.randrange(400))
+            key = rng.choice(sorted(slow_cache.pod_node))
+            for cache in (fast_cache, slow_cache):
+                if change < 0.2:
+                    cache.set_node(node_body)  # new labels, taints, allocatable
+                elif change < 0.4:
+                    cache.remove_pod(key)
+        assert decided > 40
+        assert fast_cache.check() == [] and slow_cache.check() == []
+    assert sum(found is not None for found in read) >= 10 and None in read  # both ways of reading scores ran

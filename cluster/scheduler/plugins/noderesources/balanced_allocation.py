@@ -2,7 +2,7 @@
 used in equal shares after placing the pod (strategies.balanced), counting actual requests
 (not the non-zero defaults): score = int((1 − |cpu share − memory share| / 2) × 100)."""
 
-from ...framework.interface import Plugin
+from ...framework.interface import Plugin, window_scores
 from ...framework.status import Status
 from . import strategies as sg
 from .fit import DEFAULT_RESOURCES, node_values
@@ -28,24 +28,18 @@ class BalancedAllocation(Plugin):
             return super().score_nodes(state, pod, nodes)
         # Inlined for cpu and memory, with the same equivalence memo as NodeResourcesFit.
         pc, pm = pod.cpu, pod.memory
-        key = ("balanced", pc, pm)
-        out = []
-        append = out.append
-        for node in nodes:
-            memo = node.memo
-            found = memo.get(key)
-            if found is None:
-                ac, am = node.alloc_cpu, node.alloc_memory
-                if ac and am:
-                    fc = (node.cpu + pc) / ac
-                    fm = (node.memory + pm) / am
-                    if fc > 1:
-                        fc = 1.0
-                    if fm > 1:
-                        fm = 1.0
-                    found = int((1 - abs((fc - fm) / 2)) * 100)
-                else:
-                    found = sg.balanced(*node_values(node, self.resources, {"cpu": pc, "memory": pm}, non_zero=False))
-                memo[key] = found
-            append(found)
-        return out
+        key = f"balanced/{pc}/{pm}"  # a string: its hash is computed once, not per node
+
+        def compute(node) -> int:
+            ac, am = node.alloc_cpu, node.alloc_memory
+            if ac and am:
+                fc = (node.cpu + pc) / ac
+                fm = (node.memory + pm) / am
+                if fc > 1:
+                    fc = 1.0
+                if fm > 1:
+                    fm = 1.0
+                return int((1 - abs((fc - fm) / 2)) * 100)
+            return sg.balanced(*node_values(node, self.resources, {"cpu": pc, "memory": pm}, non_zero=False))
+
+        return window_scores(self.handle.snapshot, key, nodes, compute)

@@ -13,7 +13,7 @@ the default; MostAllocated; RequestedToCapacityRatio), over the node's *non-zero
 """
 
 from ...framework import status as st
-from ...framework.interface import Plugin
+from ...framework.interface import Plugin, window_scores
 from ...framework.status import Status
 from . import strategies as sg
 
@@ -77,6 +77,11 @@ class Fit(Plugin):
 
     def filter_nodes(self, state, pod, nodes):
         cpu, memory = pod.cpu, pod.memory
+        # The framework hands this the snapshot's own nodes: when the pod fits in the least
+        # room any node has left (the cache keeps a lower bound of it), none is rejected.
+        floor = getattr(self.handle.snapshot, "room_floor", None)
+        if floor is not None and floor[0] >= 1 and (not cpu or floor[1] >= cpu) and (not memory or floor[2] >= memory):
+            return None
         found = None
         for i, node in enumerate(nodes):
             if len(node.pods) >= node.alloc_pods or (cpu and node.alloc_cpu - node.cpu < cpu) or (memory and node.alloc_memory - node.memory < memory):
@@ -106,15 +111,9 @@ class Fit(Plugin):
             return super().score_nodes(state, pod, nodes)
         pc, pm = pod.nz_cpu, pod.nz_memory
         wc, wm = self.weights
-        key = ("fit-least", pc, pm, wc, wm)
-        out = []
-        append = out.append
-        for node in nodes:
-            memo = node.memo
-            found = memo.get(key)
-            if found is not None:
-                append(found)
-                continue
+        key = f"fit-least/{pc}/{pm}/{wc}/{wm}"  # a string: its hash is computed once, not per node
+
+        def compute(node) -> int:
             ac, am = node.alloc_cpu, node.alloc_memory
             score = weight = 0
             if ac:
@@ -125,6 +124,6 @@ class Fit(Plugin):
                 rm = node.nz_memory + pm
                 score += ((am - rm) * 100 // am if rm <= am else 0) * wm
                 weight += wm
-            found = memo[key] = score // weight if weight else 0
-            append(found)
-        return out
+            return score // weight if weight else 0
+
+        return window_scores(self.handle.snapshot, key, nodes, compute)

@@ -55,6 +55,10 @@ class Network:
     _last_arrival: dict = field(default_factory=dict)  # "a>b" -> time
     _next_id: int = 0
     in_flight: dict = field(default_factory=dict)  # id -> Message, for the view
+    # "a>b" -> that link's stream (link_stream), once drawn from: the same objects as the simulation's
+    # streams, kept here so a send skips the name and the lookup. A cache, not state.
+    _unhashed = ("_link_streams",)
+    _link_streams = None
 
     def link_stream(self, source: str, target: str):
         """Jitter and loss draws come from one stream per directed link, so adding a
@@ -142,16 +146,24 @@ class Network:
             return None
         sender = components.get(source)
         faults = self._faults_on(source, target) if self.endpoint_faults or self.link_faults else ()
+        link = f"{source}>{target}"
         if (sender.host if sender is not None else source) == receiver.host:
             latency = max(1, self.base_latency_us // 20)
+        elif self.jitter_us:
+            streams = self._link_streams
+            if streams is None:
+                streams = self._link_streams = {}
+            stream = streams.get(link)
+            if stream is None:
+                stream = streams[link] = self.link_stream(source, target)
+            latency = self.base_latency_us + stream.randint(0, self.jitter_us)
         else:
-            latency = self.base_latency_us + (self.link_stream(source, target).randint(0, self.jitter_us) if self.jitter_us else 0)
+            latency = self.base_latency_us
         if faults:
             latency += sum(f.latency_us for f in faults)
         now = sim.now
         arrives = now + max(1, latency)
         if self.fifo:
-            link = f"{source}>{target}"
             last = self._last_arrival.get(link, 0)
             if last > arrives:
                 arrives = last

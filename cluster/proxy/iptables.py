@@ -336,6 +336,10 @@ def evaluate(ruleset: dict, packet: dict, kernel: dict) -> dict:
     if verdict is None or verdict[0] != "DNAT":
         chain = "INPUT" if packet["dst"] in kernel["local_ips"] else "FORWARD"
         verdict = _walk(ruleset["filter"], "filter", chain, packet, kernel, state, 0)
+    return _result(verdict, state)
+
+
+def _result(verdict, state: dict) -> dict:
     out = {"verdict": "none", "to": None, "sep": None, "masq": bool(state["mark"] & 0x4000), "trace": state["trace"], "chains": state["chains"]}
     if verdict is not None:
         target, r, chain = verdict
@@ -399,6 +403,138 @@ def _matches(r: dict, packet: dict, kernel: dict, state: dict) -> bool:
                 return False
         elif kind == "conntrack":
             if m[1] != "NEW":  # every connection the simulation opens is new
+                return False
+    return True
+
+
+# --- the same walk, for one ruleset, with the packet's fixed matches decided once ------------------------
+# evaluate() is a pure function of the ruleset and the packet except for three matches: statistic
+# (a random draw), recent (the xt_recent lists, which it also reaps or sets) and mark (set by the walk
+# itself). Every other test of a rule (addresses, protocol, port, addrtype, conntrack) depends only on
+# the packet's (src, dst, dport, proto) and the node's local addresses. A Walker decides those once
+# per chain and packet and keeps, per chain, only the rules that can still match, each with its
+# dynamic matches in the order the rule lists them: the walk then draws the same random numbers,
+# touches the recent lists the same way and returns the same result as evaluate(), with far fewer
+# tests (kube-proxy asks for every new connection; a Service of 30 endpoints is 30 rules).
+_STATISTIC, _RECENT, _MARK = 0, 1, 2
+_GOTO, _RETURN, _SET_MARK, _FINAL, _NOTHING = 0, 1, 2, 3, 4
+WALKER_MAX_ENTRIES = 4096  # (chain, packet) pairs remembered per ruleset; then it starts over
+
+
+class Walker:
+    """evaluate() for one ruleset and one node's local addresses (a cache, not state: a kube-proxy
+    keeps one per ruleset and drops it when the rules change; tests/cluster/proxy compares both)."""
+
+    def __init__(self, ruleset: dict, local_ips):
+        self.ruleset = ruleset
+        self.local_ips = frozenset(local_ips)
+        self.chains: dict = {}
+
+    def evaluate(self, packet: dict, kernel: dict) -> dict:
+        """evaluate(self.ruleset, packet, kernel): kernel["local_ips"] must be self.local_ips."""
+        key = (packet["src"], packet["dst"], packet["dport"], packet["proto"].lower())
+        state = {"mark": 0, "trace": [], "chains": []}
+        verdict = self._walk("nat", "PREROUTING", key, kernel, state, 0)
+        if verdict is None or verdict[0] != "DNAT":
+            chain = "INPUT" if key[1] in self.local_ips else "FORWARD"
+            verdict = self._walk("filter", chain, key, kernel, state, 0)
+        return _result(verdict, state)
+
+    def _walk(self, table_name: str, chain: str, key: tuple, kernel: dict, state: dict, depth: int):
+        if depth > MAX_DEPTH:
+            return None
+        state["chains"].append(chain if table_name == "nat" else f"{table_name}/{chain}")
+        entries = self.chains.get((table_name, chain, key))
+        if entries is None:
+            entries = self._compile(table_name, chain, key)
+        trace = state["trace"]
+        draw = kernel["draw"]
+        for number, r, action, bits, statistic, dynamic, fails in entries:
+            if statistic is not None:  # the common dynamic match, alone: one draw
+                if draw() >= statistic:
+                    continue
+            elif dynamic and (not _dynamic_pass(dynamic, key[0], kernel, state) or fails):
+                continue
+            trace.append([table_name, chain, number])
+            if action == _GOTO:
+                verdict = self._walk(table_name, r["j"], key, kernel, state, depth + 1)
+                if verdict is not None:
+                    return verdict
+            elif action == _FINAL:
+                return r["j"], r, chain
+            elif action == _RETURN:
+                return None
+            elif action == _SET_MARK:
+                value, mask = bits
+                state["mark"] = (state["mark"] & ~mask) ^ value
+        return None
+
+    def _compile(self, table_name: str, chain: str, key: tuple) -> list:
+        """The chain's rules that this packet can match: (number, rule, action, a MARK target's
+        (value, mask), the threshold when the only dynamic match is one statistic, the dynamic matches to test in order, fails). `fails`: a fixed match after some dynamic ones fails, so the rule
+        never fires but its dynamic matches before that one still run (a draw is still drawn)."""
+        if len(self.chains) >= WALKER_MAX_ENTRIES:
+            self.chains = {}
+        rules = self.ruleset[table_name]["rules"]
+        src, dst, dport, proto = key
+        packet = {"src": src, "dst": dst, "dport": dport, "proto": proto}
+        entries = []
+        for number, r in enumerate(rules.get(chain, ()), 1):
+            if r["s"] and _in_cidr(src, r["s"]) == r["not_s"]:
+                continue
+            if r["d"] and not _in_cidr(dst, r["d"]):
+                continue
+            if r["p"] and r["p"] != proto:
+                continue
+            dynamic, fails = [], False
+            for m in r["m"]:
+                kind = m[0]
+                if kind == "statistic":
+                    dynamic.append((_STATISTIC, m[1]))
+                elif kind == "recent":
+                    dynamic.append((_RECENT, m))
+                elif kind == "mark":
+                    value, mask = _mark_bits(m[2])
+                    dynamic.append((_MARK, (value, mask, m[1])))
+                elif not _matches({"s": None, "d": None, "p": None, "m": [m]}, packet, {"local_ips": self.local_ips}, {}):
+                    fails = True
+                    break
+            if fails and not dynamic:
+                continue
+            target, bits = r["j"], None
+            if target in rules:
+                action = _GOTO
+            elif target == "RETURN":
+                action = _RETURN
+            elif target == "MARK":
+                action = _SET_MARK
+                bits = _mark_bits(r["extra"].split()[-1])
+            elif target in ("DNAT", "REJECT", "DROP", "ACCEPT"):
+                action = _FINAL
+            else:
+                action = _NOTHING
+            statistic = dynamic[0][1] if len(dynamic) == 1 and dynamic[0][0] == _STATISTIC and not fails else None
+            entries.append((number, r, action, bits, statistic, tuple(dynamic), fails))
+        self.chains[(table_name, chain, key)] = entries
+        return entries
+
+
+def _mark_bits(text: str) -> tuple[int, int]:
+    value, _, mask = text.partition("/")
+    return int(value, 16), int(mask, 16)
+
+
+def _dynamic_pass(dynamic: tuple, src: str, kernel: dict, state: dict) -> bool:
+    for kind, arg in dynamic:
+        if kind == _STATISTIC:
+            if kernel["draw"]() >= arg:
+                return False
+        elif kind == _RECENT:
+            if not _recent(arg, src, kernel):
+                return False
+        else:
+            value, mask, negated = arg
+            if ((state["mark"] & mask) == value) == negated:
                 return False
     return True
 

@@ -60,6 +60,10 @@ register_index("proxy-service", _by_service)
 
 class KubeProxy(Component):
     kind = "kube-proxy"
+    # The iptables walk with each chain pre-filtered per packet (iptables.Walker): a cache of the
+    # ruleset in place, rebuilt on demand, not state.
+    _unhashed = ("_walker",)
+    _walker = None
 
     def __init__(self, sim, config: dict, *, mode: str = "iptables", scheduler: str = "rr", profile: str = "teaching"):
         node = config["name"]
@@ -226,8 +230,11 @@ class KubeProxy(Component):
         connection (ActiveConn) until `closed(conn_id)`."""
         self.connections += 1
         if self.mode == "iptables":
-            kernel = {"local_ips": {self.node_ip, "127.0.0.1"}, "draw": self._draw, "recent": self.recent, "now": self.now}
-            result = iptables.evaluate(self.ruleset, packet, kernel)
+            walker = self._walker
+            if walker is None or walker.ruleset is not self.ruleset:
+                walker = self._walker = iptables.Walker(self.ruleset, (self.node_ip, "127.0.0.1"))
+            kernel = {"local_ips": walker.local_ips, "draw": self._drawer(), "recent": self.recent, "now": self.now}
+            result = walker.evaluate(packet, kernel)
             sep = self.ruleset["endpoints"].get(result["sep"]) if result["sep"] else None
             result.update(pod=sep["pod"] if sep else None, pod_node=sep["node"] if sep else None, service=sep["service"] if sep else None)
         else:
@@ -255,15 +262,25 @@ class KubeProxy(Component):
         """xt_statistic's draw: 31 random bits from this node's seeded stream."""
         return self.stream("statistic").next64() >> 33
 
+    def _drawer(self):
+        """_draw for one connection: the stream is looked up at the first draw (a connection that
+        draws nothing must not create it) and kept for the others (a 30-endpoint chain draws ~15)."""
+        stream = None
+
+        def draw() -> int:
+            nonlocal stream
+            if stream is None:
+                stream = self.stream("statistic")
+            return stream.next64() >> 33
+        return draw
+
     # NodePort: a packet from outside arrives here, is decided, forwarded, and its answer relayed.
     def _on_packet(self, client: str, p: dict) -> None:
         cid = p.get("id")
         packet = {"src": str(p.get("src")), "dst": str(p.get("dst")), "dport": p.get("dport"), "proto": str(p.get("proto") or "TCP")}
         result = self.connect(packet, cid)
         if p.get("detail", True):
-            from ..traffic.events import request_event  # the traffic module owns the event's shape
-
-            request_event(self, p, result)
+            _traffic_events().request_event(self, p, result)
         if result["verdict"] == "dnat":
             ip, _, port = result["to"].rpartition(":")
             backend = backend_of(self.sim, ip)
@@ -319,17 +336,30 @@ class KubeProxy(Component):
                 "rules": self.rule_count, "services": len(self.summary), "connections": self.connections, "client": self.api.view()}
 
 
+def _traffic_events():
+    """cluster/traffic/events.py (the traffic module owns the event's shape), imported on first use:
+    cluster.traffic imports this package, so the import cannot be at the top."""
+    global _TRAFFIC_EVENTS
+    if _TRAFFIC_EVENTS is None:
+        from ..traffic import events
+
+        _TRAFFIC_EVENTS = events
+    return _TRAFFIC_EVENTS
+
+
+_TRAFFIC_EVENTS = None
+
+
 def backend_of(sim, ip: str) -> str | None:
     """The containerd endpoint of the node whose pod CIDR holds `ip` (the CNI's routes)."""
     parts = ip.split(".")
     if len(parts) != 4:
         return None
     prefix = ".".join(parts[:3]) + ".0/24"
-    for name in sorted(n for n in sim.components if n.endswith("/containerd")):
-        runtime = sim.components[name]
-        if getattr(runtime, "pod_cidr", None) == prefix and not getattr(runtime, "removed", False):
-            return name
-    return None
+    # The first in name order of those that match (asked for every request: no sort of every name).
+    found = [name for name, runtime in sim.components.items()
+             if name.endswith("/containerd") and getattr(runtime, "pod_cidr", None) == prefix and not getattr(runtime, "removed", False)]
+    return min(found) if found else None
 
 
 def _network_error(reason: str) -> str:

@@ -671,10 +671,8 @@ class Containerd(Component):
 
     # --- the pod network: probes and requests reach the process that listens -----------------------------
     def _listener(self, ip: str, port: int) -> dict | None:
-        for sid in sorted(self.sandboxes):
-            sandbox = self.sandboxes[sid]
-            if sandbox["ip"] != ip or sandbox["state"] != "SANDBOX_READY":
-                continue
+        # Asked for every request and probe: the sandboxes with this address first, then their order.
+        for sid in sorted(sid for sid, sandbox in self.sandboxes.items() if sandbox["ip"] == ip and sandbox["state"] == "SANDBOX_READY"):
             for cid in self._containers_of(sid):
                 c = self.containers[cid]
                 if c["state"] == "CONTAINER_RUNNING" and programs.listening(c["process"], port):

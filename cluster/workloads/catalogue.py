@@ -381,7 +381,7 @@ def serve(proc: dict, now: int, port: int, path: str = "/", agent: str = "curl/8
         latency = int(service * 20 * utilisation * utilisation)
     proc["cpu_m"] = max(1, min(int(proc["rate"] * proc["cost_us"] / 1000), 64_000))
     t = clock(now)
-    line = _access_line(proc, t, source, path, code, size, agent)
+    line = _access_line(proc, t, source, path, code, size, agent, second=(calendar.current.get(), now // SECOND))
     return {"code": code, "latency_us": latency, "bytes": size}, ([_out(line)] if line else [])
 
 
@@ -433,17 +433,34 @@ def _route(proc: dict, now: int, path: str) -> tuple[int, int]:
     return 404, 19
 
 
-def _access_line(proc: dict, t, source: str, path: str, code: int, size: int, agent: str) -> str | None:
+def _access_line(proc: dict, t, source: str, path: str, code: int, size: int, agent: str, second=None) -> str | None:
     flavor = proc["flavor"]
     if flavor == "nginx":
-        return f'{source} - - [{t:%d/%b/%Y:%H:%M:%S} +0000] "GET {path} HTTP/1.1" {code} {size} "-" "{agent}" "-"'
+        return f'{source} - - [{_stamp(t, "%d/%b/%Y:%H:%M:%S", second)} +0000] "GET {path} HTTP/1.1" {code} {size} "-" "{agent}" "-"'
     if flavor == "httpd":
-        return f'{source} - - [{t:%d/%b/%Y:%H:%M:%S} +0000] "GET {path} HTTP/1.1" {code} {size}'
+        return f'{source} - - [{_stamp(t, "%d/%b/%Y:%H:%M:%S", second)} +0000] "GET {path} HTTP/1.1" {code} {size}'
     if flavor == "python":
-        return f'{source} - - [{t:%d/%b/%Y %H:%M:%S}] "GET {path} HTTP/1.1" {code} -'
+        return f'{source} - - [{_stamp(t, "%d/%b/%Y %H:%M:%S", second)}] "GET {path} HTTP/1.1" {code} -'
     if flavor in ("web", "slow-start"):
         return _json_line(t, "request", method="GET", path=path, status=code, remote=source)
     return None
+
+
+_STAMPS: dict = {}  # format -> (second, text): the last whole-second stamp written in it
+
+
+def _stamp(t, fmt: str, second) -> str:
+    """format(t, fmt) for a format without sub-second fields. `second` (the epoch and the virtual
+    second t falls in) names t's whole second: a server logs many requests a second, and strftime
+    is the costly part of the line, so the last stamp per format is kept. None: no memo."""
+    if second is None:
+        return format(t, fmt)
+    memo = _STAMPS.get(fmt)
+    if memo is not None and memo[0] == second:
+        return memo[1]
+    text = format(t, fmt)
+    _STAMPS[fmt] = (second, text)
+    return text
 
 
 def tcp_open(proc: dict, port: int) -> bool:

@@ -14,7 +14,10 @@
 //
 //   raft.role {role, term, leader}   raft.leader {leader, term}   raft.vote {term}, target
 //   raft.append {first, last, term}  raft.truncate {index}        raft.commit {commit}
-//   raft.restart {term}              net.crash / net.restart       etcd.put|delete|txn|read
+//   raft.restart {term, snapshot_index?}                           etcd.put|delete|txn|read
+//   raft.snapshot {index, term, compacted, kept}: the member's log now starts after `compacted`
+//   raft.restore {index, term, revision}: log and store replaced by the leader's snapshot
+//   net.crash / net.restart
 //   net.send: the leader's heartbeat rhythm; the RPC's fields are kept on the message (m.info)
 //   net.deliver: a follower hears its leader (election timer reset), a candidate collects votes
 //
@@ -433,7 +436,7 @@ const HANDLERS = {
     const d = e.data ?? {};
     const view = member(model, e.source);
     if (!view || typeof d.first !== "number" || typeof d.last !== "number") return;
-    patch(model, e.source, { log: appendEntries(view, d.first, d.last, d.term), log_length: d.last });
+    patch(model, e.source, { log: appendEntries(view, d.first, d.last, d.term), log_length: d.last, log_kept: d.last - (view.log_offset ?? 0) });
     // the event gives the last entry's term only: a batch may hold older terms
     if (d.last > d.first) requestRefresh(model);
   },
@@ -441,7 +444,29 @@ const HANDLERS = {
     const index = e.data?.index;
     const view = member(model, e.source);
     if (!view || typeof index !== "number") return;
-    patch(model, e.source, { log: (view.log ?? []).filter((x) => x.index < index), log_length: index - 1 });
+    patch(model, e.source, { log: (view.log ?? []).filter((x) => x.index < index), log_length: index - 1, log_kept: index - 1 - (view.log_offset ?? 0) });
+  },
+  "raft.snapshot"(model, e) {
+    const d = e.data ?? {};
+    const view = member(model, e.source);
+    if (!view || typeof d.compacted !== "number") return;
+    patch(model, e.source, { snapshot_index: d.index, snapshot_term: d.term, log_offset: d.compacted, log_kept: d.kept, log: (view.log ?? []).filter((x) => x.index > d.compacted) });
+  },
+  "raft.restore"(model, e) {
+    const d = e.data ?? {};
+    if (!member(model, e.source) || typeof d.index !== "number") return;
+    // the whole log is replaced: it starts after the snapshot, which is committed and applied
+    patch(model, e.source, {
+      snapshot_index: d.index,
+      snapshot_term: d.term,
+      log_offset: d.index,
+      log_kept: 0,
+      log: [],
+      log_length: d.index,
+      commit: d.index,
+      applied: d.index,
+      revision: d.revision,
+    });
   },
   "raft.commit"(model, e) {
     const d = e.data ?? {};
@@ -457,7 +482,9 @@ const HANDLERS = {
   },
   "raft.restart"(model, e) {
     const d = e.data ?? {};
-    patch(model, e.source, { alive: true, role: "follower", term: d.term, commit: 0, applied: 0, leader: null, revision: null, votes: null, heartbeat_deadline: null });
+    // a member restarts from its snapshot (committed and applied), or from nothing
+    const from = typeof d.snapshot_index === "number" ? d.snapshot_index : 0;
+    patch(model, e.source, { alive: true, role: "follower", term: d.term, commit: from, applied: from, leader: null, revision: null, votes: null, heartbeat_deadline: null });
     resetTimerEstimated(model, e.source, e.time);
   },
   "net.crash"(model, e) {

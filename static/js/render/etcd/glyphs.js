@@ -6,6 +6,8 @@
 //   ● P   PreVote                   ○ ✓/✕  pre-vote granted / refused
 //   ■ 3   AppendEntries, 3 entries  □ ✓/✕  accepted (logs match) / rejected (back off)
 //   • ♥   Heartbeat                 ◦ ✓    heartbeat ack
+//   ▣ S   InstallSnapshot: the leader's whole store, for a follower whose next entry the
+//         leader has compacted away (a thick-edged square; answered like AppendEntries)
 //   ● +   a proposal a follower forwards to its leader
 //   ● R   ReadIndex (a linearizable read asks the leader)        ○ R its answer
 //   ⬭ put a client request (etcdctl, the API server)            ⬭ ok / err its answer
@@ -54,6 +56,11 @@ export function describeMessage(m) {
     }
     case "AppendEntriesResponse":
       return reply(info.success, "square", rpc, gettext("AppendEntries accepted"), gettext("AppendEntries rejected"), gettext("AppendEntries reply"), info, gettext("append"));
+    case "InstallSnapshot": {
+      const at = typeof info.index === "number" ? interpolate(gettext("InstallSnapshot at index %(index)s"), { index: info.index }) : "InstallSnapshot";
+      const rev = typeof info.revision === "number" ? interpolate(gettext(", store at revision %(rev)s"), { rev: info.revision }) : "";
+      return { shape: "square", rpc, response: false, label: "S", variant: "snapshot", text: `${at}${rev}${termSuffix(info)}`, short: gettext("snapshot") };
+    }
     case "Heartbeat":
       return { shape: "circle", rpc, small: true, response: false, label: "♥", text: `${gettext("heartbeat")}${termSuffix(info)}`, short: "♥" };
     case "HeartbeatResponse":
@@ -93,6 +100,7 @@ export const GLYPH_LEGEND = [
   { shape: "circle", label: "P", variant: "pre", text: gettext("pre-vote") },
   { shape: "square", label: "3", text: gettext("append 3 entries") },
   { shape: "circle", label: "♥", text: gettext("heartbeat") },
+  { shape: "square", label: "S", variant: "snapshot", text: gettext("snapshot"), title: gettext("InstallSnapshot: the leader's store, for a follower whose entries it has compacted away") },
   { shape: "circle", label: "✓", response: true, outcome: "ok", text: gettext("yes"), title: gettext("a reply: vote granted, entries accepted") },
   { shape: "circle", label: "✕", response: true, outcome: "bad", text: gettext("no"), title: gettext("a reply: vote refused, entries rejected") },
   { shape: "pill", label: "put", text: gettext("client"), client: true, title: gettext("a client request (etcdctl, the API server) and its answer") },

@@ -81,7 +81,7 @@ export function createLogTable(container) {
       let last = 0;
       for (const m of members) last = Math.max(last, Number(m.log_length) || (Array.isArray(m.log) && m.log.length ? m.log[m.log.length - 1].index : 0));
       const first = Math.max(1, last - n + 1);
-      const sig = JSON.stringify([n, first, last, members.map((m) => [m.name, m.role, m.alive, m.commit, m.applied, m.log_length, (m.log ?? []).slice(-n).map((e) => e.term)])]);
+      const sig = JSON.stringify([n, first, last, members.map((m) => [m.name, m.role, m.alive, m.commit, m.applied, m.log_length, m.log_offset, m.snapshot_index, (m.log ?? []).slice(-n).map((e) => e.term)])]);
       if (sig === signature) return;
       signature = sig;
       root.style.setProperty("--cells", String(n));
@@ -108,6 +108,8 @@ export function createLogTable(container) {
         const length = Number(m.log_length) || 0;
         const commit = Number(m.commit) || 0;
         const applied = Number(m.applied) || 0;
+        const offset = Number(m.log_offset) || 0; // entries up to here are compacted into the snapshot
+        const snapshot = Number(m.snapshot_index) || 0;
         const described = [];
         for (let i = 0; i < n; i += 1) {
           const index = first + i;
@@ -119,6 +121,8 @@ export function createLogTable(container) {
             c.classList.add("ends-before");
             c.textContent = `◂${length}`;
             c.title = interpolate(gettext("%(name)s's log ends at index %(n)s"), { name: m.name, n: length });
+          } else if (term === undefined && index <= offset) {
+            c.classList.add("compacted");
           } else if (term === undefined) {
             c.classList.add(index <= length ? "unknown" : "empty");
             if (index <= length) c.textContent = "·";
@@ -130,9 +134,14 @@ export function createLogTable(container) {
             if (index <= applied) c.classList.add("applied");
             if (index === commit && !down) c.classList.add("commit-edge");
           }
+          if (snapshot && index === snapshot) {
+            c.classList.add("snapshot-edge");
+            c.title = interpolate(gettext("%(name)s's snapshot: its store after entry %(n)s; entries up to %(offset)s are compacted away"), { name: m.name, n: snapshot, offset });
+          }
           r.appendChild(c);
         }
         if (commit > 0 && commit < first && !down) r.classList.add("commit-before");
+        if (snapshot) described.push(interpolate(gettext("snapshot at index %(n)s"), { n: snapshot }));
         described.push(interpolate(ngettext("%(n)s entry", "%(n)s entries", length), { n: length }), down ? gettext("down: its log is on disk") : interpolate(gettext("commit %(commit)s, applied %(applied)s"), { commit, applied }));
         r.setAttribute("aria-label", `${m.name}: ${described.join(", ")}`);
         rows.push(r);

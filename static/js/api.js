@@ -30,6 +30,11 @@ export function setReadOnly(cluster, reason) {
   readOnly = reason ? { cluster, reason } : null;
 }
 
+/** Why this page may not change `cluster` (null: it may): panels offer no action they would refuse. */
+export function readOnlyReason(cluster) {
+  return readOnly && readOnly.cluster === cluster ? readOnly.reason : null;
+}
+
 /** Headers for a fetch made outside this module (the timeline). */
 export function keyHeaders() {
   return pageKey ? { "X-Clusterscope-Key": pageKey } : {};

@@ -95,12 +95,25 @@ def test_a_class_follows_a_lesson_hands_control_and_forks(server, open_page, bro
     audience.locator(".lesson-now[data-step='0']").wait_for()
     assert audience.locator(".lesson-role").inner_text() == "audience: follows the presenter"
     assert audience.locator(".cr-mode").inner_text() == "◉ Watching, read-only: the presenter drives this cluster."
-    assert audience.locator("#btn-play").is_hidden() and audience.locator(".etcd-tools").is_hidden()
+    assert audience.locator("#btn-play").is_hidden() and audience.locator("#etcd-partition").is_hidden()
     # a shortcut is refused by the page itself, with the reason; the clock does not change
     paused_before = summary(server, cluster)["paused"]
     audience.keyboard.press("Space")
     audience.locator("#notice:text('Read-only: the presenter drives this cluster')").wait_for()
     assert summary(server, cluster)["paused"] == paused_before
+    # an etcd member's menu shows what a teacher could do, each item disabled with the reason
+    audience.locator(".etcd-member").first.click()
+    items = audience.locator(".etcd-menu-item")
+    items.first.wait_for()
+    assert items.count() >= 2 and all(items.nth(i).get_attribute("aria-disabled") == "true" for i in range(items.count()))
+    assert "Read-only: the presenter drives this cluster" in items.first.inner_text()
+    audience.locator(".etcd-menu").screenshot(path=str(artifacts / "classroom-audience-etcd-menu-1366-dark.png"))
+    audience.keyboard.press("Escape")
+    # the key space can be read; its etcdctl form is disabled, with the reason above it
+    audience.locator("#etcd-data-toggle").click()
+    assert audience.locator("#etcd-send").is_disabled() and audience.locator("#etcd-key").is_disabled()
+    assert audience.locator(".etcd-readonly-note").inner_text().startswith("Read-only: the presenter drives this cluster")
+    audience.locator("#etcd-drawer-close").click()
 
     # the presenter runs step 1 (paused, then the clock runs only while it plays, as in the lesson test)
     presenter.locator(".lesson-next").click()
@@ -132,6 +145,7 @@ def test_a_class_follows_a_lesson_hands_control_and_forks(server, open_page, bro
     assert presenter.locator(".cr-control .cr-has").inner_text() == f"☛ Ada ({seat['viewer']}) has control"
     play = audience.locator("#btn-play")
     play.wait_for()
+    assert audience.locator("#etcd-send").is_enabled() and audience.locator(".etcd-readonly-note").is_hidden()
     assert audience.locator(".cr-next").is_visible()  # the lesson's next step is theirs too
     play.click()  # resume the class's clock, as the student
     wait_for(lambda: not summary(server, cluster)["paused"], message="the student's click to resume the shared cluster")

@@ -12,6 +12,7 @@
 // on them. The snapshot does not list keys yet, so a key written before the page opened shows
 // up only when read or written again; "Read" sends a get for one key.
 
+import { readOnlyReason } from "../../api.js";
 import { etcdState, noteClientAnswer, quorumStatus, watchesOn } from "../../appliers/etcd.js";
 import { gettext, interpolate, ngettext } from "../../i18n.js";
 
@@ -52,6 +53,10 @@ export function createClientDrawer({ drawer, toggle, model, name, api, members, 
   const watchesList = $("#etcd-watches");
   const close = $("#etcd-drawer-close");
   let memberNames = "";
+  let readOnly = null; // the reason this page may not send requests (a class's audience), shown above the form
+  const readOnlyNote = el("p", "etcd-readonly-note");
+  readOnlyNote.hidden = true;
+  form.prepend(readOnlyNote);
   let keysVersion = "";
   let busy = 0;
 
@@ -234,6 +239,7 @@ export function createClientDrawer({ drawer, toggle, model, name, api, members, 
     const readCell = el("td", "kv-read");
     const read = el("button", "btn btn-small", gettext("Read"));
     read.type = "button";
+    read.disabled = Boolean(readOnly); // a read is a request of the cluster's own client too
     read.dataset.read = k.key;
     read.setAttribute("aria-label", interpolate(gettext("Read %(key)s"), { key: k.key }));
     readCell.appendChild(read);
@@ -281,6 +287,15 @@ export function createClientDrawer({ drawer, toggle, model, name, api, members, 
         const options = [new Option(gettext("any member (client picks)"), "")].concat(names.map((n) => new Option(n, n)));
         memberSelect.replaceChildren(...options);
         if (names.includes(chosen)) memberSelect.value = chosen;
+      }
+      const reason = readOnlyReason(name);
+      if (reason !== readOnly) {
+        readOnly = reason;
+        readOnlyNote.textContent = reason ?? "";
+        readOnlyNote.hidden = !reason;
+        for (const control of form.querySelectorAll("select, input, button")) control.disabled = Boolean(reason);
+        if (!reason) syncFields(); // the fields each operation uses
+        keysVersion = ""; // the Read buttons follow
       }
       if (drawer.hidden) return;
       const version = `${model.versions.etcd ?? 0}|${leaderRevision()}`;

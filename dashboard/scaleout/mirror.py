@@ -9,7 +9,7 @@ own viewers. A mirror looks like the runner's ClusterHandle to the consumer
 It holds the owner's latest snapshot (fetched once, through forward.capture, shared by every
 viewer) and the events after it. A gap (a message dropped by the channel layer, which drops
 silently past a channel's capacity) or too many events since the snapshot fetch a fresh one;
-a new owner (the old one died or drained) closes the viewers with 1012, and they reconnect
+a new owner (the old one died or drained) closes the viewers with 4012, and they reconnect
 (static/js/stream.js) to wherever the cluster runs now.
 """
 

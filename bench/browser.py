@@ -171,7 +171,10 @@ def measure_fps(page, seconds: float, cdp=None) -> dict:
         after = busy(cdp)
         share = {k: (after[k] - before[k]) / span for k in BUSY}
         # a main thread busy most of the time: the page's own cost; mostly idle yet slow frames: the CPU is elsewhere (load)
-        out["busy"] = f"main thread busy {share['TaskDuration']:.0%} (script {share['ScriptDuration']:.0%}, layout {share['LayoutDuration']:.0%}, style {share['RecalcStyleDuration']:.0%})"
+        # per frame: a figure that holds better than fps on a loaded machine (wall time stretched alike)
+        per = (after["TaskDuration"] - before["TaskDuration"]) * 1000 / max(1, out["frames"])
+        out["busy"] = (f"main thread busy {share['TaskDuration']:.0%} (script {share['ScriptDuration']:.0%}, layout {share['LayoutDuration']:.0%}, style {share['RecalcStyleDuration']:.0%}), "
+                       f"{per:.0f} ms of it per frame")
     return out
 
 

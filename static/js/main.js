@@ -27,6 +27,7 @@ import { createControllersPanel } from "./render/controllers/panel.js";
 import { describeMessage } from "./render/etcd/glyphs.js";
 import { createEtcdPanel } from "./render/etcd/panel.js";
 import { createEventLog } from "./render/eventlog.js";
+import { beginFrame } from "./render/geometry.js";
 import { bindExportButton } from "./export-svg.js";
 import { renderLegend } from "./render/legend.js";
 import { createMessagesView, lingerSeconds } from "./render/messages.js";
@@ -326,6 +327,7 @@ function announceClock() {
 
 function frame(now) {
   try {
+    beginFrame(); // every box renderers ask for, measured before anyone writes (geometry.js)
     const t = kiosk.displayTime(model, now); // M.advanceDisplayTime, or exactly the server's time when frozen
     M.pruneMessages(model, t, lingerSeconds(model.clock.speed));
     clock.update(model, t, now, model.live);

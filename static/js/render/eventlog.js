@@ -7,6 +7,7 @@
 
 import { gettext, interpolate, ngettext } from "../i18n.js";
 import { EVENT_GROUPS, eventGroup, eventKindInfo, formatTime, kindIcon } from "../theme.js";
+import { nextFrame } from "./geometry.js";
 
 export const MAX_ROWS = 500;
 const APPEND_EVERY_MS = 200;
@@ -53,6 +54,7 @@ export function createEventLog({ list, filters, count, jump }) {
   let renderedTotal = 0;
   let resetSeen = -1;
   let following = true;
+  let scrollQueued = false; // a scroll to the end waits for the next frame
   let pending = 0;
   let lastModel = null;
   let appendedAt = -Infinity;
@@ -100,9 +102,17 @@ export function createEventLog({ list, filters, count, jump }) {
     return list.scrollHeight - list.scrollTop - list.clientHeight <= BOTTOM_SLACK_PX;
   }
   function scrollToEnd() {
-    list.scrollTop = list.scrollHeight;
+    // at the next frame's start, when the page is laid out: reading scrollHeight right after
+    // appending rows would force a layout of the whole page
+    if (scrollQueued) return;
+    scrollQueued = true;
+    nextFrame(() => {
+      scrollQueued = false;
+      if (following) list.scrollTop = list.scrollHeight;
+    });
   }
   list.addEventListener("scroll", () => {
+    if (scrollQueued) return; // rows were appended and the scroll to them is on its way
     const bottom = atBottom();
     if (bottom && !following) {
       following = true;
@@ -148,7 +158,7 @@ export function createEventLog({ list, filters, count, jump }) {
       }
       const fresh = model.eventsTotal - renderedTotal;
       if (fresh <= 0) return;
-      // new rows at most APPEND_EVERY_MS apart: each append scrolls to the end, a forced layout
+      // new rows at most APPEND_EVERY_MS apart: each append lays the list out again and scrolls it
       const now = performance.now();
       if (now - appendedAt < APPEND_EVERY_MS) return;
       appendedAt = now;

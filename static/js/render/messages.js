@@ -25,6 +25,7 @@
 import { gettext, interpolate } from "../i18n.js";
 import { connected, messagePhase, messageProgress } from "../model.js";
 import { isResponse, kindInfo, svgEl } from "../theme.js";
+import { boxIn, rem, scroll } from "./geometry.js";
 import { createSampler } from "./sampling.js";
 
 const MAX_DOTS = 400;
@@ -110,29 +111,18 @@ export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf
   let width = 0;
   let height = 0;
   let rects = new Map();
-  let stageRect = null;
   let dotR = 8;
 
   function rectOf(name) {
     if (rects.has(name)) return rects.get(name);
-    const box = locateBox(name);
-    let rect = null;
-    if (box && box.isConnected && box.offsetParent !== null) {
-      const r = box.getBoundingClientRect();
-      rect = {
-        cx: r.left - stageRect.left + stage.scrollLeft + r.width / 2,
-        cy: r.top - stageRect.top + stage.scrollTop + r.height / 2,
-        hw: r.width / 2,
-        hh: r.height / 2,
-      };
-    }
+    const el = locateBox(name);
+    const rect = el ? boxIn(stage, el) : null; // measured at the frame's start (geometry.js)
     rects.set(name, rect);
     return rect;
   }
 
   function sizeLayers() {
-    const w = stage.scrollWidth;
-    const h = stage.scrollHeight;
+    const { width: w, height: h } = scroll(stage);
     if (w !== width || h !== height) {
       width = w;
       height = h;
@@ -404,8 +394,7 @@ export function createMessagesView({ stage, linksSvg, dotsSvg, locateBox, kindOf
 
   return {
     update(model, t, { reduced, now }) {
-      stageRect = stage.getBoundingClientRect();
-      dotR = DOT_R_EM * (parseFloat(getComputedStyle(document.documentElement).fontSize) || 16);
+      dotR = DOT_R_EM * rem();
       rects = new Map();
       sizeLayers();
       drawCuts(model);

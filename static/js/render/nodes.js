@@ -109,7 +109,7 @@ export function createNodesView({ body, note, onDetail = () => {} }) {
         const text = interpolate(gettext("%(ready)s of %(nodes)s Ready · heat map"), { ready: totals.ready.toLocaleString("en"), nodes: totals.nodes.toLocaleString("en") });
         if (note.textContent !== text) note.textContent = text;
       }
-      for (const card of cards.values()) tickNodeCard(card, t, now, reduced);
+      for (const card of cards.values()) tickNodeCard(card, t, now);
     },
   };
 

@@ -28,6 +28,7 @@
 import { STAGES, STAGE_LABELS, clientLabel, isKubectl, isNoise, objectPath, requestPath } from "../appliers/requests.js";
 import { gettext, interpolate, ngettext } from "../i18n.js";
 import { formatTime, svgEl } from "../theme.js";
+import { boxIn } from "./geometry.js";
 
 const STAGE_SHORT = { authn: gettext("authn"), authz: gettext("authz"), admission: gettext("admit"), validation: gettext("valid"), etcd: "etcd" };
 const STAGE_TITLES = { authn: gettext("authentication: who is asking"), authz: gettext("authorization (RBAC): may they"), admission: gettext("admission: namespace lifecycle, defaults, quotas"), validation: gettext("validation: names, labels, required fields"), etcd: gettext("etcd: the transaction (or the watch cache, for reads)") };
@@ -241,17 +242,16 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
   }
 
   // --- watch lines ---------------------------------------------------------------------------
-  function rectOf(name, stageRect) {
+  function rectOf(name) {
     const box = locateBox(name);
-    if (!box || !box.isConnected || box.offsetParent === null) return null;
-    const r = box.getBoundingClientRect();
-    const rect = { cx: r.left - stageRect.left + stage.scrollLeft + r.width / 2, cy: r.top - stageRect.top + stage.scrollTop + r.height / 2, hw: r.width / 2, hh: r.height / 2 };
+    const rect = box ? boxIn(stage, box) : null; // measured at the frame's start (geometry.js)
+    if (!rect) return null;
     // a kubelet's or kube-proxy's box sits inside its node card: labels go outside the card
-    const card = box.closest(".node-card");
-    if (card) {
-      const o = card.getBoundingClientRect();
+    const card = box.closest?.(".node-card");
+    const outer = card ? boxIn(stage, card) : null;
+    if (outer) {
       rect.card = card;
-      rect.outer = { cx: o.left - stageRect.left + stage.scrollLeft + o.width / 2, cy: o.top - stageRect.top + stage.scrollTop + o.height / 2, hw: o.width / 2, hh: o.height / 2 };
+      rect.outer = outer;
     }
     return rect;
   }
@@ -270,14 +270,13 @@ export function createRequestsView({ stage, linksSvg, locateBox, apiServerName =
       if (w.client === apiServerName) continue;
       byClient.set(w.client, (byClient.get(w.client) ?? []).concat(w));
     }
-    const stageRect = stage.getBoundingClientRect();
-    const api = rectOf(apiServerName, stageRect);
+    const api = rectOf(apiServerName);
     const seen = new Set();
     const perCard = new Map(); // node card -> its watchers' total, labelled once on the card
     if (api) {
       const rects = new Map();
       for (const [client, watches] of byClient) {
-        const c = rectOf(client, stageRect);
+        const c = rectOf(client);
         if (!c) continue;
         rects.set(client, c);
         if (c.card) perCard.set(c.card, (perCard.get(c.card) ?? 0) + watches.length);

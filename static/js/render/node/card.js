@@ -9,6 +9,7 @@
 
 import { gettext, interpolate } from "../../i18n.js";
 import { kindIcon } from "../../theme.js";
+import { restartAnimation } from "../geometry.js";
 import { ago, bar, cpu, el, mem, setBar } from "./format.js";
 import { createImageStore, tickImageStore, updateImageStore } from "./images.js";
 import { createPod, updatePod } from "./pod.js";
@@ -142,16 +143,14 @@ export function updateNodeCard(card, input) {
 }
 
 /** Every frame: heartbeat ages and glow, the countdown to Unknown, pull bars. */
-export function tickNodeCard(card, t, now, reduced) {
+export function tickNodeCard(card, t, now) {
   const input = card._input;
   if (!input) return;
   const lease = Number.isFinite(card._lease) ? card._lease : null;
   if (lease != null && lease !== card._lastBeat) {
     if (card._lastBeat !== undefined && lease > (card._lastBeat ?? -Infinity)) {
       card._beatAt = now;
-      card._heart.classList.remove("beat");
-      if (!reduced) void card._heart.offsetWidth; // restart the animation
-      card._heart.classList.add("beat");
+      restartAnimation(card._heart, "beat"); // at the next frame: restarting it now would force a layout
     }
     card._lastBeat = lease;
   }

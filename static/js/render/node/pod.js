@@ -175,7 +175,11 @@ export function updatePod(li, pod, step, runtimeContainers, full) {
   li.dataset.phase = phase;
   li.dataset.step = step.step;
   li.className = `pod phase-${phase.toLowerCase()}${bad ? " is-trouble" : ""}${pod.ready ? " is-ready" : ""}`;
-  const head = el("div", "pod-head");
+  // the same head element across redraws: the traffic overlay and messages anchor to it, and a
+  // new element would be measured (a forced layout) on the frame it appears (render/geometry.js)
+  const head = li._head ?? el("div", "pod-head");
+  li._head = head;
+  head.replaceChildren();
   const info = PHASES[phase] ?? { glyph: "⏻", word: "Terminating" };
   const badge = el("span", "pod-phase");
   badge.append(el("span", "pod-glyph", info.glyph), document.createTextNode(` ${info.word}`));

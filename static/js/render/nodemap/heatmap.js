@@ -8,6 +8,8 @@
 //   map.draw(cells, { focus, kind: "group" | "node" });   cells: [{label, sub, value, bad, failing}]
 //   map.cellAt(clientX, clientY) -> index | -1;  map.clientRect(index) -> DOMRect
 
+import { box } from "../geometry.js";
+
 const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 const GROUP_W_EM = 10.5;
 const GROUP_H_EM = 4.1;
@@ -153,7 +155,7 @@ export function createHeatmap(canvas) {
     },
     /** A cell's rectangle on the page (messages fly to it). */
     clientRect(i) {
-      const r = canvas.getBoundingClientRect();
+      const r = box(canvas) ?? canvas.getBoundingClientRect(); // the frame's start (geometry.js): many messages fly to cells
       const { cols, w, h } = layout;
       return new DOMRect(r.left + (i % cols) * (w + GAP), r.top + Math.floor(i / cols) * (h + GAP), w, h);
     },

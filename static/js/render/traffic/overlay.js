@@ -18,22 +18,17 @@
 import { trafficState } from "../../appliers/traffic.js";
 import { gettext, interpolate } from "../../i18n.js";
 import { svgEl } from "../../theme.js";
+import { boxIn, scroll } from "../geometry.js";
 import { shortChain } from "./rules.js";
 
 const MAX_DRAWN = 60;
 const LABEL_MS = 1600; // wall time a decision's label stays (paused or reduced motion: until the next one)
 const DOT_R = 6;
 
-// one measure per element per frame: many requests share their boxes (cleared in update)
-const centres = new Map();
-function centre(stage, stageRect, el) {
-  let c = centres.get(el);
-  if (!c) {
-    const r = el.getBoundingClientRect();
-    c = { x: r.left - stageRect.left + stage.scrollLeft + r.width / 2, y: r.top - stageRect.top + stage.scrollTop + r.height / 2, r };
-    centres.set(el, c);
-  }
-  return c;
+// a box's centre on the stage, as measured at the frame's start (geometry.js: no forced layout)
+function centre(stage, el) {
+  const b = boxIn(stage, el) ?? { cx: 0, cy: 0, width: 0, height: 0, bottom: 0 };
+  return { x: b.cx, y: b.cy, r: b };
 }
 
 function along(points, f) {
@@ -131,30 +126,26 @@ export function createTrafficOverlay({ stage, locateBox, model }) {
   }
 
   /** Where an external client stands: in the worker-nodes area's head, right of its note. */
-  function externalAnchor(stageRect) {
+  function externalAnchor() {
     const head = document.getElementById("nodes-note") ?? document.getElementById("nodes-title");
-    if (!head) return null;
-    const r = head.getBoundingClientRect();
-    return { x: r.right - stageRect.left + stage.scrollLeft + 28, y: r.top - stageRect.top + stage.scrollTop + r.height / 2 };
+    const r = head ? boxIn(stage, head) : null;
+    return r ? { x: r.right + 28, y: r.cy } : null;
   }
 
   return {
     update(m, t, { reduced, now }) {
-      centres.clear();
       liveLine(model);
       const tr = trafficState(model);
       for (const r of tr.requests.values()) {
         if (r.seq > lastSeq && r.node) labels.set(r.node, { request: r, at: now });
       }
       lastSeq = model.seq;
-      const w = stage.scrollWidth;
-      const h = stage.scrollHeight;
+      const { width: w, height: h, left: scrollLeft, clientWidth } = scroll(stage);
       if (svg.getAttribute("width") !== String(w)) svg.setAttribute("width", w);
       if (svg.getAttribute("height") !== String(h)) svg.setAttribute("height", h);
-      const stageRect = stage.getBoundingClientRect();
       const parts = [];
       let drawn = 0;
-      const outside = externalAnchor(stageRect);
+      const outside = externalAnchor();
       let outsideUsed = false;
       for (const r of [...tr.requests.values()].reverse()) {
         if (drawn >= MAX_DRAWN) break;
@@ -162,7 +153,7 @@ export function createTrafficOverlay({ stage, locateBox, model }) {
           // the packet on its way from outside to the NodePort of the node it was sent to
           const entryEl = locateBox(`${r.entry}/kube-proxy`);
           if (!entryEl) continue;
-          const entry = centre(stage, stageRect, entryEl);
+          const entry = centre(stage, entryEl);
           drawn += 1;
           outsideUsed = true;
           parts.push(svgEl("polyline", { class: "traffic-path", points: `${outside.x.toFixed(1)},${outside.y.toFixed(1)} ${entry.x.toFixed(1)},${entry.y.toFixed(1)}` }));
@@ -179,12 +170,12 @@ export function createTrafficOverlay({ stage, locateBox, model }) {
         if (t > end) continue;
         const rulesEl = locateBox(`${r.node}/kube-proxy`);
         if (!rulesEl) continue;
-        const rules = centre(stage, stageRect, rulesEl);
+        const rules = centre(stage, rulesEl);
         const clientEl = clientAnchor(r);
-        const client = clientEl ? centre(stage, stageRect, clientEl) : (r.external && outside) || rules;
+        const client = clientEl ? centre(stage, clientEl) : (r.external && outside) || rules;
         if (r.external && outside) outsideUsed = true;
         const backEl = r.verdict === "dnat" ? backendAnchor(r) : null;
-        const back = backEl ? centre(stage, stageRect, backEl) : null;
+        const back = backEl ? centre(stage, backEl) : null;
         drawn += 1;
         const cls = `traffic-path${r.stale ? " is-stale" : ""}${r.error ? " is-error" : ""}`;
         const pts = back ? [client, rules, back] : [client, rules];
@@ -220,17 +211,18 @@ export function createTrafficOverlay({ stage, locateBox, model }) {
         }
         const box = locateBox(`${node}/kube-proxy`);
         if (!box) continue;
-        const c = centre(stage, stageRect, box);
+        const c = centre(stage, box);
         const card = nodeCard(node);
-        const below = card ? card.getBoundingClientRect().bottom - stageRect.top + stage.scrollTop + 6 : c.y + c.r.height / 2 + 6;
+        const cardBox = card ? boxIn(stage, card) : null;
+        const below = cardBox ? cardBox.bottom + 6 : c.y + c.r.height / 2 + 6;
         parts.push(svgEl("rect", { class: `traffic-ring${fresh ? " is-fresh" : ""}`, x: (c.x - c.r.width / 2 - 3).toFixed(1), y: (c.y - c.r.height / 2 - 3).toFixed(1), width: (c.r.width + 6).toFixed(1), height: (c.r.height + 6).toFixed(1), rx: 6 }));
-        const room = card ? card.getBoundingClientRect().width : 300;
+        const room = cardBox ? cardBox.width : 300;
         const variants = decisionLabels(request);
         const text = variants.find((v) => labelPx(v) + 14 <= room) ?? variants[variants.length - 1];
         const label = svgEl("g", { class: `traffic-label${request.stale ? " is-stale" : ""}` });
         const width = Math.max(80, labelPx(text) + 14);
-        const under = card ? centre(stage, stageRect, card).x : c.x; // centred under its own card: neighbours' labels never meet
-        const x = Math.min(Math.max(under, stage.scrollLeft + width / 2 + 4), stage.scrollLeft + stage.clientWidth - width / 2 - 4); // stays on the stage
+        const under = cardBox ? cardBox.cx : c.x; // centred under its own card: neighbours' labels never meet
+        const x = Math.min(Math.max(under, scrollLeft + width / 2 + 4), scrollLeft + clientWidth - width / 2 - 4); // stays on the stage
         label.setAttribute("transform", `translate(${x.toFixed(1)} ${below.toFixed(1)})`);
         label.append(svgEl("rect", { x: (-width / 2).toFixed(1), y: 0, width: width.toFixed(1), height: 20, rx: 4 }));
         label.append(Object.assign(svgEl("text", { x: 0, y: 14, "text-anchor": "middle" }), { textContent: text }));

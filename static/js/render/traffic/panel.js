@@ -19,11 +19,15 @@
 
 import { nodeSettled, proxyNodes, serviceOf, settleEpisodes, trafficCounters, trafficState } from "../../appliers/traffic.js";
 import { gettext, interpolate, ngettext } from "../../i18n.js";
+import { nextFrame } from "../geometry.js";
 import { createTrafficOverlay } from "./overlay.js";
 import { effectiveShares, formatShare, parseIpvs, parseIptables, serviceChain, shortChain } from "./rules.js";
 
 const RECENT_ROWS = 10;
 const FLASH_MS = 1400;
+const FLASH_AGAIN_MS = 300;
+const TEXT_EVERY_MS = 250;
+const MAX_NODE_CARDS = 8; // nodes with their chain drawn (and their rules fetched)
 const NO_SOURCE = gettext("No running pod to send from yet: traffic starts from inside a pod (or from outside, for a NodePort Service).");
 const STATE_WORDS = { running: gettext("running"), starting: gettext("starting"), draining: gettext("draining"), done: gettext("done"), stopped: gettext("stopped") };
 
@@ -68,7 +72,7 @@ function knownServices(model) {
 
 export function createTrafficPanel({ root, note, model, name, api, announce, showNotice, stage, locateBox }) {
   const overlay = stage && locateBox ? createTrafficOverlay({ stage, locateBox, model }) : null;
-  const state = { service: null, rules: new Map(), fetching: new Set(), openNode: null, seen: "", flashes: new Map(), lastSeq: 0, formSig: "" };
+  const state = { service: null, rules: new Map(), fetching: new Set(), openNode: null, seen: "", flashes: new Map(), lastSeq: 0, formSig: "", textAt: -Infinity, viewerOf: null };
   root.classList.add("traffic-panel");
 
   // --- the form -------------------------------------------------------------------------------------
@@ -177,6 +181,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     viewer.hidden = false;
     viewerTitle.textContent = interpolate(gettext("Rules on %(node)s"), { node });
     viewerText.textContent = gettext("loading…");
+    state.viewerOf = null;
     await fetchRules(node, true);
     renderViewer();
     // start the text at the Service's first line (KUBE-SERVICES' jump or its virtual server)
@@ -455,9 +460,22 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     return list;
   }
 
+  /** The nodes that get a card with their chain: each card needs the node's rules (one request
+   * per node), so a large cluster shows MAX_NODE_CARDS of them, the node whose rules are open among them. */
+  function shownNodes() {
+    const all = proxyNodes(model);
+    if (all.length <= MAX_NODE_CARDS) return all;
+    const shown = all.slice(0, MAX_NODE_CARDS);
+    if (state.openNode && !shown.includes(state.openNode) && all.includes(state.openNode)) shown[MAX_NODE_CARDS - 1] = state.openNode;
+    return shown;
+  }
+
   function renderNodes(t) {
     const ep = trafficState(model).episodes.get(state.service);
-    nodesList.replaceChildren(...proxyNodes(model).map((node) => {
+    const shown = shownNodes();
+    const hidden = proxyNodes(model).length - shown.length;
+    const more = hidden > 0 ? [el("p", "hint traffic-more-nodes", interpolate(ngettext("… and %(n)s more node: its card in the worker nodes opens its rules here.", "… and %(n)s more nodes: a node's card in the worker nodes opens its rules here.", hidden), { n: hidden.toLocaleString("en") }))] : [];
+    nodesList.replaceChildren(...shown.map((node) => {
       const info = nodeInfo(node);
       fetchRules(node);
       const card = el("article", "traffic-node");
@@ -475,7 +493,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
       top.append(show);
       card.append(top, chainRows(node, info, serviceEntry(info)));
       return card;
-    }));
+    }), ...more);
     state.flashes.clear();
     // keep the mark on the rule each node's last request took
     const last = new Map();
@@ -538,6 +556,10 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
     const rules = state.rules.get(state.openNode);
     const info = nodeInfo(state.openNode);
     const entry = serviceEntry(info);
+    // the text is long (every chain of the node): redrawn only when what it shows changed
+    const shows = [state.openNode, state.service, info.programmedAt, entry?.chain, entry?.cluster_ip];
+    if (rules && state.viewerOf?.rules === rules && shows.every((x, i) => x === state.viewerOf.shows[i])) return;
+    state.viewerOf = { rules, shows };
     viewerTitle.textContent = `Rules on ${state.openNode} (${rules?.mode === "ipvs" ? "ipvsadm -Ln" : "iptables-save"}, v${rules?.version ?? "?"}, programmed at ${secs(info.programmedAt)})`;
     // the Service's chains share one hash (KUBE-SVC-, KUBE-EXT-, KUBE-SVL-, KUBE-FW-): mark them all
     const marks = new Set([entry?.chain?.replace(/^KUBE-SV[CL]-/, ""), entry?.cluster_ip].filter(Boolean));
@@ -560,18 +582,22 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
   function flash(r, now) {
     const card = nodesList.querySelector(`.traffic-node[data-node="${CSS.escape(r.node ?? "")}"]`);
     if (!card) return;
-    for (const li of card.querySelectorAll(".chain-rule.is-last")) li.classList.remove("is-last", "is-flash");
     const svcRule = r.trace?.find((x) => x[0] === "nat" && /^KUBE-SV[CL]-/.test(x[1]) && card.querySelector(`.chain-rule[data-rule="${x[2]}"]`));
     const li = svcRule ? card.querySelector(`.chain-rule[data-rule="${svcRule[2]}"]`) : r.to ? card.querySelector(`.chain-rule[data-endpoint="${CSS.escape(r.to)}"]`) : null;
+    for (const other of card.querySelectorAll(".chain-rule.is-last")) if (other !== li) other.classList.remove("is-last", "is-flash");
     if (!li) return;
     li.classList.add("is-last");
-    if (now !== -Infinity) {
-      void li.offsetWidth; // restart the animation
-      li.classList.add("is-flash");
-    }
     li.dataset.request = r.id;
     li.dataset.stale = String(Boolean(r.stale));
-    if (now !== -Infinity) state.flashes.set(li, now);
+    if (now === -Infinity) return;
+    // the animation starts again at the next frame (restarting it now would force a layout); a
+    // rule taken again within FLASH_AGAIN_MS simply stays lit
+    if (now - (state.flashes.get(li) ?? -Infinity) < FLASH_AGAIN_MS && li.classList.contains("is-flash")) return;
+    li.classList.remove("is-flash");
+    nextFrame(() => {
+      if (li.classList.contains("is-last")) li.classList.add("is-flash");
+    });
+    state.flashes.set(li, now);
   }
 
   return {
@@ -582,9 +608,13 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
       settleEpisodes(model, t);
       const services = renderForm();
       const sig = `${model.versions.traffic}/${model.versions.views}/${state.service}/${state.rules.size}/${Math.floor(t)}`;
-      if (sig !== state.seen) {
-        const structural = state.seen.split("/").slice(1, 4).join("/") !== sig.split("/").slice(1, 4).join("/") || !nodesList.childElementCount;
+      const structural = sig !== state.seen && (state.seen.split("/").slice(1, 4).join("/") !== sig.split("/").slice(1, 4).join("/") || !nodesList.childElementCount);
+      // every request bumps the traffic version: the counters and lists follow it at most every
+      // TEXT_EVERY_MS (rebuilding them every frame laid the page out again); a new Service, new
+      // views or new rules at once
+      if (sig !== state.seen && (structural || now - state.textAt >= TEXT_EVERY_MS)) {
         state.seen = sig;
+        state.textAt = now;
         renderClients();
         renderPods(trafficCounters(model));
         if (structural || nodesList.dataset.rulesSig !== rulesSignature()) {
@@ -599,8 +629,8 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
         const svc = services.get(state.service);
         note.textContent = svc ? `${state.service} · ${svc.clusterIp}:${svc.port} · ` + interpolate(gettext("%(mode)s mode"), { mode: model.extra?.proxy?.mode ?? "" }) : "";
       }
-      // light the rules the newest requests took: the newest per node only (each flash restarts
-      // an animation with a forced layout; a slow frame must not pay for every request it missed)
+      // light the rules the newest requests took: the newest per node only (a slow frame must not
+      // pay for every request it missed)
       const newest = new Map();
       for (const r of tr.requests.values()) {
         if (r.seq <= state.lastSeq || !r.node) continue;
@@ -620,7 +650,7 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
   };
 
   function rulesSignature() {
-    return proxyNodes(model).map((node) => {
+    return shownNodes().map((node) => {
       const info = nodeInfo(node);
       const e = serviceEntry(info);
       return `${node}:${info.version}:${info.writing}:${info.alive}:${state.rules.get(node)?.version}:${e?.chain}:${(e?.endpoints ?? []).join(",")}`;

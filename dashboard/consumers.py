@@ -41,7 +41,7 @@ WINDOW = 4  # unacknowledged frames allowed to a client that acknowledges
 MAX_BATCH = 2000  # events per frame
 RESNAPSHOT_AFTER = 20_000  # pending events beyond which a snapshot is cheaper
 CLOCK_EVERY_SECONDS = 0.25
-POLICY_VIOLATION = 1008  # the WebSocket close code for a client that breaks the rules
+POLICY_VIOLATION = 4008  # a client that breaks the rules: RFC 6455's 1008 in the range daphne may send (below)
 # Scale-out: the cluster moved, or its process does not answer yet (static/js/stream.js
 # reconnects after any close but 4404). 4012/4013 after RFC 6455's 1012/1013: daphne's
 # autobahn refuses a server close code other than 1000 or 3000-4999 (it raised, and the

@@ -128,7 +128,7 @@ async def test_websocket_frames_over_the_size_limit_get_an_error_and_a_flood_is_
         if output["type"] == "websocket.close":
             break
         frames.append(json.loads(output["text"]))
-    assert output["code"] == 1008
+    assert output["code"] == 4008
     assert frames[-1]["type"] == "error" and "too many frames from this client" in frames[-1]["error"]
     await socket.wait()
 

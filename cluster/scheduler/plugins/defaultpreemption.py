@@ -21,6 +21,8 @@ No candidate: "preemption: 0/3 nodes are available: 1 Preemption is not helpful 
 scheduling, 2 No preemption victims found for incoming pod."
 """
 
+from operator import attrgetter
+
 from ..framework import labels as lb
 from ..framework import status as st
 from ..framework.fit_error import fit_error_message
@@ -30,6 +32,7 @@ from ..framework.status import Status
 
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
+_PRIORITY = attrgetter("priority")
 MAX_INT32 = 2**31 - 1
 
 
@@ -73,6 +76,10 @@ class DefaultPreemption(Plugin):
             non_violating, violating = [], []
             for i in range(len(potential)):
                 node = potential[(offset + i) % len(potential)]
+                if min(map(_PRIORITY, node.pods.values()), default=pod.priority) >= pod.priority:
+                    # select_victims' first answer, without copying the node and the cycle state
+                    statuses[node.name] = Status(st.UNRESOLVABLE, (NO_VICTIMS,), self.NAME)
+                    continue
                 victims, violations, status = self.select_victims(state.clone(), pod, node.clone(), pdbs)
                 if status is None and victims:
                     (non_violating if violations == 0 else violating).append((node.name, victims, violations))

@@ -303,3 +303,57 @@ def test_reduced_motion_shows_no_moving_dots(server, open_page, artifacts):
     page.screenshot(path=artifacts / "etcd-reduced-motion-1366-dark.png")
     server.api("DELETE", f"/api/clusters/{CLUSTER}")
     assert unexpected(page.problems) == []
+
+
+def test_a_follower_back_after_compaction_is_sent_the_snapshot(server, open_page, artifacts):
+    """The teaching profile snapshots every 100 entries, keeping 50: a follower down for a few
+    virtual minutes comes back behind the leader's log and gets an InstallSnapshot, drawn as
+    its own mark; afterwards every card says "snapshot @ N" and the logs hatch what is gone."""
+    make_cluster(server, paused=True, speed=1.0, seed=7)
+    advance(server, 200)  # past the first snapshot (100 entries)
+    state = server.api("GET", f"/api/clusters/{CLUSTER}/state")[1]
+    leader = state["etcd"]["leader"]
+    follower = next(m["name"] for m in state["etcd"]["members"] if m["name"] != leader)
+    status, body = server.api("POST", f"/api/clusters/{CLUSTER}/faults", {"action": "crash", "target": follower})
+    assert status == 200, body
+    behind = next(m["log_length"] for m in server.api("GET", f"/api/clusters/{CLUSTER}/state")[1]["etcd"]["members"] if m["name"] == follower)
+    for _ in range(20):  # until the leader has compacted past the follower's last entry
+        advance(server, 30)
+        members = server.api("GET", f"/api/clusters/{CLUSTER}/state")[1]["etcd"]["members"]
+        if next(m for m in members if m["name"] == leader)["log_offset"] > behind:
+            break
+    assert next(m for m in members if m["name"] == leader)["log_offset"] > behind
+    status, body = server.api("POST", f"/api/clusters/{CLUSTER}/faults", {"action": "restart", "target": follower})
+    assert status == 200, body
+
+    page = open_page(f"/clusters/{CLUSTER}/")
+    wait_connected(page)
+    # a tenth of a virtual second at a time until the snapshot is on its way (it flies 250-350 ms)
+    after = server.api("GET", f"/api/clusters/{CLUSTER}/events?after=0&limit=1")[1]["last_seq"]
+    for _ in range(100):
+        advance(server, 0.1)
+        page_ = server.api("GET", f"/api/clusters/{CLUSTER}/events?after={after}&limit=1000")[1]
+        after = page_["last_seq"]
+        if any(e["kind"] == "net.send" and e["data"].get("kind") == "raft.InstallSnapshot" for e in page_["events"]):
+            break
+    page.wait_for_selector("#dots-layer .msg-dot[data-rpc='InstallSnapshot']", timeout=10_000)
+    dot = page.locator("#dots-layer .msg-dot[data-rpc='InstallSnapshot']").first
+    assert "snapshot" in (dot.get_attribute("class") or "")  # its own mark: a thick-edged square "S"
+    assert dot.locator("text").text_content() == "S"
+    shots(page, artifacts, "install-snapshot")
+
+    advance(server, 5)
+    state = server.api("GET", f"/api/clusters/{CLUSTER}/state")[1]
+    views = {m["name"]: m for m in state["etcd"]["members"]}
+    assert views[follower]["snapshot_index"] > behind and views[follower]["revision"] == state["etcd"]["revision"]
+    for name, view in views.items():
+        assert view["snapshot_index"] > 0
+        page.wait_for_function(
+            "([name, n]) => document.querySelector(`.etcd-member[data-component='${name}'] .fact.snapshot`)?.textContent.includes(`@${n}`)",
+            arg=[name, view["snapshot_index"]],
+        )
+    assert page.locator(".log-cell.compacted").count() > 0 and page.locator(".log-cell.snapshot-edge").count() >= 1
+    assert_model_matches_server(page, server)
+    shots(page, artifacts, "after-snapshot")
+    server.api("DELETE", f"/api/clusters/{CLUSTER}")
+    assert unexpected(page.problems) == []

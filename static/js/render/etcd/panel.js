@@ -23,8 +23,10 @@
 
 import { etcdMembers, memberTimer, quorumStatus } from "../../appliers/etcd.js";
 import { gettext, interpolate, ngettext } from "../../i18n.js";
+import { readOnlyReason } from "../../api.js";
 import { connected, partitionSide } from "../../model.js";
 import { kindIcon, kindInfo, svgEl } from "../../theme.js";
+import { box } from "../geometry.js";
 import { sideLabel } from "../components.js";
 import { ringPositions } from "../controlplane.js";
 import { createClientDrawer } from "./client.js";
@@ -100,7 +102,7 @@ function memberCard(view) {
 }
 
 function cardSignature(view, side, faults) {
-  return JSON.stringify([view.alive, view.role, view.term, view.vote, view.leader, view.commit, view.applied, view.revision, view.log_length, view.votes, side, faults]);
+  return JSON.stringify([view.alive, view.role, view.term, view.vote, view.leader, view.commit, view.applied, view.revision, view.log_length, view.log_kept, view.snapshot_index, view.votes, side, faults]);
 }
 
 export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partitionDialog, model, name, api, announce, showNotice }) {
@@ -193,7 +195,10 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
     const view = model.components.get(card.dataset.component);
     if (!view) return;
     const role = roleOf(view);
-    menu.toggle(card, view.name, interpolate(gettext("%(name)s · %(role)s, term %(term)s"), { name: view.name, role: ROLE_TEXT[role] ?? role, term: view.term ?? "?" }), menuEntries(view));
+    // a read-only viewer sees what a teacher could do, each item disabled with the reason
+    const reason = readOnlyReason(name);
+    const entries = reason ? menuEntries(view).map((e) => ({ ...e, disabled: true, hint: reason })) : menuEntries(view);
+    menu.toggle(card, view.name, interpolate(gettext("%(name)s · %(role)s, term %(term)s"), { name: view.name, role: ROLE_TEXT[role] ?? role, term: view.term ?? "?" }), entries);
   }
 
   membersEl.addEventListener("click", (e) => {
@@ -288,9 +293,18 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
       election.push(fact(gettext("vote"), view.vote ?? gettext("none")));
     }
     let progress;
-    if (down) progress = [fact(gettext("log on disk"), view.log_length ?? (view.log ?? []).length)];
+    if (down) progress = [fact(gettext("log on disk"), view.log_kept ?? view.log_length ?? (view.log ?? []).length)];
     else if ((dense || compact) && view.applied === view.commit) progress = [fact(gettext("commit"), view.commit ?? 0), fact(gettext("rev"), view.revision ?? "?")]; // applied = commit: the log table shows it
-    else progress = [fact(gettext("commit"), view.commit ?? 0), fact(gettext("applied"), view.applied ?? 0), fact(gettext("rev"), view.revision ?? "?")];
+    else progress = [fact(gettext("commit"), view.commit ?? 0), fact(gettext("applied"), view.applied ?? 0, "applied"), fact(gettext("rev"), view.revision ?? "?")];
+    // the newest snapshot of its store (raft.snapshot, raft.restore): its log starts near there.
+    // Short, with the other log numbers; "applied" makes room when it equals commit (the log
+    // table shows it), and a narrow card drops the word (the title and the card's label keep it).
+    if (view.snapshot_index) {
+      if (!down && view.applied === view.commit) progress = progress.filter((f) => !f.classList.contains("applied"));
+      const snap = fact(dense || compact ? "" : gettext("snap"), `@${view.snapshot_index}`, "snapshot");
+      snap.title = interpolate(gettext("snapshot at index %(n)s"), { n: view.snapshot_index });
+      progress.push(snap);
+    }
     const line1 = el("span", "facts-line");
     line1.append(...election);
     const line2 = el("span", "facts-line");
@@ -303,6 +317,7 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
     card._dial.mark.textContent = down ? "" : role === "candidate" || role === "pre-candidate" ? "?" : "";
     const label = [`${view.name}, ${down ? gettext("down (crashed)") : ROLE_TEXT[role] ?? role}`, interpolate(gettext("term %(term)s"), { term: view.term ?? gettext("unknown") })];
     if (!down) label.push(interpolate(gettext("commit %(n)s"), { n: view.commit ?? 0 }), interpolate(gettext("store revision %(rev)s"), { rev: view.revision ?? gettext("unknown") }));
+    if (view.snapshot_index) label.push(interpolate(gettext("snapshot at index %(n)s"), { n: view.snapshot_index }));
     if (side != null) label.push(sideLabel(side));
     label.push(gettext("Enter for actions"));
     card.setAttribute("aria-label", label.join(", "));
@@ -349,8 +364,10 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
   }
 
   // The links move only when the layout does: measure after a resize or a change of members,
-  // roles or network, never on every frame (reading positions forces a layout).
-  let linksDirty = true;
+  // roles or network, never on every frame. Boxes are those of the frame's start (geometry.js),
+  // so a change is measured in two frames: now, and once the browser has laid it out.
+  const MEASURE_FRAMES = 2;
+  let linksDirty = MEASURE_FRAMES;
   let densityFor = -1; // member count the density was measured for
 
   /** Dense cards (role under the name, fewer words) when a card is narrow: many members, a small screen. */
@@ -368,19 +385,22 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
     }
   }
   new ResizeObserver(() => {
-    linksDirty = true;
+    linksDirty = MEASURE_FRAMES;
     measureDensity();
   }).observe(ring);
 
   function drawLinks(members) {
     if (!linksDirty) return;
-    linksDirty = false;
-    const base = ring.getBoundingClientRect();
+    linksDirty -= 1;
+    // boxes as measured at the frame's start (geometry.js): a read after this frame's writes would force a layout
+    const base = box(ring);
+    if (!base) return;
     const w = Math.round(base.width);
     const h = Math.round(base.height);
     const centers = new Map();
     for (const m of members) {
-      const r = cards.get(m.name)?.getBoundingClientRect();
+      const card = cards.get(m.name);
+      const r = card ? box(card) : null;
       if (r) centers.set(m.name, [r.left - base.left + r.width / 2, r.top - base.top + r.height / 2]);
     }
     const key = JSON.stringify([w, h, [...centers.values()].map((c) => c.map(Math.round)), model.network.partitions, model.network.faults, members.map((m) => roleOf(m))]);
@@ -495,7 +515,7 @@ export function createEtcdPanel({ zone, body, tools, quorumEl, drawer, partition
           body.replaceChildren(empty);
         }
         updateQuorum(q);
-        linksDirty = true;
+        linksDirty = MEASURE_FRAMES;
         if (densityFor !== members.length) measureDensity(); // cards were added or removed
         const open = menu.openFor;
         if (open && !cards.has(open)) menu.close({ restoreFocus: false });

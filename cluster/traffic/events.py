@@ -20,6 +20,22 @@ def _short(chain: str) -> str:
     return chain[:14] + "…" if chain.startswith("KUBE-") and len(chain) > 18 else chain
 
 
+_HOW: dict = {}  # (node, chains) -> the words for that path: a few paths come back for every request
+_HOW_MAX = 4096
+
+
+def _rules_how(node: str, chains: list) -> str:
+    key = (node, tuple(chains))
+    how = _HOW.get(key)
+    if how is None:
+        picks = [c for c in chains if c.startswith(("KUBE-SVC-", "KUBE-SVL-", "KUBE-SEP-"))]
+        how = f"{node}'s rules ({' → '.join(_short(c) for c in picks)})" if picks else f"{node}'s rules"
+        if len(_HOW) >= _HOW_MAX:
+            _HOW.clear()
+        _HOW[key] = how
+    return how
+
+
 def request_event(component, p: dict, result: dict) -> None:
     """Emit traffic.request for packet payload `p` ({"id", "generator", "service", "from",
     "src", "dst", "dport", "sampled"}) decided as `result` (KubeProxy.connect)."""
@@ -29,8 +45,7 @@ def request_event(component, p: dict, result: dict) -> None:
     node = result["node"]
     if verdict == "dnat":
         if result["mode"] == "iptables":
-            picks = [c for c in result["chains"] if c.startswith(("KUBE-SVC-", "KUBE-SVL-", "KUBE-SEP-"))]
-            how = f"{node}'s rules ({' → '.join(_short(c) for c in picks)})" if picks else f"{node}'s rules"
+            how = _rules_how(node, result["chains"])
         else:
             how = f"{node}'s IPVS ({result.get('why')})"
         summary = f"{who} → {service}: {how} send it to {result.get('pod') or result['to']}" + (f" on {result['pod_node']}" if result.get("pod_node") else "")

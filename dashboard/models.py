@@ -8,6 +8,7 @@ checkpoints that let a rebuild start part way instead of from time zero.
     Command        one entry of the active timeline: seq, virtual position, the command
     Checkpoint     a pickled cluster at a position of the active timeline (a cache)
     Branch         a future that was set aside when the presenter acted in the past
+    UploadedScenario  a scenario file a user uploaded (POST /api/scenarios), as sent
 """
 
 from django.db import models
@@ -67,6 +68,18 @@ class Branch(models.Model):
     head_processed = models.BigIntegerField()
     commands = models.JSONField()  # [{"seq", "at", "after", "command"}, ...]
     created = models.DateTimeField(auto_now_add=True)
+
+
+class UploadedScenario(models.Model):
+    """Every server process (and a restarted one) reads the file here (dashboard/scenarios.py
+    parses it once per process); built-in lessons are files in scenarios/, never rows."""
+
+    id = models.CharField(max_length=63, primary_key=True)  # the scenario's id
+    text = models.TextField()  # the file as uploaded (at most cluster.scenario.MAX_BYTES)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.id
 
 
 # Classroom mode's rows live with their component (dashboard/classroom/models.py).

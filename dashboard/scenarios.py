@@ -19,11 +19,14 @@ import itertools
 import logging
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 
 from cluster.commands import CommandError
 from cluster.scenario import MAX_BYTES, Scenario, ScenarioError, ScenarioRun, builtin, cluster_configs, load_text
 
 from . import services
+from .history import store
+from .models import UploadedScenario
 from .runner import registry
 
 log = logging.getLogger("clusterscope.scenarios")
@@ -35,11 +38,17 @@ LIVE_POLL_SECONDS = 0.05
 
 
 class Library:
-    """The built-in lessons (read once from scenarios/) and the scenarios users uploaded."""
+    """The built-in lessons (read once from scenarios/) and the scenarios users uploaded.
+
+    Uploaded files are rows (UploadedScenario) when clusters are persisted, so every server
+    process and a restarted one know them; each process parses a row once (`uploaded`, by id
+    and upload time: a file deleted and uploaded again elsewhere is parsed again). Without
+    persistence `uploaded` is the library itself, as the clusters are memory only."""
 
     def __init__(self):
         self._builtin: dict[str, Scenario] | None = None
         self.uploaded: dict[str, Scenario] = {}
+        self._parsed_at: dict[str, object] = {}  # id -> the row's `created` the parse is of
 
     @property
     def builtin(self) -> dict[str, Scenario]:
@@ -48,7 +57,7 @@ class Library:
         return self._builtin
 
     def get(self, scenario_id: str) -> Scenario:
-        scenario = self.builtin.get(scenario_id) or self.uploaded.get(scenario_id)
+        scenario = self.builtin.get(scenario_id) or self._uploaded(scenario_id)
         if scenario is None:
             raise CommandError(f"no scenario {scenario_id}", "id", status=404)
         return scenario
@@ -57,24 +66,93 @@ class Library:
         return "builtin" if scenario_id in self.builtin else "uploaded"
 
     def delete(self, scenario_id: str) -> None:
-        self.get(scenario_id)
         if scenario_id in self.builtin:
             raise CommandError(f"{scenario_id} is a built-in lesson: it cannot be deleted", "id", status=409)
-        del self.uploaded[scenario_id]
+        found = store.call(_db_delete, scenario_id) if store.enabled() else scenario_id in self.uploaded
+        if not found:
+            raise CommandError(f"no scenario {scenario_id}", "id", status=404)
+        self.uploaded.pop(scenario_id, None)
+        self._parsed_at.pop(scenario_id, None)
 
     def all(self) -> list[Scenario]:
+        if store.enabled():
+            rows = store.call(_db_list)  # [(id, created)], oldest first
+            for gone in set(self.uploaded) - {rid for rid, _ in rows}:
+                self.uploaded.pop(gone, None)  # deleted by another process
+            return [*self.builtin.values(), *(s for s in (self._uploaded(rid, created) for rid, created in rows) if s is not None)]
         return [*self.builtin.values(), *self.uploaded.values()]
 
     def upload(self, body: bytes) -> Scenario:
         if len(body) > MAX_BYTES:
             raise CommandError(f"a scenario file is at most {MAX_BYTES // 1024} KiB", None, status=413)
         scenario = load_text(body, source="the uploaded file")  # ScenarioError: the view answers 400
-        if scenario.id in self.builtin or scenario.id in self.uploaded:
+        if scenario.id in self.builtin:
             raise CommandError(f"a scenario {scenario.id} exists already", "id", status=409)
-        if len(self.uploaded) >= MAX_USER_SCENARIOS:
-            raise CommandError(f"this server keeps at most {MAX_USER_SCENARIOS} uploaded scenarios", None, status=429)
+        if store.enabled():
+            self._parsed_at[scenario.id] = store.call(_db_create, scenario.id, body if isinstance(body, str) else body.decode("utf-8"))
+        else:
+            if scenario.id in self.uploaded:
+                raise CommandError(f"a scenario {scenario.id} exists already", "id", status=409)
+            if len(self.uploaded) >= MAX_USER_SCENARIOS:
+                raise _too_many()
         self.uploaded[scenario.id] = scenario
         return scenario
+
+    def _uploaded(self, scenario_id: str, created=None) -> Scenario | None:
+        """An uploaded scenario, parsed from its row the first time this process reads it."""
+        if not store.enabled():
+            return self.uploaded.get(scenario_id)
+        if created is None:
+            row = store.call(_db_created, scenario_id)
+            if row is None:
+                self.uploaded.pop(scenario_id, None)
+                return None
+            created = row
+        if self._parsed_at.get(scenario_id) != created or scenario_id not in self.uploaded:
+            text = store.call(_db_text, scenario_id)
+            if text is None:
+                return None
+            try:
+                self.uploaded[scenario_id] = load_text(text, source=f"uploaded scenario {scenario_id}")
+            except ScenarioError as exc:  # validated on upload: only a newer schema could refuse it
+                log.warning("uploaded scenario %s no longer validates: %s", scenario_id, exc)
+                return None
+            self._parsed_at[scenario_id] = created
+        return self.uploaded[scenario_id]
+
+
+def _too_many() -> CommandError:
+    return CommandError(f"this server keeps at most {MAX_USER_SCENARIOS} uploaded scenarios", None, status=429)
+
+
+# --- the uploaded files' rows (on the history's database thread: dashboard/history/store.py) ---
+def _db_create(scenario_id: str, text: str):
+    with transaction.atomic():
+        if UploadedScenario.objects.filter(pk=scenario_id).exists():
+            raise CommandError(f"a scenario {scenario_id} exists already", "id", status=409)
+        if UploadedScenario.objects.count() >= MAX_USER_SCENARIOS:
+            raise _too_many()
+        try:
+            with transaction.atomic():
+                return UploadedScenario.objects.create(id=scenario_id, text=text).created
+        except IntegrityError:  # another process uploaded the same id a moment ago
+            raise CommandError(f"a scenario {scenario_id} exists already", "id", status=409) from None
+
+
+def _db_delete(scenario_id: str) -> bool:
+    return UploadedScenario.objects.filter(pk=scenario_id).delete()[0] > 0
+
+
+def _db_list() -> list[tuple[str, object]]:
+    return list(UploadedScenario.objects.order_by("created", "id").values_list("id", "created"))
+
+
+def _db_created(scenario_id: str):
+    return UploadedScenario.objects.filter(pk=scenario_id).values_list("created", flat=True).first()
+
+
+def _db_text(scenario_id: str) -> str | None:
+    return UploadedScenario.objects.filter(pk=scenario_id).values_list("text", flat=True).first()
 
 
 class RegistryClusters:

@@ -9,6 +9,7 @@ checkpoints that let a rebuild start part way instead of from time zero.
     Checkpoint     a pickled cluster at a position of the active timeline (a cache)
     Branch         a future that was set aside when the presenter acted in the past
     UploadedScenario  a scenario file a user uploaded (POST /api/scenarios), as sent
+    LessonRun      a live scenario run between steps, so it outlives its server process
 """
 
 from django.db import models
@@ -77,6 +78,22 @@ class UploadedScenario(models.Model):
     id = models.CharField(max_length=63, primary_key=True)  # the scenario's id
     text = models.TextField()  # the file as uploaded (at most cluster.scenario.MAX_BYTES)
     created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class LessonRun(models.Model):
+    """A live run as dashboard/scenarios.py saves it at every step's start and end: a process
+    that does not hold the run (a restarted one, or in scale-out the new owner of its main
+    cluster) rebuilds it from here over the clusters as they are then."""
+
+    id = models.CharField(max_length=32, primary_key=True)  # the run id: "<n>", or "<n>-p<process>" in scale-out
+    scenario = models.CharField(max_length=63)
+    lang = models.CharField(max_length=8, default="en")
+    names = models.JSONField()  # {"main": cluster name, "<compared key>": cluster name}
+    state = models.JSONField()  # cluster.scenario.ScenarioRun.saved(), plus the run's own flags
+    updated = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return self.id

@@ -11,11 +11,16 @@ that are driven by the real-time runner, and the scenarios users upload.
            waits are polled while the runner moves the clock. Paused, a waiting step waits.
 
 Runs live in this process's memory, like the clusters they drive (in scale-out a run id names
-its process, "<n>-p<process>", and its requests are forwarded there: dashboard/scaleout).
+its process, "<n>-p<process>", and its requests are forwarded there: dashboard/scaleout). A
+live run is also saved (LessonRun) when it starts and when each step starts and ends: a
+process that does not hold it (restarted, or the new owner of its main cluster after a
+failover) takes it up from there (`held`); a step its old process left unfinished is
+reported as interrupted, and the presenter goes on with the next.
 """
 
 import asyncio
 import itertools
+import json
 import logging
 
 from django.conf import settings
@@ -26,7 +31,7 @@ from cluster.scenario import MAX_BYTES, Scenario, ScenarioError, ScenarioRun, bu
 
 from . import services
 from .history import store
-from .models import UploadedScenario
+from .models import LessonRun, UploadedScenario
 from .runner import registry
 
 log = logging.getLogger("clusterscope.scenarios")
@@ -35,6 +40,7 @@ MAX_USER_SCENARIOS = 100
 MAX_RUNS = 200  # finished runs are forgotten oldest first beyond this
 FAST_RUN_WALL_SECONDS = 120.0  # a fast run that takes longer is abandoned (an uploaded file could ask for hours)
 LIVE_POLL_SECONDS = 0.05
+INTERRUPTED = "interrupted by a server restart: the step may have acted in part; its waits and expectations were not checked"
 
 
 class Library:
@@ -272,6 +278,9 @@ def _remember(run: Run) -> Run:
 
 async def start(*, scenario_id: str, mode: str, name: str | None, lang: str, speed: float = 1.0, paused: bool = False, profile: str | None = None) -> Run:
     scenario = library.get(scenario_id)
+    if store.enabled() and not counter.get("read"):  # a restarted process goes on after its stored runs' numbers
+        counter["next_run"] = max(counter["next_run"], 1 + store.call(_db_last_number, run_suffix))
+        counter["read"] = True
     number = counter["next_run"]
     counter["next_run"] += 1
     run_id = f"{number}{run_suffix}"
@@ -282,6 +291,8 @@ async def start(*, scenario_id: str, mode: str, name: str | None, lang: str, spe
     record.start_clock_on_next = mode == "live" and not paused
     if mode == "fast":
         await _play_fast(record)
+    else:
+        _save(record)
     return record
 
 
@@ -305,10 +316,55 @@ async def _play_fast(record: Run) -> None:
 
 
 def get(scenario_id: str, run_id: str) -> Run:
-    record = runs.get(run_id)
+    record = held(run_id)
     if record is None or record.run.scenario.id != scenario_id:
         raise CommandError(f"no run {run_id} of scenario {scenario_id}", "run", status=404)
     return record
+
+
+def held(run_id: str | None) -> Run | None:
+    """The run, from this process's memory or else taken up from its saved row (None: no such run)."""
+    record = runs.get(run_id)
+    if record is not None or not run_id or not store.enabled():
+        return record
+    row = store.call(_db_run, run_id)
+    if row is None:
+        return None
+    registry.ensure_demo()  # a restarted process: its clusters are rebuilt first
+    scenario = library.get(row["scenario"])  # an uploaded file deleted since: 404
+    names = row["names"]
+    run = ScenarioRun(scenario, RegistryClusters(names), lang=row["lang"], send=_send, set_speed=_set_speed)
+    run.clusters.require_all()  # 410 when a cluster of the run is gone (or, in scale-out, runs elsewhere)
+    run.resume(row["state"], interrupted=INTERRUPTED)
+    record = Run(run_id, "live", run, names)
+    record.start_clock_on_next = row["state"].get("start_clock_on_next", False)
+    record.failure = row["state"].get("failure")
+    log.info("lesson run %s taken up from its saved row at step %d", run_id, run.index)
+    if row["state"].get("current") is not None:
+        _save(record)  # between steps now
+    return _remember(record)
+
+
+def of_scenario(scenario_id: str) -> list[Run]:
+    """A scenario's runs: this process's, and the saved ones it can take up (after a restart the
+    presenter's page finds its run again; in scale-out, those whose clusters run here now)."""
+    if store.enabled():
+        for run_id in store.call(_db_run_ids, scenario_id):
+            if run_id not in runs:
+                try:
+                    held(run_id)
+                except CommandError:  # its clusters are gone, or run by another process
+                    pass
+    return [r for r in runs.values() if r.run.scenario.id == scenario_id]
+
+
+def _save(record: Run) -> None:
+    """Keep a live run's position (queued on the database thread, in order with the commands)."""
+    if record.mode != "live" or not store.enabled():
+        return
+    state = {**record.run.saved(), "start_clock_on_next": record.start_clock_on_next, "failure": record.failure}
+    state = json.loads(json.dumps(state, default=str))  # a copy as it is now; a remembered value JSON cannot hold becomes its text
+    store.later(_db_save_run, record.id, record.run.scenario.id, record.run.lang, dict(record.names), state)
 
 
 async def next_step(*, scenario_id: str, run_id: str, choice: int | None) -> Run:
@@ -332,8 +388,11 @@ async def next_step(*, scenario_id: str, run_id: str, choice: int | None) -> Run
         for name in names_of(record):
             services.set_clock(name=name, paused=False)
     run.start_step(choice=choice)
+    _save(record)  # mid-step: a process that takes it up reports this step interrupted
     if not run.poll():
         record.task = asyncio.get_running_loop().create_task(_finish_live_step(record), name=f"scenario-run-{record.id}")
+    else:
+        _save(record)
     return record
 
 
@@ -356,9 +415,35 @@ async def _finish_live_step(record: Run) -> None:
             await asyncio.sleep(LIVE_POLL_SECONDS)
     except CommandError as exc:
         record.failure = exc.message
+        if exc.status == 410:  # a cluster gone from here (deleted, or moved to another process): the row
+            return             # keeps the step as started, so the process that runs it now takes it up
     except Exception:  # a bug must not kill the server's loop silently
         log.exception("scenario run %s failed", record.id)
         record.failure = "the run failed: see the server log"
+    _save(record)
+
+
+# --- the saved runs' rows (on the database thread) ------------------------------------------
+def _db_save_run(run_id: str, scenario: str, lang: str, names: dict, state: dict) -> None:
+    LessonRun.objects.update_or_create(id=run_id, defaults={"scenario": scenario, "lang": lang, "names": names, "state": state})
+
+
+def _db_run_ids(scenario_id: str) -> list[str]:
+    return list(LessonRun.objects.filter(scenario=scenario_id).order_by("updated").values_list("id", flat=True))
+
+
+def _db_run(run_id: str) -> dict | None:
+    return LessonRun.objects.filter(pk=run_id).values("scenario", "lang", "names", "state").first()
+
+
+def _db_last_number(suffix: str) -> int:
+    """The highest run number saved with this process's suffix ("" in one process)."""
+    numbers = [0]
+    for run_id in LessonRun.objects.values_list("id", flat=True):
+        head, _, tail = run_id.partition("-p")
+        if ("-p" + tail if tail else "") == suffix and head.isdigit():
+            numbers.append(int(head))
+    return max(numbers)
 
 
 def error_body(exc: ScenarioError) -> dict:

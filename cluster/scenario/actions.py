@@ -68,6 +68,7 @@ def kube_answer(cluster, rid: int):
         except KeyError:
             return {"state": "forgotten"}
         return {"state": client.state_of(rid), **(answer or {})}
+    fetch.ref = ("kube", rid)  # what a saved run keeps to read the answer again (ScenarioRun.saved)
     return fetch
 
 
@@ -75,6 +76,7 @@ def etcd_answer(cluster, rid: int):
     def fetch():
         answer = cluster.etcdctl.result(rid)
         return {"state": "pending"} if answer is None else {"state": "done", **answer}
+    fetch.ref = ("etcd", rid)
     return fetch
 
 

@@ -18,6 +18,11 @@ its expectations are still checked and reported. The run always plays every step
 report shows every assertion, as a test runner does.
 
 `run_fast(scenario)` builds the clusters and plays the whole run headless.
+
+Between steps a run is plain data (`saved()`): a server keeps it so that a run outlives its
+process, and `resume(saved)` puts a new run over the same clusters back where it stood. A run
+saved during a step (its process stopped mid-step) resumes after that step, reported as
+interrupted: its actions may have run in part, its waits and expectations were not checked.
 """
 
 from ..cluster import Cluster, ClusterConfig
@@ -25,7 +30,7 @@ from ..commands import CommandError
 from ..kernel import MILLISECOND, SECOND
 from . import conditions, paths
 from .account import account
-from .actions import apply_manifest, perform
+from .actions import apply_manifest, etcd_answer, kube_answer, perform
 from .schema import LANGUAGES, Scenario, Step
 from .state import cluster_state
 
@@ -53,6 +58,7 @@ class ScenarioRun:
         self.set_speed = set_speed  # (cluster, speed) in a live run; headless there is no wall clock to set
         self.remembered: dict = {}
         self.requests: dict = {}  # name -> a function reading the request's answer
+        self.request_refs: dict = {}  # name -> {"on", "kind", "rid"}: the same, as plain data
         self.results: list[dict] = []
         self.index = 0  # the next step to start
         self.current: dict | None = None
@@ -167,6 +173,7 @@ class ScenarioRun:
             self.remembered[key] = value
             if fetch is not None:
                 self.requests[key] = fetch
+                self.request_refs[key] = {"on": name, "kind": fetch.ref[0], "rid": fetch.ref[1]}
 
     def _check(self, cond) -> tuple[bool, str]:
         name = cond.on or "main"
@@ -186,6 +193,35 @@ class ScenarioRun:
         """The assertion's words in every language, fixed now ($names as they stand now)."""
         label = self.clusters[cond.on].config.name if cond.on and cond.on != "main" else ""
         return {lang: conditions.describe(cond, lang, label, self.remembered) for lang in LANGUAGES}
+
+    # --- saved and resumed ----------------------------------------------------------------
+    def saved(self) -> dict:
+        """The run as plain data (JSON), enough to resume it between steps."""
+        cur = self.current
+        current = None if cur is None else {"choice": cur["choice"], "first_seq": cur["first_seq"], "start": cur["start"]}
+        return {"index": self.index, "results": self.results, "remembered": self.remembered, "requests": self.request_refs, "current": current}
+
+    def resume(self, saved: dict, *, interrupted: str) -> None:
+        """Take up a `saved()` run over the clusters as they are now. A step that was under way
+        is closed as interrupted (`interrupted` says why) and the run stands before the next."""
+        self.index, self.results, self.remembered = saved["index"], list(saved["results"]), dict(saved["remembered"])
+        self.request_refs = dict(saved["requests"])
+        answers = {"kube": kube_answer, "etcd": etcd_answer}
+        for key, ref in self.request_refs.items():
+            self.requests[key] = _lazy_answer(self.clusters, ref, answers[ref["kind"]])
+        self.current = None
+        cur = saved.get("current")
+        if cur is None:
+            return
+        step = self.scenario.steps[self.index - 1]
+        report = {
+            "index": len(self.results), "passed": False, "interrupted": True, "errors": [interrupted], "assertions": [],
+            "events": {name: {"first_seq": cur["first_seq"].get(name, c.last_seq + 1), "last_seq": c.last_seq} for name, c in self.clusters.items()},
+            "time": {"start": cur["start"] / SECOND, "end": self.main.now / SECOND}, "account": [],
+        }
+        if step.ask is not None and cur["choice"] is not None:
+            report["choice"], report["correct"] = cur["choice"], cur["choice"] == step.ask.answer
+        self.results.append(report)
 
     # --- reports -------------------------------------------------------------------------
     def _report(self, cur: dict) -> dict:
@@ -267,6 +303,11 @@ class ScenarioRun:
             "next": self.upcoming(lang) if self.current is None else None,
             "time": self.main.time,
         }
+
+
+def _lazy_answer(clusters, ref: dict, answer):
+    """A request's answer, read from whichever cluster object runs under that key now."""
+    return lambda: answer(clusters[ref["on"]], ref["rid"])()
 
 
 def advance_all(clusters: dict, target_us: int) -> None:

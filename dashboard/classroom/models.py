@@ -21,7 +21,7 @@ class Classroom(models.Model):
     locked = models.BooleanField(default=False)
     forks_allowed = models.BooleanField(default=True)
     scenario = models.CharField(max_length=63, null=True)
-    run = models.CharField(max_length=16, null=True)  # the live scenario run (runs live in memory: lost on restart)
+    run = models.CharField(max_length=16, null=True)  # the live scenario run (saved as a LessonRun row: taken up after a restart)
     lang = models.CharField(max_length=8, default="en")
     created = models.DateTimeField(auto_now_add=True)
 

@@ -67,7 +67,10 @@ class Classroom:
         return self.here().union(*self.remote.values())
 
     def step(self) -> int | None:
-        record = scenarios.runs.get(self.run) if self.run else None
+        try:
+            record = scenarios.held(self.run)  # after a restart: taken up from its saved row
+        except CommandError:  # its clusters or its scenario are gone
+            record = None
         return record.run.index - 1 if record is not None and record.run.index > 0 else None
 
     def body(self) -> dict:
@@ -319,8 +322,8 @@ async def step(c: Classroom, key: str | None, choice: int | None) -> dict:
     access.check(c.cluster, key, "write")
     if c.run is None:
         raise CommandError(f"classroom {c.code} follows no lesson (create it with a scenario)", "run", status=409)
-    if c.run not in scenarios.runs:
-        raise CommandError(f"the lesson run {c.run} of classroom {c.code} is gone (the server restarted)", "run", status=410)
+    if scenarios.held(c.run) is None:
+        raise CommandError(f"the lesson run {c.run} of classroom {c.code} is gone (the server restarted before it was saved)", "run", status=410)
     record = await scenarios.next_step(scenario_id=c.scenario, run_id=c.run, choice=choice)
     broadcast(c)
     return record.report()

@@ -13,7 +13,8 @@ would be for a direct client. A requester that dies is noticed by the owner's he
 Routed by cluster: /api/clusters/<name>[/...], /k8s/<name>/..., /clusters/<name>/; a
 classroom's /api/classrooms/<code>[/...] and /c/<code>[/...] by its cluster, as POST
 /api/classrooms {"cluster": X} by X. A lesson run's /api/scenarios/<id>/runs/<n>-p<process>
-goes to the process that holds it. POST /api/clusters goes to the least loaded process;
+goes to the process that holds it, or, that one gone, to the owner of the run's main cluster
+(which takes the run up from its saved row). POST /api/clusters goes to the least loaded process;
 GET /api/clusters and GET /api/scenarios/<id>/runs merge every process's lists. Everything
 else is served where it arrives.
 """
@@ -112,7 +113,8 @@ async def _to_cluster(app, name: str, scope, body: bytes | None, receive, send) 
 
 
 async def _to_run(app, process: int, scope, receive, send) -> None:
-    """A lesson run lives in the memory of the process that started it (its id says which)."""
+    """A lesson run lives in the memory of the process that started it (its id says which);
+    when that process is gone, in the process that runs its main cluster now (from its row)."""
     await node.ready()
     if process == node.pk:
         return await app(scope, receive, send)
@@ -120,13 +122,18 @@ async def _to_run(app, process: int, scope, receive, send) -> None:
     if target is None:
         node.live = {row["channel"]: row for row in await store.acall(leases.processes)}
         target = next((c for c, row in node.live.items() if row.get("pk") == process), None)
+    body = None
     if target is not None:
         body = await _body(receive)
         if await relay(target, scope, body, receive, send):
             return
+    # That process is gone: the run is taken up from its saved row where its main cluster runs now.
     run = scope["path"].split("/")[5]
-    await _answer(send, 410, {"error": f"lesson run {run} was lost with the server process that held it (runs live in memory): start the lesson again",
-                              "field": "run"})
+    main = await store.acall(leases.run_cluster, run)
+    if main is None:
+        return await _answer(send, 410, {"error": f"lesson run {run} was lost with the server process that held it (it was never saved): start the lesson again",
+                                         "field": "run"})
+    return await _to_cluster(app, main, scope, body, receive, send)
 
 
 def _cluster_named(body: bytes) -> str | None:

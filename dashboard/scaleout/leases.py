@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from ..models import StoredCluster
+from ..models import LessonRun, StoredCluster
 from .models import Lease, ServerProcess
 
 
@@ -58,6 +58,12 @@ def take(name: str, channel: str) -> bool:
         Lease.objects.get_or_create(cluster_id=row["pk"])  # a cluster stored before scale-out was turned on
     free = Q(owner="") | Q(until__isnull=True) | Q(until__lte=Now())
     return Lease.objects.filter(Q(cluster_id=row["pk"]) & free).update(owner=channel, until=_until()) == 1
+
+
+def run_cluster(run_id: str) -> str | None:
+    """The main cluster of a saved lesson run (a run whose process is gone is taken up there)."""
+    names = LessonRun.objects.filter(pk=run_id).values_list("names", flat=True).first()
+    return names.get("main") if names else None
 
 
 def classroom_cluster(code: str) -> str | None:

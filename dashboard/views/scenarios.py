@@ -5,6 +5,7 @@
     POST /api/scenarios                               a scenario file (YAML or JSON) in the body: 201 and the scenario
     DELETE /api/scenarios/<id>                        an uploaded scenario (built-in lessons stay: 409)
     GET  /api/scenarios/<id>/runs                     {"items": [{run, mode, state, passed, cluster, steps}]}: this process's runs
+                                                      (saved live runs it can take up included)
     POST /api/scenarios/<id>/runs                     {"mode": "fast" | "live", "name", "lang", "speed", "paused", "profile"}
     GET  /api/scenarios/<id>/runs/<run>?lang=         the run's report
     POST /api/scenarios/<id>/runs/<run>/next          {"choice": n}: start a live run's next step
@@ -121,7 +122,7 @@ async def delete_scenario(request: HttpRequest, scenario_id: str):
 @router.get("/{scenario_id}/runs", response={200: dict, **ERRORS}, summary="This scenario's runs (a presenter's page finds its live run again)")
 async def list_runs(request: HttpRequest, scenario_id: str):
     scenarios.library.get(scenario_id)
-    return {"items": [r.brief() for r in scenarios.runs.values() if r.run.scenario.id == scenario_id]}
+    return {"items": [r.brief() for r in scenarios.of_scenario(scenario_id)]}
 
 
 @router.post("/{scenario_id}/runs", response={201: dict, **ERRORS}, summary="Run a scenario on new clusters (fast: the whole report; live: stepped)")
@@ -139,7 +140,7 @@ async def get_run(request: HttpRequest, scenario_id: str, run_id: str, query: Qu
 
 def _run_cluster(kwargs: dict) -> str | None:
     """The main cluster a run drives (its compared ones share its classroom's roles)."""
-    record = scenarios.runs.get(kwargs.get("run_id"))
+    record = scenarios.held(kwargs.get("run_id"))  # after a restart: taken up from its saved row
     return record.names["main"] if record is not None else None
 
 

@@ -1,9 +1,12 @@
 """The scenario engine: a failing assertion, a wait that times out and an action the cluster
 refuses are reported as such; the path language; live-style stepping."""
 
+import json
+
 import pytest
 
 from cluster.cluster import Cluster
+from cluster.kernel import SECOND
 from cluster.scenario import ScenarioRun, cluster_configs, load_text, run_fast
 from cluster.scenario.paths import PathError, select
 
@@ -174,3 +177,50 @@ def test_a_clock_action_sets_a_live_runs_speed_and_a_fast_run_ignores_it():
     assert run.poll() is False and speeds == [("live", 0.25)]  # then it waits for the clock
     clusters["main"].advance_to(run.next_deadline())
     assert run.poll() is True and run.passed
+
+
+def test_a_run_saved_between_steps_and_resumed_over_its_clusters_reports_as_if_never_stopped():
+    from cluster.scenario import builtin
+    from cluster.scenario.run import advance_all
+    from cluster.scenario.state import cluster_state
+
+    scenario = builtin()["apiserver-pipeline"]  # its steps remember kubectl requests (`as:`) and read their answers
+    straight = run_fast(scenario, name="a")
+    clusters = {key: Cluster(config) for key, config in cluster_configs(scenario, "a").items()}
+    run = ScenarioRun(scenario, clusters)
+    while not run.done:
+        run.start_step()
+        while not run.poll():
+            advance_all(clusters, run.next_deadline())
+        saved = json.loads(json.dumps(run.saved()))  # as a server keeps it: plain data
+        run = ScenarioRun(scenario, clusters)  # another process, the same clusters (rebuilt from their logs)
+        run.resume(saved, interrupted="cut")
+        if run.index == 1:
+            state = cluster_state(run.main, requests=run.requests, remembered=run.remembered)
+            assert select(state, "requests.denied.code") == ([403], False)  # an earlier step's request, read again
+    assert run.report() == straight.report() and run.passed
+
+
+def test_a_run_saved_during_a_step_resumes_after_it_reported_interrupted():
+    scenario = lesson("""\
+  - title: {en: Leader, zh-Hans: 领导者}
+    wait: {leader elected: true, timeout: 10}
+  - title: {en: Size, zh-Hans: 大小}
+    expect:
+      - {path: etcd.size, equals: 3}
+""")
+    clusters = {key: Cluster(config) for key, config in cluster_configs(scenario, "p").items()}
+    run = ScenarioRun(scenario, clusters)
+    run.start_step()
+    assert not run.poll()  # no virtual time yet: the wait is polling
+    saved = json.loads(json.dumps(run.saved()))
+    clusters["main"].advance_to(3 * SECOND)  # the clusters went on (rebuilt, or run elsewhere)
+    again = ScenarioRun(scenario, clusters)
+    again.resume(saved, interrupted="interrupted by a restart")
+    report = again.report()
+    assert (report["state"], report["next"]["title"], len(report["steps"])) == ("ready", "Size", 1)
+    step = report["steps"][0]
+    assert (step["passed"], step["interrupted"], step["errors"], step["assertions"]) == (False, True, ["interrupted by a restart"], [])
+    assert step["time"] == {"start": 0.0, "end": 3.0} and step["events"]["first_seq"] == saved["current"]["first_seq"]["main"] and step["events"]["last_seq"] == clusters["main"].last_seq
+    again.start_step()
+    assert again.poll() and again.done and again.results[-1]["passed"] and not again.passed

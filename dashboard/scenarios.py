@@ -349,8 +349,9 @@ def of_scenario(scenario_id: str) -> list[Run]:
     """A scenario's runs: this process's, and the saved ones it can take up (after a restart the
     presenter's page finds its run again; in scale-out, those whose clusters run here now)."""
     if store.enabled():
-        for run_id in store.call(_db_run_ids, scenario_id):
-            if run_id not in runs:
+        registry.ensure_demo()  # a restarted process: its clusters are rebuilt first
+        for run_id, main in store.call(_db_run_mains, scenario_id):
+            if run_id not in runs and registry.get(main) is not None:  # only where its main cluster runs
                 try:
                     held(run_id)
                 except CommandError:  # its clusters are gone, or run by another process
@@ -428,8 +429,9 @@ def _db_save_run(run_id: str, scenario: str, lang: str, names: dict, state: dict
     LessonRun.objects.update_or_create(id=run_id, defaults={"scenario": scenario, "lang": lang, "names": names, "state": state})
 
 
-def _db_run_ids(scenario_id: str) -> list[str]:
-    return list(LessonRun.objects.filter(scenario=scenario_id).order_by("updated").values_list("id", flat=True))
+def _db_run_mains(scenario_id: str) -> list[tuple[str, str]]:
+    """(run id, main cluster) of a scenario's saved runs."""
+    return [(run_id, names.get("main")) for run_id, names in LessonRun.objects.filter(scenario=scenario_id).order_by("updated").values_list("id", "names")]
 
 
 def _db_run(run_id: str) -> dict | None:

@@ -403,6 +403,14 @@ def live_run_of(cluster: str) -> dict | None:
     for record in reversed(runs.values()):
         if record.mode == "live" and cluster in record.names.values():
             return {"scenario": record.run.scenario.id, "run": record.id}
+    if store.enabled() and registry.get(cluster) is not None:  # after a restart: a saved run of it, taken up
+        run_id = store.call(_db_newest_run_of, cluster)
+        try:
+            record = held(run_id)
+        except CommandError:
+            record = None
+        if record is not None:
+            return {"scenario": record.run.scenario.id, "run": record.id}
     return None
 
 
@@ -432,6 +440,10 @@ def _db_save_run(run_id: str, scenario: str, lang: str, names: dict, state: dict
 def _db_run_mains(scenario_id: str) -> list[tuple[str, str]]:
     """(run id, main cluster) of a scenario's saved runs."""
     return [(run_id, names.get("main")) for run_id, names in LessonRun.objects.filter(scenario=scenario_id).order_by("updated").values_list("id", "names")]
+
+
+def _db_newest_run_of(cluster: str) -> str | None:
+    return next((run_id for run_id, names in LessonRun.objects.order_by("-updated").values_list("id", "names").iterator() if cluster in names.values()), None)
 
 
 def _db_run(run_id: str) -> dict | None:

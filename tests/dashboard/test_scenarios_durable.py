@@ -101,6 +101,9 @@ async def test_a_live_run_goes_on_after_a_restart(async_client, registry, monkey
     before = await wait_for(async_client, path, lambda r: len(r["steps"]) == 1 and r["state"] == "ready")
     assert before["steps"][0]["passed"] is True and before["next"]["title"] == "Later"
     await restart(registry, monkeypatch)
+    page = (await async_client.get("/clusters/room/")).content.decode()  # the cluster page follows the lesson again
+    assert f'<script id="lesson-run" type="application/json">{{"scenario": "tiny-upload", "run": "{run}"}}</script>' in page
+    scenarios.runs.clear()
     assert (await async_client.get("/api/scenarios/tiny-upload/runs/99")).status_code == 404
     listed = (await ok(await async_client.get("/api/scenarios/tiny-upload/runs")))["items"]  # the presenter's page finds it again
     assert [(b["run"], b["state"], b["steps"]) for b in listed] == [(run, "ready", 1)]

@@ -151,8 +151,16 @@ def test_the_lease_a_scale_and_a_foreground_deletion(server, open_page, artifact
 
     [rs] = graph_names(page, "ReplicaSet")
     assert rs.startswith("web-")
-    # calm when nothing happens: let everything settle, then nothing is lit
+    # calm when nothing happens: let everything settle, then nothing is lit. A paused page keeps a
+    # reconcile of the last 1.5 virtual s lit, and periodic ones (resyncs, the Lease) may land
+    # there depending on when the start paused the clock: step on until the newest is older.
     advance(server, 20)
+    for _ in range(20):
+        summary = call(server, "GET", "")
+        recent = call(server, "GET", f"/events?after={max(0, summary['counts']['events'] - 2000)}&limit=5000")["events"]
+        if not any(e["kind"] == "controller.reconcile" and e["time"] > summary["time"] - 1.6 for e in recent):
+            break
+        advance(server, 0.5)
     caught_up(page, server)
     page.wait_for_timeout(2600)
     page.evaluate(NEXT_FRAMES)

@@ -299,6 +299,12 @@ def test_sigterm_drains_without_losing_a_command(fleet):
     owner = fleet.owner_of("moving")
     fleet.rest("POST", "/api/clusters/moving-still/advance", {"seconds": 3})
     still_before = fleet.rest("GET", "/api/clusters/moving-still")
+    # A live lesson run on the same process, one step played: it goes on after the drain.
+    run = owner.rest("POST", f"/api/scenarios/{LESSON}/runs", {"mode": "live", "speed": 50, "profile": "realistic"})
+    run_path = f"/api/scenarios/{LESSON}/runs/{run['run']}"
+    owner.rest("POST", f"{run_path}/next")
+    _wait(lambda: fleet.rest("GET", run_path)["state"] == "ready", 60, "the lesson's first step did not finish")
+    run_before = fleet.rest("GET", run_path)
 
     acked: list[str] = []
     stop = threading.Event()
@@ -330,3 +336,14 @@ def test_sigterm_drains_without_losing_a_command(fleet):
         code, body = fleet.call("POST", "/api/clusters/moving/etcd", {"op": "get", "key": key, "timeout": 20})
         assert code == 200 and body["value"] == key.rsplit("/", 1)[1], (key, code, body)
     assert "handed over (drain)" in owner.log_tail(20000) or "handing" in owner.log_tail(20000)
+
+    # The run's process is gone: its requests reach the new owner of its main cluster, which
+    # takes the run up from its saved row, and the presenter steps on.
+    assert fleet.owner_of(run["cluster"]) is not owner
+    run_after = fleet.rest("GET", run_path)
+    assert (run_after["run"], run_after["state"], run_after["steps"], run_after["next"]) == (run["run"], "ready", run_before["steps"], run_before["next"])
+    stepped = fleet.rest("POST", f"{run_path}/next")
+    assert stepped["state"] in ("running", "ready") and stepped["steps"][0] == run_before["steps"][0]
+    _wait(lambda: len(fleet.rest("GET", run_path)["steps"]) == 2, 60, "the step after the drain did not finish")
+    for name in run["clusters"].values():
+        fleet.call("DELETE", f"/api/clusters/{name}")

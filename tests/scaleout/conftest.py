@@ -121,6 +121,11 @@ class Nginx(Http):
         subprocess.run([binary, "-c", str(self.dir / "nginx.conf"), "-p", str(self.dir), "-t"], check=True, capture_output=True, timeout=30)
         self.process = subprocess.Popen([binary, "-c", str(self.dir / "nginx.conf"), "-p", str(self.dir), "-g", "daemon off;"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20  # a test's first request must not race nginx's listen
+        while port_free(port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("nginx did not start")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         self.process.terminate()

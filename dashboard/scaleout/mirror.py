@@ -167,8 +167,9 @@ class Mirror:
             await self._say_watching()
             await self.node.layer.group_add(group(self.name), self.node.channel)  # renews group_expiry too
 
-    def close(self, why: str, gone: bool = False) -> None:
-        """Viewers reconnect (or, deleted, are told so); the next viewer makes a new mirror."""
+    def close(self, why: str, gone: bool = False, leave_group: bool = True) -> None:
+        """Viewers reconnect (or, deleted, are told so); the next viewer makes a new mirror
+        (`leave_group=False`: one is taking this one's place in the cluster's group now)."""
         if self.closed:
             return
         self.closed = True
@@ -176,7 +177,8 @@ class Mirror:
         log.info("mirror %s closed: %s", self.name, why)
         for consumer in list(self.subscribers):
             (consumer.cluster_gone if gone else getattr(consumer, "cluster_moved", consumer.cluster_gone))()
-        asyncio.get_running_loop().create_task(self.node.layer.group_discard(group(self.name), self.node.channel))
+        if leave_group:
+            asyncio.get_running_loop().create_task(self.node.layer.group_discard(group(self.name), self.node.channel))
 
     async def drop(self) -> None:
         self.closed = True
@@ -194,12 +196,20 @@ async def viewer_source(node, name: str, headers):
     cluster (shared by every viewer here), or None when there is no such cluster."""
     where, found = await node.locate(name)
     if where == "local":
+        stale = node.mirrors.get(name)
+        if stale is not None and not stale.closed:  # this process took the cluster over
+            stale.close("the cluster moved to this server process")
         return found
     if where == "missing":
         return None
     if where != "remote":
         raise Unavailable(found)
     mirror = node.mirrors.get(name)
+    if mirror is not None and mirror.owner != found and not mirror.closed:
+        # The cluster has a new owner and this viewer learnt it before the mirror did (the
+        # owner's "moved" message or the heartbeat): the mirror's viewers reconnect too, or
+        # they would stay on a mirror nobody feeds.
+        mirror.close("the cluster moved to another server process", leave_group=False)
     if mirror is None or mirror.owner != found or mirror.closed:
         mirror = Mirror(node, name, found, headers)
         node.mirrors[name] = mirror

@@ -15,6 +15,10 @@
 // history is still the server's one; if it is, we resume with ?after=<last seq>, otherwise we
 // start from a fresh snapshot.
 //
+// A socket can also die without a close reaching the page (its server process killed behind a
+// proxy, a half-open connection): while the cluster runs, clock frames come every 0.25 s, so a
+// visible page that hears nothing for STALL_MS drops the socket and reconnects the same way.
+//
 // Status callbacks: {state: "connecting" | "connected" | "reconnecting" | "disconnected", detail}.
 
 import { api } from "./api.js";
@@ -23,6 +27,8 @@ import { gettext, interpolate } from "./i18n.js";
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 2000;
 const DATA_FRAMES = new Set(["snapshot", "events", "clock"]);
+const STALL_MS = 10_000;
+const WATCH_EVERY_MS = 1000;
 
 /** The stream's address; `params` adds the classroom's key and viewer id ({key, viewer}). */
 export function streamUrl(name, after, params = {}) {
@@ -60,6 +66,10 @@ export class ClusterStream {
     this.lastError = null;
     this.forceFresh = false;
     this._onOnline = () => this._retryNow();
+    this.lastFrameAt = 0;
+    this.running = false; // the last clock we heard said the cluster runs: frames are due
+    this.watchdog = null;
+    this.lastWatch = 0;
   }
 
   start() {
@@ -67,12 +77,32 @@ export class ClusterStream {
     window.addEventListener("online", this._onOnline);
     this._status("connecting", "");
     this._open(this.resumeFrom());
+    clearInterval(this.watchdog);
+    this.watchdog = setInterval(() => this._watch(), WATCH_EVERY_MS);
+  }
+
+  /** Drop a socket that went silent while its cluster runs (see the header). */
+  _watch() {
+    const now = performance.now();
+    const blocked = now - this.lastWatch > 3 * WATCH_EVERY_MS; // this page's own thread was busy: no verdict
+    this.lastWatch = now;
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || blocked || document.visibilityState !== "visible") {
+      this.lastFrameAt = now; // the silence is counted only while it could be heard
+      return;
+    }
+    if (this.running && now - this.lastFrameAt > STALL_MS) {
+      this.ws = null;
+      ws.close(4000, "silent");
+      this._scheduleRetry();
+    }
   }
 
   stop() {
     this.stopped = true;
     window.removeEventListener("online", this._onOnline);
     clearTimeout(this.timer);
+    clearInterval(this.watchdog);
     if (this.ws) this.ws.close(1000, "page closed");
   }
 
@@ -120,6 +150,9 @@ export class ClusterStream {
         return; // not ours to interpret; the server only sends JSON
       }
       if (!frame || typeof frame !== "object") return;
+      this.lastFrameAt = performance.now();
+      const clock = frame.clock ?? frame.state?.clock;
+      if (clock && typeof clock.paused === "boolean") this.running = !clock.paused;
       if (frame.type === "error") this.lastError = String(frame.error ?? "error");
       this.onFrame(frame);
     });

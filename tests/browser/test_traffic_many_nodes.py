@@ -8,7 +8,7 @@ import re
 import pytest
 
 from .helpers import wait_connected, wait_for
-from .test_traffic_panel import kube
+from .test_traffic_panel import web_app
 
 pytestmark = pytest.mark.browser
 
@@ -21,12 +21,7 @@ def test_rules_are_read_for_the_nodes_shown_only(open_page, server, artifacts):
     server.api("DELETE", f"/api/clusters/{NAME}")
     status, body = server.api("POST", "/api/clusters", {"name": NAME, "nodes": NODES, "seed": 5, "paused": True, "profile": "teaching"})
     assert status == 201, body
-    kube(server, NAME, "POST", "/apis/apps/v1/namespaces/default/deployments", {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
-                 "spec": {"containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]}}}})
-    kube(server, NAME, "POST", "/api/v1/namespaces/default/services", {
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 80}]}})
+    web_app(server, NAME, replicas=2)
     for _ in range(40):
         nodes = server.api("GET", f"/api/clusters/{NAME}/state")[1]["proxy"]["nodes"]
         if len(nodes) == NODES and all(len(n["services"].get("default/web", {}).get("pods", [])) == 2 for n in nodes):

@@ -205,16 +205,21 @@ def kube(server, cluster, method, path, body=None):
     return answers[0][1]
 
 
+def web_app(server, cluster, replicas):
+    """The Deployment "web" (nginx on port 80) and its Service, created as kubectl would."""
+    kube(server, cluster, "POST", "/apis/apps/v1/namespaces/default/deployments", {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+                 "spec": {"containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]}}}})
+    kube(server, cluster, "POST", "/api/v1/namespaces/default/services", {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 80}]}})
+
+
 def test_ipvs_round_robin_shows_the_virtual_server_and_exact_shares(open_page, server, artifacts):
     server.api("DELETE", f"/api/clusters/{IPVS}")
     status, body = server.api("POST", "/api/clusters", {"name": IPVS, "nodes": 3, "seed": 11, "paused": True, "proxy_mode": "ipvs", "ipvs_scheduler": "rr"})
     assert status == 201, body
-    kube(server, IPVS, "POST", "/apis/apps/v1/namespaces/default/deployments", {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
-                 "spec": {"containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]}}}})
-    kube(server, IPVS, "POST", "/api/v1/namespaces/default/services", {
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 80}]}})
+    web_app(server, IPVS, replicas=3)
     for _ in range(40):
         nodes = server.api("GET", f"/api/clusters/{IPVS}/state")[1]["proxy"]["nodes"]
         if nodes and all(len(n["services"].get("default/web", {}).get("pods", [])) == 3 for n in nodes):

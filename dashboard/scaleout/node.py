@@ -133,9 +133,11 @@ class Node:
                 self.owners[name] = (owner, time.monotonic() + OWNER_CACHE_SECONDS)
                 return "remote", owner
             if not valid and not self.draining:
-                if await self.adopt(name):
+                if await self._take_orphan(name):
                     return "local", registry.get(name)
-                continue  # another process took it first: ask again
+                if time.monotonic() < deadline:
+                    await asyncio.sleep(0.1)
+                    continue  # another process took it first (or takes it with its companions): ask again
             if time.monotonic() > deadline:  # draining, rebuilding, or our own lease with nothing here
                 if name in self.rebuilding:
                     return "unavailable", f"cluster {name} is being rebuilt from its log on this server process; retry in a moment"
@@ -167,13 +169,40 @@ class Node:
             self.live[best] = {**self.live[best], "clusters": self.live[best]["clusters"] + 1}
         return best
 
-    async def adopt(self, name: str) -> bool:
-        """Take a cluster nobody runs and rebuild it here from its log (dashboard/history)."""
+    async def _take_orphan(self, name: str) -> bool:
+        """A request for an orphan takes it at once, and its lesson run's other orphans with it;
+        not when the rest of that run already runs in another live process (that one takes it)."""
+        for names, holder in await store.acall(leases.orphan_groups):
+            if name in names:
+                if holder and holder != self.channel and holder in self.live:
+                    return False
+                await self.adopt_together(names)
+                return registry.get(name) is not None
+        return await self.adopt(name)  # taken or released meanwhile: adopt sees which
+
+    async def adopt_together(self, names: list[str]) -> None:
+        """Take the leases of clusters that must run together (a lesson run's, leases.together)
+        first, then rebuild them one by one: meanwhile they are held here, so a process looking
+        for orphans does not take one of them elsewhere."""
+        taken = []
+        for name in names:
+            if registry.get(name) is None and name not in self.rebuilding and await store.acall(leases.take, name, self.channel):
+                taken.append(name)
+                self.rebuilding.add(name)  # renewed by the heartbeat until it is rebuilt
+        for name in taken:
+            try:
+                await self.adopt(name, leased=True)
+            finally:
+                self.rebuilding.discard(name)
+
+    async def adopt(self, name: str, leased: bool = False) -> bool:
+        """Take a cluster nobody runs and rebuild it here from its log (dashboard/history);
+        `leased`: its lease is taken already (adopt_together)."""
         lock = self._adopting.setdefault(name, asyncio.Lock())
         async with lock:
             if registry.get(name) is not None:
                 return True
-            if not await store.acall(leases.take, name, self.channel):
+            if not leased and not await store.acall(leases.take, name, self.channel):
                 return False
             stored = await store.acall(store.load_one, name)
             if stored is None:
@@ -249,7 +278,7 @@ class Node:
                 elif kind == "scaleout.watch":
                     self.interest[message["cluster"]] = time.monotonic() + INTEREST_SECONDS
                 elif kind == "scaleout.take" and not self.draining:
-                    asyncio.get_running_loop().create_task(self.adopt(message["cluster"]))
+                    asyncio.get_running_loop().create_task(self.adopt_together(message.get("clusters") or [message["cluster"]]))
             except Exception:
                 log.exception("message %s could not be handled", kind)
 
@@ -289,12 +318,13 @@ class Node:
                 served["receive"].put_nowait({"type": "http.disconnect"})
 
     async def _take_orphans(self) -> None:
-        orphans = await store.acall(leases.orphans)
-        for name in orphans:
+        for names, holder in await store.acall(leases.orphan_groups):
+            if holder and holder != self.channel and holder in self.live:
+                continue  # the rest of a lesson run's clusters run there: that process takes these
             others = [row["clusters"] for c, row in self.live.items() if c != self.channel and not row["draining"]]
-            if others and len(registry.handles) > min(others):
+            if holder != self.channel and others and len(registry.handles) > min(others):
                 return  # a less loaded process takes the rest
-            await self.adopt(name)
+            await self.adopt_together(names)
 
     async def _publish_forever(self) -> None:
         while True:
@@ -356,21 +386,23 @@ class Node:
             await self.ready()
             await store.acall(leases.heartbeat, self.channel, list(registry.handles), viewers=0, draining=True)
             self.live = {row["channel"]: row for row in await store.acall(leases.processes)}
-            for name in list(registry.handles):
-                handle = registry.handles[name]
-                while handle.history.busy:  # a seek finishing
-                    await asyncio.sleep(0.05)
-                handle.moving = True  # requests waiting on it end with 503 "moving" (their commands are in the log)
-                registry.handles.pop(name)  # from here on, requests for it are forwarded
-                self.published.pop(name, None)
-                # Commands are recorded on the one database thread in order: this save is
-                # written after the last of them, and the release after the save.
-                handle.history.save(handle.cluster, paused=handle.paused, speed=handle.speed, wait=True)
-                await store.acall(leases.release, name, self.channel)
-                self._goodbye(handle)
+            # A lesson run's clusters go to one process together (leases.together).
+            for names in await store.acall(leases.together, list(registry.handles)):
+                for name in names:
+                    handle = registry.handles[name]
+                    while handle.history.busy:  # a seek finishing
+                        await asyncio.sleep(0.05)
+                    handle.moving = True  # requests waiting on it end with 503 "moving" (their commands are in the log)
+                    registry.handles.pop(name)  # from here on, requests for it are forwarded
+                    self.published.pop(name, None)
+                    # Commands are recorded on the one database thread in order: this save is
+                    # written after the last of them, and the release after the save.
+                    handle.history.save(handle.cluster, paused=handle.paused, speed=handle.speed, wait=True)
+                    await store.acall(leases.release, name, self.channel)
+                    self._goodbye(handle)
                 target = await self.placement()
                 if target != self.channel:
-                    await self.send(target, {"type": "scaleout.take", "cluster": name})
+                    await self.send(target, {"type": "scaleout.take", "clusters": names})
             await store.acall(leases.leave, self.channel)
         except Exception:
             log.exception("drain failed part way; what was not handed over is taken once its lease runs out")

@@ -93,3 +93,67 @@ async def test_a_request_waiting_when_its_cluster_moves_away_is_told_the_truth(a
         await asyncio.sleep(0.01)
     assert (await async_client.delete("/api/clusters/gone")).status_code == 204
     assert "was deleted" in (await asyncio.wait_for(waiting, 20)).json()["error"]
+
+
+async def _stored_and_released(node, name: str, seed: int) -> Cluster:
+    """A cluster another process ran and gave up: stored, its lease free."""
+    config = ClusterConfig(name=name, seed=seed, nodes=1)
+    reference = Cluster(config)
+    reference.advance_to(5 * SECOND)
+    at_us, processed = position(reference)
+    await store.acall(store.create, config=config.as_dict(), paused=True, speed=1.0, at_us=at_us, processed=processed)
+    await store.acall(leases.release, name, node.channel)
+    return reference
+
+
+def _lesson_run(run_id: str, names: dict) -> None:
+    from dashboard.models import LessonRun  # noqa: PLC0415
+
+    LessonRun.objects.create(id=run_id, scenario="etcd-odd-members", names=names, state={})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lesson_runs_clusters_are_grouped_to_run_together():
+    _lesson_run("1", {"main": "odd", "two": "odd-two", "four": "odd-four"})
+    _lesson_run("2", {"main": "solo"})
+    _lesson_run("3", {"main": "odd-four", "five": "odd-five"})  # shares a cluster with run 1: one group
+    names = ["lab", "odd-two", "solo", "odd", "odd-five", "odd-four", "spare"]
+    assert leases.together(names) == [["lab"], ["odd-two", "odd", "odd-five", "odd-four"], ["solo"], ["spare"]]
+    assert leases.together([]) == []
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_orphans_of_one_lesson_run_are_taken_by_one_process(node, registry):
+    # A comparison's two clusters lost their owner: the least loaded process takes both, never
+    # one each (the run is taken up only where all its clusters run: it answered 410 when split).
+    main = await _stored_and_released(node, "cmp", 4)
+    two = await _stored_and_released(node, "cmp-two", 5)
+    await store.acall(_lesson_run, "7-p1", {"main": "cmp", "two": "cmp-two"})
+    await store.acall(leases.register, "specific.other!", "127.0.0.1:1")  # another live process, as loaded as this one
+    node.live = {row["channel"]: row for row in await store.acall(leases.processes)}
+    assert await store.acall(leases.orphan_groups) == [(["cmp", "cmp-two"], "")]
+
+    await node._take_orphans()
+    for name, reference in (("cmp", main), ("cmp-two", two)):
+        assert await store.acall(leases.owner_of, name) == (node.channel, True)
+        assert registry.get(name).cluster.state_hash() == reference.state_hash()
+    assert not node.rebuilding and await store.acall(leases.orphans) == []
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_orphan_whose_companion_runs_elsewhere_is_left_to_that_process(node, registry):
+    await _stored_and_released(node, "cmp", 4)
+    await _stored_and_released(node, "cmp-two", 5)
+    await store.acall(_lesson_run, "8-p1", {"main": "cmp", "two": "cmp-two"})
+    await store.acall(leases.register, "specific.other!", "127.0.0.1:1")
+    assert await store.acall(leases.take, "cmp", "specific.other!")  # the other process runs the main cluster
+    node.live = {row["channel"]: row for row in await store.acall(leases.processes)}
+    assert await store.acall(leases.orphan_groups) == [(["cmp-two"], "specific.other!")]
+
+    await node._take_orphans()  # this process is the less loaded one, yet leaves it
+    assert registry.get("cmp-two") is None
+    assert await store.acall(leases.orphans) == ["cmp-two"]
+    await store.acall(leases.leave, "specific.other!")  # that process is gone: anyone may take it
+    node.live = {row["channel"]: row for row in await store.acall(leases.processes)}
+    await node._take_orphans()
+    assert await store.acall(leases.owner_of, "cmp-two") == (node.channel, True)

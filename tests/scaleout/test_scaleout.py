@@ -301,6 +301,8 @@ def test_owner_killed_cluster_comes_back_elsewhere_with_every_acknowledged_comma
         assert set(acked) <= set(listed), listed
         comes_back = {fleet.owner_of(name) for name in compared["clusters"].values()}  # each waits until one runs it
         assert owner not in comes_back and len(comes_back) == 1, "the lesson's clusters parted"
+        # listed (the merged list takes saved runs up where their clusters run now), then stepped
+        assert compared["run"] in {r["run"] for r in fleet.rest("GET", f"/api/scenarios/{COMPARING}/runs")["items"]}
         assert fleet.rest("GET", compared_path)["run"] == compared["run"]
         stepped = fleet.rest("POST", f"{compared_path}/next")
         assert stepped["run"] == compared["run"] and stepped["state"] in ("running", "ready"), stepped

@@ -99,6 +99,26 @@ def test_a_large_cluster_is_a_heat_map_with_its_counts(browser, big_server, arti
     page.context.close()
 
 
+def test_the_node_lifecycle_table_lists_the_nodes_in_trouble_and_counts_them_all(browser, big_server, artifacts):
+    # a row per node (1,000 rows ticking every second) laid the whole page out each frame: at heat
+    # map scale the controller manager's table keeps 20 rows, the Unknown node first, and a line counts all
+    page = open_big(browser, big_server)
+    line = page.locator(".cm-node-summary")
+    wait_for(lambda: line.is_visible() and line.inner_text().startswith("133 nodes"), 20, message="the node lifecycle summary", page=page)
+    text = line.inner_text()
+    assert text.startswith("133 nodes · ✓ 132 Ready · ✕ 1 NotReady · 0 evicting. The table lists 20 of them"), text
+    rows = page.locator(".cm-node-table tbody tr")
+    assert rows.count() == 20
+    names = rows.evaluate_all("rs => rs.map((r) => r.dataset.node)")
+    assert names[0] == "node-7" and len(set(names)) == 20, names
+    first = rows.nth(0)
+    assert first.get_attribute("data-ready") == "Unknown" and "NotReady" in first.locator(".cm-status").inner_text()
+    assert first.locator(".cm-fault").inner_text() == "↻ Restart"  # its host is down: the row still offers the restart
+    assert rows.evaluate_all("rs => rs.slice(1).every((r) => r.dataset.ready === 'True')")
+    screenshots(page, artifacts, "scale-node-lifecycle", show=lambda p: p.evaluate("document.querySelector('.cm-nodes').scrollIntoView()"))
+    assert not page.problems, page.problems
+    page.context.close()
+
 def test_zoom_into_a_group_then_a_node_and_back(browser, big_server, artifacts):
     page = open_big(browser, big_server)
     canvas = page.locator(".nodemap-canvas")

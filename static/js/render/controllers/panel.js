@@ -16,10 +16,15 @@ import { controllersOf, managerViews } from "../../appliers/controllers.js";
 import { gettext, interpolate, ngettext } from "../../i18n.js";
 import { kindIcon, kindInfo } from "../../theme.js";
 import { graphSignature, renderOwnerGraph } from "./graph.js";
+import { CANVAS_FROM_NODES } from "../nodemap/view.js";
 
 const LIT_WALL_MS = 2500; // a reconcile stays lit this long on the wall clock…
 const LIT_VIRTUAL_S = 1.5; // …or while the display time is this close to it (paused: it stays lit)
 const DEFAULT_TOLERATION_S = 300; // the API server gives every pod 300 s for not-ready and unreachable
+// From the heat map's node count on, the node lifecycle table lists this many nodes, those in
+// trouble first, and a line counts them all: a row per node (1,000 rows ticking every second) laid
+// the whole page out each frame and was no table anyone could read.
+export const NODE_ROWS_AT_SCALE = 20;
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -27,6 +32,8 @@ function el(tag, className, text) {
   if (text != null) node.textContent = String(text);
   return node;
 }
+
+const fmt = (n) => Number(n).toLocaleString("en");
 
 function setText(node, text) {
   const value = String(text);
@@ -103,7 +110,9 @@ export function createControllersPanel({ root, note, model, name = null, api = n
   const nodes = section("cm-nodes", gettext("Node lifecycle"), gettext("heartbeats seen, and what happens if they stop"));
   const [nodeTable, nodeRows] = table("cm-node-table", [gettext("node"), gettext("status"), gettext("last heartbeat"), "NotReady", gettext("eviction")].map((text) => [text, ""]));
   const nodeNote = el("p", "cm-hint cm-node-note");
-  nodes.append(nodeTable, nodeNote);
+  const nodeSummary = el("p", "cm-node-summary");
+  nodeSummary.hidden = true;
+  nodes.append(nodeSummary, nodeTable, nodeNote);
 
   const graph = section("cm-graph", gettext("Owner graph"), gettext("owners → dependents; deletion cascades along these lines"));
   const graphBody = el("div", "og-body");
@@ -275,10 +284,50 @@ export function createControllersPanel({ root, note, model, name = null, api = n
   }
 
   // --- nodes --------------------------------------------------------------------------------
+  /** At scale, the nodes that get a row: not Ready, host down, or evicting first, then the others,
+   * each in the view's order, NODE_ROWS_AT_SCALE in all; and the counts for the summary line. */
+  function shownNodes(list, evictedOn) {
+    if (list.length < CANVAS_FROM_NODES) return { shown: list, counts: null };
+    const counts = { all: list.length, ready: 0, notReady: 0, evicting: 0 };
+    const trouble = [];
+    const calm = [];
+    for (const node of list) {
+      const ready = (node.ready ?? "Unknown") === "True";
+      const evicting = (node.evictions ?? []).length > 0 || evictedOn.has(node.name);
+      if (ready) counts.ready += 1;
+      else counts.notReady += 1;
+      if (evicting) counts.evicting += 1;
+      const down = model.components.get(`${node.name}/kubelet`)?.alive === false;
+      (ready && !evicting && !down ? calm : trouble).push(node);
+    }
+    const shown = trouble.slice(0, NODE_ROWS_AT_SCALE);
+    if (shown.length < NODE_ROWS_AT_SCALE) shown.push(...calm.slice(0, NODE_ROWS_AT_SCALE - shown.length));
+    return { shown, counts };
+  }
+
+  function drawSummary(counts, shown) {
+    nodeSummary.hidden = !counts;
+    if (!counts) return;
+    const parts = [
+      interpolate(ngettext("%(n)s node", "%(n)s nodes", counts.all), { n: fmt(counts.all) }),
+      interpolate(gettext("✓ %(n)s Ready"), { n: fmt(counts.ready) }),
+      interpolate(gettext("✕ %(n)s NotReady"), { n: fmt(counts.notReady) }),
+      interpolate(gettext("%(n)s evicting"), { n: fmt(counts.evicting) }),
+    ];
+    const rest = interpolate(gettext("The table lists %(shown)s of them, those NotReady or evicting first; the worker nodes' heat map draws them all."), { shown: fmt(shown) });
+    setText(nodeSummary, `${parts.join(" · ")}. ${rest}`);
+    nodeSummary.dataset.notReady = String(counts.notReady);
+  }
+
   function drawNodes(view, state, t) {
-    const list = view?.nodes ?? [];
+    const all = view?.nodes ?? [];
     const grace = view?.node_monitor_grace_period ?? 40;
+    const evictedOn = new Map();
+    for (const e of state.evicted.values()) evictedOn.set(e.node, (evictedOn.get(e.node) ?? 0) + 1);
+    const { shown: list, counts } = shownNodes(all, evictedOn);
+    drawSummary(counts, list.length);
     prune(nodeCells, list.map((n) => n.name));
+    let at = 0;
     for (const node of list) {
       let cells = nodeCells.get(node.name);
       if (!cells) {
@@ -292,7 +341,9 @@ export function createControllersPanel({ root, note, model, name = null, api = n
         tr.append(th, cells.status, cells.beat, cells.notReady, cells.evict);
         nodeCells.set(node.name, cells);
       }
-      nodeRows.append(cells.tr);
+      // moved only when out of place: re-appending every row each draw laid the table out again
+      if (nodeRows.children[at] !== cells.tr) nodeRows.insertBefore(cells.tr, nodeRows.children[at] ?? null);
+      at += 1;
       // the node's host is down when its kubelet is (a crash of the host stops all its components)
       setFault(cells.fault, node.name, model.components.get(`${node.name}/kubelet`)?.alive === false);
       const ready = node.ready ?? "Unknown";
@@ -329,7 +380,7 @@ export function createControllersPanel({ root, note, model, name = null, api = n
 
       // eviction: per pod, tolerationSeconds after the NoExecute taint
       const pending = node.evictions ?? [];
-      const evicted = [...state.evicted.values()].filter((e) => e.node === node.name).length;
+      const evicted = evictedOn.get(node.name) ?? 0;
       let key;
       let content;
       if (pending.length) {

@@ -239,8 +239,19 @@ export function createTrafficPanel({ root, note, model, name, api, announce, sho
   }
 
   // --- reading the model --------------------------------------------------------------------------
+  const proxyIndex = new WeakMap(); // the snapshot's nodes array -> Map node -> its entry
+  function proxySnap(node) {
+    const nodes = model.extra?.proxy?.nodes ?? [];
+    let index = proxyIndex.get(nodes);
+    if (!index) {
+      index = new Map(nodes.map((n) => [n.node, n]));
+      proxyIndex.set(nodes, index);
+    }
+    return index.get(node);
+  }
+
   function nodeInfo(node) {
-    const snap = (model.extra?.proxy?.nodes ?? []).find((n) => n.node === node) ?? {};
+    const snap = proxySnap(node) ?? {}; // indexed: renderPods asks for every node (a find each was N² at 1,000 nodes)
     const ev = trafficState(model).proxies.get(node) ?? {};
     const eventNewer = (ev.version ?? -1) >= (snap.version ?? -1);
     return {

@@ -124,6 +124,24 @@ function bumpAll(model) {
 
 const appliers = new Map(); // kind or "prefix." -> fn(model, event)
 
+const namesOfKind = new WeakMap(); // model.components -> {test -> {size, names}}
+
+/** The names of the components a test picks (by kind), in the components' order. Remembered while
+ * the map is the same and holds as many components: no component changes kind and none is
+ * deleted, so only an added one (a bigger map) or a snapshot (a new map) can change the answer.
+ * A large cluster has thousands of components and several panels ask every frame. */
+export function componentNames(model, test) {
+  let byTest = namesOfKind.get(model.components);
+  if (!byTest) namesOfKind.set(model.components, (byTest = new Map()));
+  let known = byTest.get(test);
+  if (!known || known.size !== model.components.size) {
+    known = { size: model.components.size, names: [] };
+    for (const [name, view] of model.components) if (test(view)) known.names.push(name);
+    byTest.set(test, known);
+  }
+  return known.names;
+}
+
 export function registerApplier(kindOrPrefix, fn) {
   const list = appliers.get(kindOrPrefix) ?? [];
   list.push(fn);

@@ -13,7 +13,7 @@
 // `seenAt` is the wall time (performance.now) the page applied the event: a loop stays lit a
 // little while in wall time too, so a reconcile at 100× speed is still seen.
 
-import { registerApplier } from "../model.js";
+import { componentNames, registerApplier } from "../model.js";
 
 const KEEP_ACTIVITY = 12;
 const KEEP_CASCADE = 8;
@@ -98,8 +98,10 @@ export function controllersAfterSnapshot(model) {
   bump(model);
 }
 
+const isManager = (v) => v?.kind === "controller-manager";
+
 /** The controller-manager replicas' views, leader first (then by name). */
 export function managerViews(model) {
-  const views = [...model.components.values()].filter((v) => v.kind === "controller-manager");
+  const views = componentNames(model, isManager).map((name) => model.components.get(name)).filter(isManager);
   return views.sort((a, b) => Number(Boolean(b.leading && b.alive !== false)) - Number(Boolean(a.leading && a.alive !== false)) || a.name.localeCompare(b.name, "en", { numeric: true }));
 }

@@ -28,7 +28,7 @@
 // seq (still held in model.events) are applied again on top of those views, and when the
 // model is behind, the refresh waits until the stream has caught up.
 
-import { connected, registerApplier } from "../model.js";
+import { componentNames, connected, registerApplier } from "../model.js";
 import { kindInfo } from "../theme.js";
 
 export const ETCD_KIND = "etcd";
@@ -68,7 +68,10 @@ const byName = (a, b) => a.name.localeCompare(b.name, "en", { numeric: true });
 /** The etcd members' views, in natural name order (etcd-2 before etcd-10). */
 export function etcdMembers(model) {
   const out = [];
-  for (const view of model.components.values()) if (isEtcdMember(view)) out.push(view);
+  for (const name of componentNames(model, isEtcdMember)) {
+    const view = model.components.get(name);
+    if (isEtcdMember(view)) out.push(view);
+  }
   return out.sort(byName);
 }
 

@@ -33,7 +33,7 @@ function measureScroll(el) {
 export function beginFrame() {
   frameNo += 1;
   for (const [el, entry] of boxes) {
-    // a stand-in that is not an element (a heat-map cell, made afresh at each ask) is not kept
+    // a stand-in that is not an element (a heat-map cell: nodemap/view.js anchorFor) is kept one frame only
     const keep = el instanceof Element ? KEEP_FRAMES : 1;
     if (entry.asked < frameNo - keep || el.isConnected === false) boxes.delete(el);
     else Object.assign(entry, measureBox(el));

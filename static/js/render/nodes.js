@@ -24,7 +24,8 @@ const FULL_MAX = 4;
 const TINY_FROM = 13;
 const kindById = (id) => COMPONENT_KINDS.find((k) => k.id === id);
 const PART_ORDER = ["kubelet", "runtime", "proxy"];
-const natural = (a, b) => a.localeCompare(b, "en", { numeric: true });
+const collator = new Intl.Collator("en", { numeric: true }); // one collator, not one per comparison
+const natural = (a, b) => collator.compare(a, b);
 
 /** The pods of one node: the kubelet's view, with newer events (appliers/nodes.js) on top. */
 export function podsOfNode(model, node, kubelet) {

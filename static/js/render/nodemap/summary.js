@@ -11,7 +11,10 @@ import { readiness } from "../node/card.js";
 export const GROUP_SIZE = 100; // nodes per block when the nodes carry no zone label
 export const ZONE_LABELS = ["topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"];
 const FAILING_STEPS = new Set(["backoff", "rejected"]);
-export const natural = (a, b) => a.localeCompare(b, "en", { numeric: true });
+// one collator: localeCompare with options builds its collator at every call (at 5,000 nodes the
+// sort every half second was the heat map's largest cost); the same order
+const collator = new Intl.Collator("en", { numeric: true });
+export const natural = (a, b) => collator.compare(a, b);
 
 /** node -> the node lifecycle controller's entry (the leading controller manager's). */
 function lifecycles(model) {

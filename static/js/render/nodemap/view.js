@@ -103,6 +103,7 @@ export function createNodeMap({ onZoom = () => {} } = {}) {
   let seen = null;
   let dirty = true;
   let cellOfNode = new Map();
+  let anchors = new Map(); // cell index -> its stand-in box, one per cell of the level (see anchorFor)
   let active = false;
   let expected = 0; // nodes the server counts (scale.nodes): the stream's snapshot leaves their views to GET /state
 
@@ -293,7 +294,14 @@ export function createNodeMap({ onZoom = () => {} } = {}) {
       if (!active || !level || level.kind === "cards" || root.hidden) return null;
       const i = cellOfNode.get(String(component).split("/")[0]);
       if (i == null) return null;
-      return { isConnected: true, offsetParent: wrap, getBoundingClientRect: () => heat.clientRect(i) };
+      // one stand-in per cell, not one per ask: at 5,000 nodes every kubelet's message asked for
+      // a new one, and geometry.js measured each afresh (a tenth of the frame)
+      let anchor = anchors.get(i);
+      if (!anchor) {
+        anchor = { isConnected: true, offsetParent: wrap, getBoundingClientRect: () => heat.clientRect(i) };
+        anchors.set(i, anchor);
+      }
+      return anchor;
     },
     /** Decide the level of detail and draw; returns whether the map is active. */
     update(model, now = performance.now()) {
@@ -316,6 +324,7 @@ export function createNodeMap({ onZoom = () => {} } = {}) {
         level = buildLevel();
         focus = Math.min(focus, Math.max(0, level.items.length - 1));
         cellOfNode = new Map();
+        anchors = new Map();
         if (level.kind === "group") level.items.forEach((g, i) => g.nodes.forEach((n) => cellOfNode.set(n.name, i)));
         else if (level.kind === "node") level.items.forEach((n, i) => cellOfNode.set(n.name, i));
         const shown = level.kind === "group" ? nodes : level.group.nodes;

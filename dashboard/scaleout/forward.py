@@ -34,6 +34,7 @@ from .node import node
 log = logging.getLogger("clusterscope.scaleout")
 
 HOP = b"x-clusterscope-forwarded"  # set on forwarded requests: served where they land, never forwarded again
+SAFE = ("GET", "HEAD")  # a read whose process stopped before answering is asked again elsewhere
 ACCEPT_SECONDS = 2.0  # the owner says it has the request within this, or its lease is checked ...
 ACCEPT_ROUNDS = 5  # ... and waited for again while it still holds the lease (busy, not dead)
 GO_SECONDS = 30.0  # an accepted request runs only when the requester says go
@@ -227,6 +228,9 @@ async def relay(target: str, scope, body: bytes, receive, send) -> bool:
             if not done:
                 reply.cancel()
                 if target not in node.live and target != node.channel:  # its heartbeat stopped: it is gone
+                    if not started and scope["method"] in SAFE:
+                        disconnected.cancel()
+                        return False  # a read: asked again elsewhere (the caller's retry), as if never sent
                     if not started:
                         await _unavailable(scope, send, "the server process answering this request stopped; it may or may not have taken effect")
                     else:

@@ -14,9 +14,20 @@ from collections import deque
 
 
 def state_hash(obj) -> str:
-    out: list[bytes] = []
-    _encode(obj, out, {})
-    return hashlib.sha256(b"".join(out)).hexdigest()
+    digest = hashlib.sha256()
+    _encode(obj, _Sink(digest), {})
+    return digest.hexdigest()
+
+
+class _Sink:
+    """Takes the encoding's pieces as a list would (`append`) and feeds them straight to the
+    hash: the same digest as hashing their concatenation, without holding it. Held as a list,
+    a 150,000-pod cluster's encoding took the server past 24 GiB (bench apiserver, killed)."""
+
+    __slots__ = ("append",)
+
+    def __init__(self, digest):
+        self.append = digest.update
 
 
 def _encode(obj, out: list, seen: dict) -> None:

@@ -84,13 +84,18 @@ def orphans() -> list[str]:
     return list(StoredCluster.objects.exclude(pk__in=held).order_by("pk").values_list("name", flat=True))
 
 
-def together(names: list[str]) -> list[list[str]]:
+def _runs_of_several() -> list[list[str]]:
+    """The cluster names of each saved lesson run that has more than one (a comparison)."""
+    return [list(n.values()) for n in LessonRun.objects.values_list("names", flat=True) if isinstance(n, dict) and len(n) > 1]
+
+
+def together(names: list[str], runs: list[list[str]] | None = None) -> list[list[str]]:
     """`names` in groups that must run in one process: the clusters of one lesson run (a
     comparison runs two to four), since a run is taken up only where all of them run
     (dashboard/scenarios.held). Others are groups of one. Order kept within and between groups."""
     group_of = {name: [name] for name in names}
-    for run_names in LessonRun.objects.values_list("names", flat=True):
-        members = [n for n in (run_names or {}).values() if n in group_of] if isinstance(run_names, dict) else []
+    for run in _runs_of_several() if runs is None else runs:
+        members = [n for n in run if n in group_of]
         for name in members[1:]:
             first, other = group_of[members[0]], group_of[name]
             if other is not first:  # merge: every member now points at one list
@@ -112,11 +117,11 @@ def orphan_groups() -> list[tuple[list[str], str]]:
     orphaned = orphans()
     if not orphaned:
         return []
-    runs = [list(n.values()) for n in LessonRun.objects.values_list("names", flat=True) if isinstance(n, dict) and len(n) > 1]
+    runs = _runs_of_several()
     companions = {name for run in runs for name in run} - set(orphaned)
     holders = dict(Lease.objects.filter(owner__gt="", until__gt=Now(), cluster__name__in=companions).values_list("cluster__name", "owner"))
     found = []
-    for group in together(orphaned):
+    for group in together(orphaned, runs):
         held_by = {holders[n] for run in runs if set(run) & set(group) for n in run if n in holders}
         found.append((group, min(held_by) if held_by else ""))
     return found

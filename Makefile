@@ -81,7 +81,9 @@ etcd-server:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq etcd-server >/dev/null; } \
 	  || echo "etcd-server not installed: the etcd benchmark runs without its reference"
 
-bench: deps etcd-server
+# Every benchmark's table (bench/RESULTS.md): playwright and websockets (dev-deps), chromium,
+# redis-server and the real etcd are what its rows run against.
+bench: dev-deps browser scaleout-servers etcd-server messages
 	$(PY) -m bench
 
 # docs/: a page per concept with pictures and a clip, and the README's picture (manage.py docs).

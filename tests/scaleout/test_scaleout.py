@@ -88,22 +88,15 @@ class Watcher(threading.Thread):
         self.join(10)
 
 
-def _poll(check, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.5)
-    return True
-
-
-def _wait(check, timeout: float, what: str):
+def _wait(check, timeout: float, what):
+    """check() until it is truthy; past the timeout, fail saying `what` (a text, or a callable
+    that makes one then: a diagnostic gathered only on failure)."""
     deadline = time.monotonic() + timeout
     while True:
         found = check()
         if found:
             return found
-        assert time.monotonic() < deadline, what
+        assert time.monotonic() < deadline, what() if callable(what) else what
         time.sleep(0.2)
 
 
@@ -312,9 +305,9 @@ def test_owner_killed_cluster_comes_back_elsewhere_with_every_acknowledged_comma
         assert owner not in comes_back and len(comes_back) == 1, "the lesson's clusters parted"
         # listed (the merged list takes saved runs up where their clusters run now), then stepped
         runs_path = f"/api/scenarios/{COMPARING}/runs"
-        if not _poll(lambda: compared["run"] in {r["run"] for r in fleet.rest("GET", runs_path)["items"]}, 20):
-            each = {s.port: s.request("GET", runs_path, headers={"X-Clusterscope-Forwarded": "1"}) for s in fleet.servers if s.alive}
-            raise AssertionError(f"the merged list lacks run {compared['run']}; each process's own list: {each}")
+        _wait(lambda: compared["run"] in {r["run"] for r in fleet.rest("GET", runs_path)["items"]}, 20,
+              lambda: f"the merged list lacks run {compared['run']}; each process's own list: "
+                      f"{ {s.port: s.request('GET', runs_path, headers={'X-Clusterscope-Forwarded': '1'}) for s in fleet.servers if s.alive} }")
         assert fleet.rest("GET", compared_path)["run"] == compared["run"]
         stepped = fleet.rest("POST", f"{compared_path}/next")
         assert stepped["run"] == compared["run"] and stepped["state"] in ("running", "ready"), stepped

@@ -2,9 +2,9 @@
 long run.
 
 A real server (daphne, as in production, in a child process with its own var directory and
-CLUSTERSCOPE_LIMITS raised to 5,000 nodes and, as bench/apiserver.py does, to a million pods and two
-million objects: the defaults, 1,000 pods and 5,000 objects a cluster, would stop the 1,000-node
-cluster at 1,000 pods and leave ten of 5,000 nodes unregistered) and Debian's Chromium driven by Playwright, software
+CLUSTERSCOPE_LIMITS raised to 5,000 nodes and to bench/apiserver.py's ROOM_FOR_PODS: the
+defaults, 1,000 pods and 5,000 objects a cluster, would stop the 1,000-node cluster at 1,000
+pods and leave ten of 5,000 nodes unregistered) and Debian's Chromium driven by Playwright, software
 rendering (--disable-gpu): a lower bound for a machine with a GPU. Each figure is the page's own
 requestAnimationFrame count over FPS_SECONDS while the cluster runs at 1x:
 
@@ -33,6 +33,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from .apiserver import ROOM_FOR_PODS
 from .table import Row
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +73,7 @@ class Server:
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", "CLUSTERSCOPE_VAR": str(self.var), "CLUSTERSCOPE_DEMO": "",
-                    "CLUSTERSCOPE_LIMITS": json.dumps({"nodes_per_cluster": 5000, "pods_per_cluster": 1_000_000, "objects_per_cluster": 2_000_000, "clusters_per_client": 1000}), "PYTHONUNBUFFERED": "1"}
+                    "CLUSTERSCOPE_LIMITS": json.dumps({**ROOM_FOR_PODS, "nodes_per_cluster": 5000, "clusters_per_client": 1000}), "PYTHONUNBUFFERED": "1"}
         self.proc = None
 
     def start(self):

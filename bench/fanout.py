@@ -8,7 +8,8 @@ each: the time until all of them had their snapshot; then, over MEASURE_SECONDS,
 per viewer the delivery latency (the event entering the log -> the viewer holding the frame),
 bytes per viewer per second, and the server's CPU. The reference is a bare `websockets`
 broadcast server (bench/fanout_bare.py) in the same run, sending frames of the measured size at
-the measured rate to as many viewers, stamped when made: the cost of fan-out alone.
+the measured rate to as many viewers, stamped when made: the cost of fan-out alone. Each count is measured again with the compact wire format
+(?wire=compact, dashboard/wire.py: what the page asks for), beside the plain JSON.
 
 Viewers, server and reference share the machine: the viewers' own CPU is reported beside the
 server's, since on two cores it is taken from the server.
@@ -150,6 +151,15 @@ def first_seq(message: str) -> int:
     return int(message[at + 7: message.index(",", at)])
 
 
+PACKED = '{"type":"packed","seq":'
+
+
+def packed_seqs(message: str) -> tuple[int, int]:
+    """A packed frame's first and last seq, from its head: {"type":"packed","seq":N,"last":M,..."""
+    comma = message.index(",", len(PACKED))
+    return int(message[len(PACKED): comma]), int(message[comma + 8: message.index(",", comma + 1)])
+
+
 class Viewer:
     """One browser's worth of stream handling. `mode`: "ack" (acknowledges each frame, as the
     page does), "slow" (acknowledges, but takes `pause` seconds over each frame), "stalled"
@@ -198,7 +208,7 @@ class Viewer:
                     self._handle(message, time.time())
                     if self.mode == "slow":
                         await asyncio.sleep(self.pause)
-                    if self.mode != "deaf" and self.cursor is not None and message.startswith(('{"type":"events"', '{"type":"snapshot"')):
+                    if self.mode != "deaf" and self.cursor is not None and message.startswith(('{"type":"events"', '{"type":"snapshot"', PACKED)):
                         await ws.send(f'{{"type":"ack","seq":{self.cursor}}}')
         except ConnectionClosed as closed:
             self.closed = (closed.rcvd.code if closed.rcvd else None, str(closed))
@@ -211,8 +221,8 @@ class Viewer:
 
     def _handle(self, message: str, now: float) -> None:
         self.bytes += len(message)
-        if message.startswith('{"type":"events"'):
-            first, last = first_seq(message), last_seq(message)
+        if message.startswith(('{"type":"events"', PACKED)):
+            first, last = packed_seqs(message) if message.startswith(PACKED) else (first_seq(message), last_seq(message))
             if self.cursor is not None and first != self.cursor + 1:
                 self.gaps += 1
             self.frames.append((now, first, last))
@@ -250,8 +260,8 @@ async def connect_all(viewers: list[Viewer], stop: asyncio.Event, timeout: float
     return tasks, (max(done) - started) if len(done) == len(viewers) else float("nan")
 
 
-async def measure_clusterscope(server: StampedServer, count: int, seconds: float) -> dict:
-    ws_url, origin = f"ws://127.0.0.1:{server.port}/ws/clusters/demo/", server.url
+async def measure_clusterscope(server: StampedServer, count: int, seconds: float, wire: str = "json") -> dict:
+    ws_url, origin = f"ws://127.0.0.1:{server.port}/ws/clusters/demo/?wire={wire}", server.url
     stop = asyncio.Event()
     viewers = [Viewer(ws_url, origin) for _ in range(count)]
     tasks, connect_seconds = await connect_all(viewers, stop)
@@ -334,6 +344,19 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:,.0f} ms"
 
 
+def compact_row(count: int, ours: dict, compact: dict) -> Row:
+    """The compact wire format's figures beside the plain JSON's (`ours`) at the same count."""
+    problems = f"; {len(compact['errors'])} viewer errors" if compact["errors"] else ""
+    return Row(
+        f"fan-out: {count} viewers, compact wire (?wire=compact, the page's): p50 / p99; bytes per viewer per second; server CPU",
+        f"{ms(compact['p50'])} / {ms(compact['p99'])}; {compact['bytes_per_viewer_s'] / 1024:,.1f} KiB/s; {compact['server_cpu']:.0%} of a core",
+        f"plain JSON (above): {ours['bytes_per_viewer_s'] / 1024:,.1f} KiB/s; {ours['server_cpu']:.0%} of a core",
+        f"{compact['bytes_per_viewer_s'] / ours['bytes_per_viewer_s']:.2f}" if ours["bytes_per_viewer_s"] > 0 else "",
+        f"{compact['events_per_s']:.0f} events/s in {compact['frames_per_viewer_s']:.1f} frames/s per viewer, {compact['bytes_per_frame']:,.0f} B per frame"
+        f"{problems}; gaps {compact['gaps']}; connected in {compact['connect_seconds']:.2f} s; viewers' own CPU {compact['viewers_cpu']:.0%} of a core; machine load average {compact['load']:.1f}",
+    )
+
+
 async def _run(counts, seconds) -> list[Row]:
     server = StampedServer()
     rows = []
@@ -366,6 +389,7 @@ async def _run(counts, seconds) -> list[Row]:
                 f"{ours['connect_seconds'] / bare['connect_seconds']:.1f}" if bare["connect_seconds"] > 0 else "",
                 f"all at once; {ours['rejected']} handshakes refused (daphne's 5 s to accept) and retried" if ours["rejected"] else "all at once",
             ))
+            rows.append(compact_row(count, ours, await measure_clusterscope(server, count, seconds, wire="compact")))
     finally:
         server.stop()
     if "Traceback" in server.log():

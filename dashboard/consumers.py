@@ -1,10 +1,12 @@
-"""The live stream of one cluster: /ws/clusters/<name>/[?after=<seq>]
+"""The live stream of one cluster: /ws/clusters/<name>/[?after=<seq>][&wire=compact]
 
 Frames (shared/DESIGN.md section 4):
   {"type": "snapshot", "seq": n, "state": {...}}      first, and again after a gap
   {"type": "events", "events": [...], "clock": {...}}  contiguous seq order
   {"type": "clock", "clock": {...}}                    when time moves with no events
   {"type": "error", "error": "..."}                    then the socket closes
+With ?wire=compact (what the page asks for) events come packed, as numbers and string ids, and
+the snapshot brings the string table: dashboard/wire.py.
 
 Each consumer keeps its own cursor (the last seq it sent) and pulls from the cluster's
 event log when the runner wakes it, so one wake-up covers any number of events:
@@ -26,7 +28,7 @@ from autobahn.exception import Disconnected
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from . import limits
+from . import limits, wire
 from .classroom import service as classroom
 from .runner import registry
 from .scaleout.mirror import Unavailable
@@ -74,6 +76,13 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.name = self.scope["url_route"]["kwargs"]["name"]
         self.inbound = limits.Bucket()  # this socket's frames per second (limit ws_messages_per_second)
+        self.handle = None
+        wire_format = self._query("wire") or "json"
+        if wire_format not in ("json", "compact"):
+            await self.accept()
+            await self.send(dumps({"type": "error", "error": f"wire must be json or compact, not {wire_format[:40]!r}"}))
+            await self.close(code=POLICY_VIOLATION)
+            return
         registry.ensure_demo()
         registry.ensure_ticker()
         self.handle = registry.get(self.name)
@@ -91,6 +100,8 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
             await self.close(code=4404)
             return
         self.cursor = None
+        self.compact = wire_format == "compact"
+        self.synced = None  # compact: the encoder whose string table the client holds at the cursor
         self.acks_enabled = False
         self.in_flight = deque()  # the last seq of each frame sent and not yet acknowledged
         self.last_clock_sent = 0.0
@@ -106,9 +117,12 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
         await self.flush()
         await classroom.connected(self, self.name)  # on a shared cluster: ?key=&viewer= counts a viewer
 
-    def _after_param(self) -> int | None:
+    def _query(self, key: str) -> str | None:
         query = parse_qs(self.scope.get("query_string", b"").decode(errors="replace"))
-        raw = (query.get("after") or [None])[0]
+        return (query.get(key) or [None])[0]
+
+    def _after_param(self) -> int | None:
+        raw = self._query("after")
         try:
             value = int(raw) if raw is not None else None
         except ValueError:
@@ -198,6 +212,9 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
             if self.cursor is None or cluster.last_seq - self.cursor > RESNAPSHOT_AFTER:
                 await self._send_snapshot()
                 continue
+            if self.compact and self.synced is not wire.encoder(cluster):
+                await self._send_strings(cluster)
+                continue
             batch = cluster.events_since(self.cursor, MAX_BATCH)
             if batch is None:  # fell out of the kept window
                 self.cursor = None
@@ -205,9 +222,18 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
             if not batch:
                 await self._maybe_send_clock()
                 return
-            cursor, self.cursor = self.cursor, batch[-1]["seq"]
+            cursor, upto = self.cursor, batch[-1]["seq"]
             frame = {"type": "events", "events": batch, "clock": handle.clock()}
-            await self._send_frame(frame, shared(cluster, ("events", cursor, self.cursor, *frame["clock"].values()), lambda: dumps(frame)))  # noqa: B023 - called at once
+            if self.compact:
+                encoder = self.synced
+                if not (encoder.can_serve(cursor) and encoder.reach(cluster, upto, batch)):
+                    self.cursor = None  # its packed events are gone (a long-lagging client): a snapshot
+                    continue
+                text = shared(cluster, ("packed", encoder, cursor, upto, *frame["clock"].values()), lambda: encoder.frame(cursor, upto, frame["clock"]))  # noqa: B023 - called at once
+            else:
+                text = shared(cluster, ("events", cursor, upto, *frame["clock"].values()), lambda: dumps(frame))  # noqa: B023 - called at once
+            self.cursor = upto
+            await self._send_frame(frame, text)
 
     async def _send_snapshot(self) -> None:
         cluster, clock = self.handle.cluster, self.handle.clock()
@@ -221,7 +247,23 @@ class ClusterStreamConsumer(AsyncWebsocketConsumer):
             return dumps({"type": "snapshot", "seq": state["seq"], "state": state})
 
         self.cursor = getattr(cluster, "snapshot_seq", cluster.last_seq)  # a scale-out mirror's snapshot is older than its newest events
-        await self._send_frame({"type": "snapshot", "seq": self.cursor, "state": {"clock": clock}}, shared(cluster, ("snapshot", self.cursor, *at, *clock.values()), make))
+        key = (self.cursor, *at, *clock.values())
+        text = plain = shared(cluster, ("snapshot", *key), make)
+        if self.compact:  # the same snapshot, with the string table the packed events after it build on
+            self.synced = encoder = wire.encoder_at(cluster, self.cursor)
+            text = shared(cluster, ("snapshot+strings", encoder, *key), lambda: f'{plain[:-1]},"strings":{dumps(encoder.strings_at(self.cursor))}}}')
+        await self._send_frame({"type": "snapshot", "seq": self.cursor, "state": {"clock": clock}}, text)
+
+    async def _send_strings(self, cluster) -> None:
+        """A compact client resuming at the cursor (or whose encoder was replaced) is sent the
+        string table as of the cursor; a snapshot if this server's encoder cannot give it."""
+        encoder = wire.encoder(cluster)
+        if encoder is not None and self.cursor < encoder.floor:
+            self.cursor = None  # older than anything packed here
+            return
+        encoder = wire.encoder_at(cluster, self.cursor)
+        self.synced = encoder
+        await self.send(shared(cluster, ("strings", encoder, self.cursor), lambda: dumps({"type": "strings", "seq": self.cursor, "strings": encoder.strings_at(self.cursor)})))
 
     async def _maybe_send_clock(self) -> None:
         clock = self.handle.clock()

@@ -296,6 +296,7 @@ const stream = new ClusterStream({
   name,
   resumeFrom: () => (model.hasSnapshot && !model.awaitingSnapshot ? model.seq : null),
   verify: verifyHistory,
+  wire: new URLSearchParams(location.search).get("wire") === "json" ? "json" : "compact", // ?wire=json: the plain frames, to compare
   onFrame,
   params: () => classroom.streamParams(),
   onStatus(status) {

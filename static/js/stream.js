@@ -4,7 +4,9 @@
 //   stream.start();
 //
 // Protocol (dashboard/consumers.py): the server sends a snapshot, then event batches in
-// contiguous seq order, clock frames, and {"type": "error"} before closing. We answer every
+// contiguous seq order, clock frames, and {"type": "error"} before closing. We ask for the
+// compact wire format (?wire=compact, dashboard/wire.py): a WireReader per socket turns its
+// frames back into the plain ones, so onFrame sees the same frames either way. We answer every
 // data frame with {"type": "ack", "seq": <last seq>} (the server's flow control) and may ask
 // for {"type": "resync"} (a fresh snapshot) when we see a gap.
 //
@@ -23,6 +25,7 @@
 
 import { api } from "./api.js";
 import { gettext, interpolate } from "./i18n.js";
+import { WireReader } from "./wire.js";
 
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 2000;
@@ -31,10 +34,11 @@ const STALL_MS = 10_000;
 const WATCH_EVERY_MS = 1000;
 
 /** The stream's address; `params` adds the classroom's key and viewer id ({key, viewer}). */
-export function streamUrl(name, after, params = {}) {
+export function streamUrl(name, after, params = {}, wire = "compact") {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const q = new URLSearchParams();
   if (after != null) q.set("after", String(after));
+  if (wire === "compact") q.set("wire", "compact");
   for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
   const query = q.toString() ? `?${q}` : "";
   return `${scheme}//${location.host}/ws/clusters/${encodeURIComponent(name)}/${query}`;
@@ -49,9 +53,11 @@ export class ClusterStream {
    * @param {(frame: object) => void} options.onFrame every parsed frame
    * @param {(status: object) => void} options.onStatus connection state changes
    * @param {() => object} [options.params] extra query parameters at each (re)connection: {key, viewer}
+   * @param {"compact" | "json"} [options.wire] the wire format to ask for (the frames handed on are the same)
    */
-  constructor({ name, resumeFrom, verify, onFrame, onStatus, params }) {
+  constructor({ name, resumeFrom, verify, onFrame, onStatus, params, wire }) {
     this.name = name;
+    this.wire = wire ?? "compact";
     this.params = params ?? (() => ({}));
     this.resumeFrom = resumeFrom;
     this.verify = verify ?? (async () => true);
@@ -131,7 +137,8 @@ export class ClusterStream {
 
   _open(after) {
     if (this.stopped) return;
-    const ws = new WebSocket(streamUrl(this.name, this.forceFresh ? null : after, this.params()));
+    const ws = new WebSocket(streamUrl(this.name, this.forceFresh ? null : after, this.params(), this.wire));
+    const reader = new WireReader(); // the string table lives and dies with its socket
     this.forceFresh = false;
     this.ws = ws;
     ws.addEventListener("open", () => {
@@ -151,6 +158,18 @@ export class ClusterStream {
       }
       if (!frame || typeof frame !== "object") return;
       this.lastFrameAt = performance.now();
+      try {
+        frame = reader.read(frame);
+      } catch (err) {
+        // never expected: a packed frame that does not fit our table. Start again from a snapshot.
+        console.warn("clusterscope: undecodable stream frame; reconnecting", err);
+        this.ws = null;
+        this.forceFresh = true;
+        ws.close(4000, "undecodable");
+        this._scheduleRetry();
+        return;
+      }
+      if (frame === null) return; // the string table, kept by the reader
       const clock = frame.clock ?? frame.state?.clock;
       if (clock && typeof clock.paused === "boolean") this.running = !clock.paused;
       if (frame.type === "error") this.lastError = String(frame.error ?? "error");

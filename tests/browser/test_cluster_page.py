@@ -151,6 +151,7 @@ def test_system_dark_preference_is_the_default(server, open_page):
 
 
 def test_controls_are_labelled_for_screen_readers(server, open_page):
+    server.reset_demo(paused=False, speed=1.0)  # the clock button says "Pause" while it runs
     page = open_page("/clusters/demo/")
     wait_connected(page)
     for role, name in [("button", "Pause the clock"), ("button", "Step"), ("slider", "Speed"), ("button", "Keyboard shortcuts")]:

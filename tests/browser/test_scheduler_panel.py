@@ -87,9 +87,13 @@ def expected_table(attempt, profile):
 
 
 def assert_table_matches(page, attempt, profile, pod):
+    filters, rows = expected_table(attempt, profile)
+    # the panel names the attempt at once and draws its full table when the record's fetch returns
+    page.wait_for_function("([pod, attempt, n]) => { const d = document.querySelector('.sched-decision');"
+                           " return d.dataset.pod === pod && d.dataset.attempt === attempt && d.querySelectorAll('.sched-table thead th[data-point=filter]').length === n; }",
+                           arg=[f"default/{pod}", str(attempt["attempt"]), len(filters)])
     shown = page.evaluate(TABLE)
     assert (shown["pod"], shown["attempt"]) == (f"default/{pod}", attempt["attempt"])
-    filters, rows = expected_table(attempt, profile)
     assert [name for name, _ in shown["filters"]] == filters
     weights = attempt["weights"]
     assert shown["scores"] == [[plugin, str(weights[plugin])] for plugin in weights if any(s["plugin"] == plugin for r in attempt["nodes"] for s in r["scores"])]

@@ -186,3 +186,32 @@ async def test_deleting_the_cluster_closes_its_streams(registry):
     await receive(ws)
     registry.delete("ws")
     assert (await receive(ws))["type"] == "error"
+
+
+async def test_acks_do_not_hop_to_a_thread_to_close_database_connections(registry, monkeypatch):
+    """Channels closes stale database connections before every handler, in a worker thread; the
+    stream's consumer skips that for the browser's frames (a quarter of the server's CPU with 200
+    viewers), and keeps it for connect and disconnect."""
+    import channels.consumer
+
+    closed = []
+
+    async def counting():
+        closed.append(1)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counting)
+    handle = add_cluster(registry)
+    ws = await connect()
+    snapshot = await receive(ws)
+    connects = len(closed)
+    assert connects >= 1  # websocket.connect still goes through Channels' dispatch
+    for _ in range(5):
+        await ws.send_to(text_data=json.dumps({"type": "ack", "seq": snapshot["seq"]}))
+    await ws.send_to(text_data=json.dumps({"type": "ping"}))  # answered with an error: every frame before it was handled
+    assert (await receive(ws))["error"].startswith("unknown frame type")
+    assert len(closed) == connects
+    handle.cluster.advance(3 * SECOND)
+    registry.notify(handle)
+    _, events = await collect_until(ws, handle.cluster.last_seq)  # acknowledged: frames flow
+    assert events[-1]["seq"] == handle.cluster.last_seq
+    await ws.disconnect()

@@ -170,9 +170,11 @@ def encoder(cluster) -> Encoder | None:
 
 
 def encoder_at(cluster, seq: int) -> Encoder:
-    """The cluster's encoder, able to serve from `seq` (a new one when the old cannot)."""
+    """The cluster's encoder, able to serve from `seq`: a new one when the old cannot, or when it
+    is more than KEEP_EVENTS behind (no viewer can still need what it would pack on the way, and
+    packing up to the log's 200,000 events would hold the server's loop for seconds)."""
     current = _encoders.get(cluster)
-    if current is not None and current.floor <= seq and current.reach(cluster, seq):
+    if current is not None and current.floor <= seq <= current.last + KEEP_EVENTS and current.reach(cluster, seq):
         return current
     fresh = _encoders[cluster] = Encoder(seq)
     return fresh

@@ -144,6 +144,20 @@ def test_an_encoder_left_behind_by_the_log_is_replaced():
     assert new is not old and wire.encoder(cluster) is new and new.can_serve(cluster.last_seq)
 
 
+def test_an_encoder_far_behind_is_replaced_not_caught_up(monkeypatch):
+    monkeypatch.setattr(wire, "KEEP_EVENTS", 500)
+    cluster = traffic_cluster()
+    idle = wire.encoder_at(cluster, cluster.last_seq)  # then no compact viewer for a while
+    left_at = idle.last
+    cluster.advance(5 * SECOND)
+    assert cluster.last_seq - left_at > 500 and cluster.events_since(left_at, 1)  # still in the log
+    fresh = wire.encoder_at(cluster, cluster.last_seq)
+    assert fresh is not idle and idle.last == left_at  # nothing packed that nobody could use
+    near = wire.encoder_at(cluster, cluster.last_seq - 10)  # a resume a little behind: the same encoder cannot go back
+    assert near is not fresh and near.can_serve(cluster.last_seq - 10)
+    assert wire.encoder_at(cluster, cluster.last_seq) is near  # and one a little ahead catches up
+
+
 def test_a_scaleout_mirror_is_packed_across_a_rebase():
     source = traffic_cluster()
     base = source.last_seq

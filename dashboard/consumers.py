@@ -51,8 +51,7 @@ POLICY_VIOLATION = 4008  # a client that breaks the rules: RFC 6455's 1008 in th
 SERVICE_RESTART, TRY_AGAIN_LATER = 4012, 4013
 
 
-def dumps(frame: dict) -> str:
-    return json.dumps(frame, separators=(",", ":"), allow_nan=False)
+dumps = wire.dumps  # one compact JSON encoding for every frame, plain or packed
 
 
 # Viewers at the same place in the same cluster (a classroom's all are) share one encoding of a
